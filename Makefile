@@ -1,0 +1,41 @@
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+MANAGE := $(PYTHON) manage.py
+DEB_PACKAGES := redis-server memcached nginx postgresql chromium
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format system-packages
+
+$(VENV)/.installed-%: requirements/%.txt requirements/base.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r $<
+	touch $@
+
+run: $(VENV)/.installed-local
+	$(MANAGE) migrate --no-input
+	$(MANAGE) loaddemo
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 educa.asgi:application
+
+# Debian packages the suite starts as throwaway servers; installed only when missing.
+system-packages:
+	@missing=""; for pkg in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else echo "missing Debian packages:$$missing (run make test as root to install them)"; exit 1; fi; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: system-packages $(VENV)/.installed-test lint
+	$(VENV)/bin/pytest

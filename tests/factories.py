@@ -1,0 +1,81 @@
+"""Factories shared by the whole suite."""
+
+import factory
+from django.contrib.auth.models import Group, User
+
+from courses.models import Content, Course, Module, Subject, Text
+from students.models import Enrollment
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("pass-word-123")
+
+
+class InstructorFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"instructor{n}")
+
+    @factory.post_generation
+    def instructors_group(self, create, extracted, **kwargs):
+        if create:
+            self.groups.add(Group.objects.get(name="Instructors"))
+
+
+class SubjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subject
+        django_get_or_create = ("slug",)
+
+    title = factory.Sequence(lambda n: f"Subject {n}")
+    slug = factory.Sequence(lambda n: f"subject-{n}")
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Course
+
+    owner = factory.SubFactory(InstructorFactory)
+    subject = factory.SubFactory(SubjectFactory)
+    title = factory.Sequence(lambda n: f"Course {n}")
+    slug = factory.Sequence(lambda n: f"course-{n}")
+    overview = "An overview."
+    status = Course.Status.PUBLISHED
+
+
+class ModuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Module
+
+    course = factory.SubFactory(CourseFactory)
+    title = factory.Sequence(lambda n: f"Module {n}")
+    description = "A module."
+
+
+class TextFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Text
+
+    owner = factory.SubFactory(InstructorFactory)
+    title = factory.Sequence(lambda n: f"Text {n}")
+    content = "Some *markdown*."
+
+
+class ContentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Content
+
+    module = factory.SubFactory(ModuleFactory)
+    item = factory.SubFactory(TextFactory, owner=factory.SelfAttribute("..module.course.owner"))
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrollment
+
+    student = factory.SubFactory(UserFactory)
+    course = factory.SubFactory(CourseFactory)
