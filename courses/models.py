@@ -1,3 +1,4 @@
+import re
 import uuid
 from pathlib import PurePosixPath
 
@@ -10,6 +11,13 @@ from django.urls import reverse
 
 from .fields import OrderField
 from .rendering import markdown_to_html, video_embed_url
+from .validators import (
+    raster_suffix,
+    validate_raster_image,
+    validate_slug_not_reserved,
+    validate_upload_size,
+    validate_video_url,
+)
 
 CONTENT_MODELS = ("text", "video", "image", "file")
 
@@ -38,7 +46,7 @@ class Course(models.Model):
     )
     subject = models.ForeignKey(Subject, related_name="courses", on_delete=models.PROTECT)
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True, validators=[validate_slug_not_reserved])
     overview = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -94,13 +102,25 @@ class Content(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.content_type.model} #{self.object_id}"
+        return f"{self.kind} #{self.object_id}"
+
+    @property
+    def kind(self) -> str:
+        """ "text", "video", "image" or "file" (content types are cached: no query)."""
+        return ContentType.objects.get_for_id(self.content_type_id).model
+
+    def render(self) -> str:
+        """The item's HTML; prefer it to item.render(), which has to look this row up."""
+        item = self.item
+        return item.render(content=self) if item is not None else ""
+
+
+_UNSAFE_SUFFIX_CHARACTERS = re.compile(r"[^a-z0-9]")
 
 
 def owner_upload_path(instance, filename):
     """Uploads land under a per-owner folder with a generated name; only the extension is kept."""
-    suffix = PurePosixPath(filename).suffix.lower()[:10]
-    return f"courses/{instance.owner_id}/{uuid.uuid4().hex}{suffix}"
+    return f"courses/{instance.owner_id}/{uuid.uuid4().hex}{instance.stored_suffix(filename)}"
 
 
 class ItemBase(models.Model):
@@ -121,8 +141,19 @@ class ItemBase(models.Model):
     def kind(self):
         return self._meta.model_name
 
-    def render(self):
-        return render_to_string(f"courses/content/{self.kind}.html", {"item": self})
+    def render(self, content: Content | None = None) -> str:
+        """This item's HTML from courses/content/<kind>.html.
+
+        `content` is the Content row showing the item; file and image links need its id, so it
+        is looked up (one query) when not given.
+        """
+        if content is None and self.kind in ("file", "image"):
+            content = Content.objects.filter(
+                content_type=ContentType.objects.get_for_model(self), object_id=self.pk
+            ).first()
+        return render_to_string(
+            f"courses/content/{self.kind}.html", {"item": self, "content": content}
+        )
 
 
 class Text(ItemBase):
@@ -134,19 +165,32 @@ class Text(ItemBase):
 
 
 class File(ItemBase):
-    file = models.FileField(upload_to=owner_upload_path)
+    file = models.FileField(upload_to=owner_upload_path, validators=[validate_upload_size])
+
+    def stored_suffix(self, filename: str) -> str:
+        """The uploaded name's extension, lower-case letters and digits only."""
+        suffix = _UNSAFE_SUFFIX_CHARACTERS.sub("", PurePosixPath(filename).suffix.lower())[:10]
+        return f".{suffix}" if suffix else ""
 
 
 class Image(ItemBase):
     file = models.ImageField(
-        upload_to=owner_upload_path, width_field="width", height_field="height"
+        upload_to=owner_upload_path,
+        width_field="width",
+        height_field="height",
+        validators=[validate_upload_size, validate_raster_image],
     )
     width = models.PositiveIntegerField(null=True, editable=False)
     height = models.PositiveIntegerField(null=True, editable=False)
 
+    def stored_suffix(self, filename: str) -> str:
+        # From the decoded format, not the name: a PNG called page.html must never be served
+        # as HTML.
+        return raster_suffix(self.file) or ".bin"
+
 
 class Video(ItemBase):
-    url = models.URLField()
+    url = models.URLField(validators=[validate_video_url])
 
     @property
     def embed_url(self):

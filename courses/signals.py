@@ -1,19 +1,32 @@
 """Deletion clean-up that must hold however a row goes (service, admin or cascade)."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .models import Content, File, Image
+from .models import Content, File, Image, Text, Video
 
 
 @receiver(post_delete, sender=Content)
 def delete_item_with_content(sender, instance, **kwargs):
     # A generic relation has no cascade: the item would be an orphan row.
-    model = instance.content_type.model_class()
+    model = ContentType.objects.get_for_id(instance.content_type_id).model_class()
     if model is not None:
         for item in model.objects.filter(pk=instance.object_id):
             item.delete()
+
+
+@receiver(post_delete, sender=Text)
+@receiver(post_delete, sender=File)
+@receiver(post_delete, sender=Image)
+@receiver(post_delete, sender=Video)
+def delete_content_with_item(sender, instance, **kwargs):
+    # The other direction (an item deleted in the admin, or with its owner): no Content row may
+    # point at nothing.
+    Content.objects.filter(
+        content_type=ContentType.objects.get_for_model(sender), object_id=instance.pk
+    ).delete()
 
 
 @receiver(post_delete, sender=File)

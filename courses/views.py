@@ -1,5 +1,351 @@
-from django.views.generic import TemplateView
+"""Catalogue pages, the instructor CMS and the guarded course-file view.
+
+Views parse, check, call one service or selector and render; the rules live in services.py and
+selectors.py.
+"""
+
+from pathlib import PurePosixPath
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from students.selectors import content_get_for_member, course_is_member
+
+from . import selectors, services
+from .forms import CONTENT_FORMS, CourseForm, ModuleFormSet, order_payload_parse
+from .models import CONTENT_MODELS
+from .validators import RASTER_CONTENT_TYPES
+
+# --- public catalogue -------------------------------------------------------------------------
 
 
-class CourseListView(TemplateView):
-    template_name = "base.html"
+class CourseListView(ListView):
+    """Published courses, all subjects or one (`subject` slug), optionally searched with ?q=."""
+
+    template_name = "courses/course/list.html"
+    context_object_name = "courses"
+    paginate_by = 12
+
+    def get_queryset(self):
+        slug = self.kwargs.get("subject")
+        self.subject = selectors.subject_get(slug=slug) if slug else None
+        self.query = self.request.GET.get("q", "")[:200]
+        return selectors.course_list_published(subject=self.subject, query=self.query)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            subject=self.subject,
+            query=self.query,
+            subjects=selectors.subject_list_with_course_counts(),
+            **kwargs,
+        )
+
+
+class CourseDetailView(DetailView):
+    template_name = "courses/course/detail.html"
+    context_object_name = "course"
+
+    def get_object(self, queryset=None):
+        return selectors.course_get_for_viewer(user=self.request.user, slug=self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs):
+        course = self.object
+        return super().get_context_data(
+            is_member=course_is_member(user=self.request.user, course=course),
+            is_owner=course.owner_id == self.request.user.pk,
+            **kwargs,
+        )
+
+
+class ContentFileView(LoginRequiredMixin, View):
+    """A course file or image for the owner and enrolled students only.
+
+    With settings.MEDIA_ACCEL_REDIRECT_PREFIX set, Nginx sends the bytes (X-Accel-Redirect).
+    """
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, id):
+        content = content_get_for_member(user=request.user, content_id=id)
+        item = content.item
+        if content.kind not in ("file", "image") or item is None or not item.file:
+            raise Http404("This content has no file.")
+        name = item.file.name
+        suffix = PurePosixPath(name).suffix
+        inline = content.kind == "image" and suffix in RASTER_CONTENT_TYPES
+        content_type = RASTER_CONTENT_TYPES[suffix] if inline else "application/octet-stream"
+
+        prefix = settings.MEDIA_ACCEL_REDIRECT_PREFIX
+        if prefix:
+            response = HttpResponse(content_type=content_type)
+            response["X-Accel-Redirect"] = prefix + quote(name)
+        else:
+            try:
+                handle = item.file.open("rb")
+            except FileNotFoundError:
+                raise Http404("The file is missing.") from None
+            response = FileResponse(handle, content_type=content_type)
+        download_name = f"{slugify(item.title) or content.kind}{suffix}"
+        response["Content-Disposition"] = content_disposition_header(not inline, download_name)
+        response["X-Content-Type-Options"] = "nosniff"
+        # Nothing in a served file may run as a page of this site, even if opened directly.
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+# --- CMS: access --------------------------------------------------------------------------------
+
+
+class InstructorRequiredMixin(PermissionRequiredMixin):
+    """The CMS gate: anonymous users go to the log-in page, users without the permission get 403.
+
+    Only then does `load_owned(**url_kwargs)` fetch the objects named by the URL, through the
+    selectors' `*_get_for_owner`: anything not the user's own is a 404.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated or not self.has_permission():
+            return self.handle_no_permission()
+        self.load_owned(**kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def load_owned(self, **url_kwargs):
+        pass
+
+
+def _add_service_errors(form, error: ValidationError):
+    # Rules checked again under the lock (a slug taken meanwhile) come back on the form.
+    form.add_error(None, error)
+
+
+# --- CMS: courses -------------------------------------------------------------------------------
+
+
+class ManageCourseListView(InstructorRequiredMixin, ListView):
+    permission_required = "courses.view_course"
+    template_name = "courses/manage/course/list.html"
+    context_object_name = "courses"
+
+    def get_queryset(self):
+        return selectors.course_list_for_owner(owner=self.request.user)
+
+
+class CourseCreateView(InstructorRequiredMixin, FormView):
+    permission_required = "courses.add_course"
+    template_name = "courses/manage/course/form.html"
+    form_class = CourseForm
+
+    def form_valid(self, form):
+        try:
+            course = services.course_create(owner=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"“{course.title}” created as a draft. Add its modules.")
+        return redirect("course_module_update", pk=course.pk)
+
+
+class OwnedCourseMixin(InstructorRequiredMixin):
+    """Sets self.course, the user's course from the URL's pk (404 for anyone else's)."""
+
+    def load_owned(self, *, pk, **url_kwargs):
+        self.course = selectors.course_get_for_owner(owner=self.request.user, course_id=pk)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(course=self.course, **kwargs)
+
+
+class CourseUpdateView(OwnedCourseMixin, FormView):
+    permission_required = "courses.change_course"
+    template_name = "courses/manage/course/form.html"
+    form_class = CourseForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.course}
+
+    def form_valid(self, form):
+        try:
+            services.course_update(course=self.course, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Course saved.")
+        return redirect("manage_course_list")
+
+
+class CourseDeleteView(OwnedCourseMixin, TemplateView):
+    permission_required = "courses.delete_course"
+    template_name = "courses/manage/course/delete.html"
+
+    def post(self, request, pk):
+        title = self.course.title
+        services.course_delete(course=self.course)
+        messages.success(request, f"“{title}” deleted.")
+        return redirect("manage_course_list")
+
+
+class CoursePublishView(OwnedCourseMixin, View):
+    permission_required = "courses.change_course"
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        services.course_publish(course=self.course)
+        messages.success(request, f"“{self.course.title}” is published.")
+        return redirect("manage_course_list")
+
+
+class CourseUnpublishView(OwnedCourseMixin, View):
+    permission_required = "courses.change_course"
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        services.course_unpublish(course=self.course)
+        messages.success(request, f"“{self.course.title}” is back to draft.")
+        return redirect("manage_course_list")
+
+
+# --- CMS: modules and contents ------------------------------------------------------------------
+
+
+class CourseModuleUpdateView(OwnedCourseMixin, TemplateView):
+    permission_required = "courses.change_course"
+    template_name = "courses/manage/module/formset.html"
+
+    def get(self, request, pk):
+        return self.render_to_response(self.get_context_data(formset=self._formset()))
+
+    def post(self, request, pk):
+        formset = self._formset(data=request.POST)
+        if not formset.is_valid():
+            return self.render_to_response(self.get_context_data(formset=formset))
+        services.module_formset_save(course=self.course, formset=formset)
+        messages.success(request, "Modules saved.")
+        return redirect("course_module_update", pk=self.course.pk)
+
+    def _formset(self, data=None):
+        return ModuleFormSet(data=data, instance=self.course)
+
+
+class ModuleContentListView(InstructorRequiredMixin, TemplateView):
+    permission_required = "courses.view_content"
+    template_name = "courses/manage/module/content_list.html"
+
+    def load_owned(self, *, module_id):
+        self.module = selectors.module_get_for_owner(owner=self.request.user, module_id=module_id)
+
+    def get_context_data(self, **kwargs):
+        module = self.module
+        return super().get_context_data(
+            module=module,
+            course=module.course,
+            modules=selectors.module_list_for_course(course=module.course),
+            contents=selectors.content_list_for_module(module=module),
+            kinds=CONTENT_MODELS,
+            **kwargs,
+        )
+
+
+class ContentCreateUpdateView(InstructorRequiredMixin, TemplateView):
+    """Create (no `id`) or edit (`id` is the item's id) one content of the given kind."""
+
+    template_name = "courses/manage/content/form.html"
+
+    def get_permission_required(self):
+        return ["courses.change_content" if "id" in self.kwargs else "courses.add_content"]
+
+    def load_owned(self, *, module_id, model_name, id=None):
+        if model_name not in CONTENT_FORMS:
+            raise Http404("No such kind of content.")
+        self.kind, self.form_class = model_name, CONTENT_FORMS[model_name]
+        user = self.request.user
+        if id is None:
+            self.content = None
+            self.module = selectors.module_get_for_owner(owner=user, module_id=module_id)
+        else:
+            self.content = selectors.content_get_for_owner_by_item(
+                owner=user, module_id=module_id, kind=model_name, item_id=id
+            )
+            self.module = self.content.module
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            kind=self.kind, module=self.module, course=self.module.course, content=self.content,
+            **kwargs,
+        )  # fmt: skip
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(form=self._form()))
+
+    def post(self, request, *args, **kwargs):
+        form = self._form(data=request.POST, files=request.FILES)
+        if form.is_valid():
+            item = form.save(commit=False)
+            try:
+                if self.content is None:
+                    services.content_create(module=self.module, item=item)
+                else:
+                    services.content_update(content=self.content, item=item)
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, f"“{item.title}” saved.")
+                return redirect("module_content_list", module_id=self.module.pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+    def _form(self, data=None, files=None):
+        instance = self.content.item if self.content is not None else None
+        return self.form_class(data=data, files=files, instance=instance)
+
+
+class ContentDeleteView(InstructorRequiredMixin, View):
+    permission_required = "courses.delete_content"
+    http_method_names = ["post"]
+
+    def load_owned(self, *, id):
+        self.content = selectors.content_get_for_owner(owner=self.request.user, content_id=id)
+
+    def post(self, request, id):
+        services.content_delete(content=self.content)
+        messages.success(request, "Content deleted.")
+        return redirect("module_content_list", module_id=self.content.module_id)
+
+
+# --- CMS: ordering (JSON) -----------------------------------------------------------------------
+
+
+class OrderView(InstructorRequiredMixin, View):
+    """POST {"<id>": <position>, ...}; CSRF-protected like every other POST of the site."""
+
+    http_method_names = ["post"]
+    reorder = None  # a services.*_reorder function
+
+    def post(self, request):
+        try:
+            orders = order_payload_parse(request.body)
+        except ValueError as error:
+            return JsonResponse({"error": str(error)}, status=400)
+        try:
+            self.reorder(owner=request.user, orders=orders)
+        except Http404 as error:
+            return JsonResponse({"error": str(error)}, status=404)
+        return JsonResponse({"saved": True})
+
+
+class ModuleOrderView(OrderView):
+    permission_required = "courses.change_module"
+    reorder = staticmethod(services.module_reorder)
+
+
+class ContentOrderView(OrderView):
+    permission_required = "courses.change_content"
+    reorder = staticmethod(services.content_reorder)

@@ -2,11 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from courses.views import CourseListView
+from educa.health import healthz, readyz
+from students.views import CourseStudentListView
 
 urlpatterns = [
     path("", CourseListView.as_view(), name="course_list"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("accounts/", include("students.account_urls")),
+    path("course/<int:pk>/students/", CourseStudentListView.as_view(), name="course_students"),
     path("course/", include("courses.urls")),
     path("students/", include("students.urls")),
     path("chat/", include("chat.urls")),

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from courses.models import Content, Course, Module
@@ -22,6 +23,10 @@ class Enrollment(models.Model):
     def __str__(self):
         return f"{self.student} in {self.course}"
 
+    def clean(self):
+        if self.last_module is not None and self.last_module.course_id != self.course_id:
+            raise ValidationError({"last_module": "This module belongs to another course."})
+
 
 class ContentCompletion(models.Model):
     student = models.ForeignKey(
@@ -38,3 +43,18 @@ class ContentCompletion(models.Model):
 
     def __str__(self):
         return f"{self.student} completed {self.content}"
+
+
+class EnrollmentReminder(models.Model):
+    """Remembers that a user got the "enroll in a course" e-mail, so nobody gets it twice."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, related_name="enrollment_reminder", on_delete=models.CASCADE
+    )
+    sent = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent"]
+
+    def __str__(self):
+        return f"enrollment reminder to {self.user} on {self.sent:%Y-%m-%d}"

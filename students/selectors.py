@@ -1,11 +1,44 @@
 """Reads about students: membership, enrollments and progress."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 
-from courses.models import Course
+from courses.models import Content, Course, Module
 
-from .models import Enrollment
+from .models import ContentCompletion, Enrollment
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How much of a course one student has done."""
+
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        # Rounded down, so that 100 means every content is done.
+        return self.done * 100 // self.total if self.total else 0
+
+
+def _percent_expression(done: str, total: str):
+    """The database twin of Progress.percent over two integer annotations."""
+    return Coalesce(F(done) * 100 / NullIf(F(total), 0), 0, output_field=IntegerField())
+
+
+def _count(queryset: QuerySet):
+    """A correlated COUNT(*) subquery that is 0, not NULL, when nothing matches."""
+    counted = queryset.order_by().annotate(
+        n=Func(F("pk"), function="COUNT", output_field=IntegerField())
+    )
+    return Coalesce(Subquery(counted.values("n")), 0, output_field=IntegerField())
+
+
+# --- membership -------------------------------------------------------------------------------
 
 
 def course_is_member(*, user, course: Course) -> bool:
@@ -17,6 +50,13 @@ def course_is_member(*, user, course: Course) -> bool:
     return Enrollment.objects.filter(student=user, course=course).exists()
 
 
+def _course_check_member(*, user, course: Course | None) -> None:
+    if course is None or (not course.is_published and course.owner_id != user.pk):
+        raise Http404("No such course.")
+    if not course_is_member(user=user, course=course):
+        raise PermissionDenied("Only the course's students and instructor may enter.")
+
+
 def course_get_for_member(*, user, course_id: int) -> Course:
     """The course for its owner or an enrolled student.
 
@@ -24,8 +64,154 @@ def course_get_for_member(*, user, course_id: int) -> Course:
     for anyone else.
     """
     course = Course.objects.select_related("owner", "subject").filter(pk=course_id).first()
-    if course is None or (not course.is_published and course.owner_id != user.pk):
-        raise Http404("No such course.")
-    if not course_is_member(user=user, course=course):
-        raise PermissionDenied("Only the course's students and instructor may enter.")
+    _course_check_member(user=user, course=course)
     return course
+
+
+def content_get_for_member(*, user, content_id: int) -> Content:
+    """A content, with its module and course, for a member of its course.
+
+    Same rules as course_get_for_member; an unknown content is a 404.
+    """
+    content = Content.objects.select_related("module__course").filter(pk=content_id).first()
+    if content is None:
+        raise Http404("No such content.")
+    _course_check_member(user=user, course=content.module.course)
+    return content
+
+
+def course_get_for_enrollment(*, course_id: int) -> Course | None:
+    """The published course with this id, or None: students enroll in nothing else."""
+    return Course.objects.filter(pk=course_id, status=Course.Status.PUBLISHED).first()
+
+
+# --- enrollments ------------------------------------------------------------------------------
+
+
+def enrollment_get(*, student, course: Course) -> Enrollment | None:
+    """The student's enrollment in the course, or None (the owner has none)."""
+    if not student.is_authenticated:
+        return None
+    return Enrollment.objects.filter(student=student, course=course).first()
+
+
+def _with_progress(enrollments: QuerySet) -> QuerySet:
+    """Annotate content_total, content_done and progress (percent) on each enrollment."""
+    total = _count(Content.objects.filter(module__course=OuterRef("course")))
+    done = _count(
+        ContentCompletion.objects.filter(
+            student=OuterRef("student"), content__module__course=OuterRef("course")
+        )
+    )
+    return enrollments.annotate(content_total=total, content_done=done).annotate(
+        progress=_percent_expression("content_done", "content_total")
+    )
+
+
+def enrollment_list_for_student(*, student) -> QuerySet[Enrollment]:
+    """The student's enrollments in published courses, newest first, one query.
+
+    Each carries its course (with subject and owner), last_module, and the progress
+    annotations content_total, content_done and progress (percent).
+    """
+    enrollments = (
+        Enrollment.objects.filter(student=student, course__status=Course.Status.PUBLISHED)
+        .select_related("course__subject", "course__owner", "last_module")
+        .order_by("-created", "-id")
+    )
+    return _with_progress(enrollments)
+
+
+def enrollment_list_for_course(*, course: Course) -> QuerySet[Enrollment]:
+    """Who is enrolled in the course, oldest first, each with the progress annotations."""
+    enrollments = (
+        Enrollment.objects.filter(course=course).select_related("student").order_by("created", "id")
+    )
+    return _with_progress(enrollments)
+
+
+def enrolled_course_ids(*, student) -> set[int]:
+    """Ids of every course the student is enrolled in (one query; empty for anonymous)."""
+    if not student.is_authenticated:
+        return set()
+    return set(Enrollment.objects.filter(student=student).values_list("course_id", flat=True))
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def course_progress_for_student(*, student, course: Course) -> Progress:
+    """The student's progress in one course, in one query."""
+    totals = Content.objects.filter(module__course=course).aggregate(
+        total=Count("pk"),
+        done=Count(
+            "pk",
+            filter=Exists(
+                ContentCompletion.objects.filter(student=student, content=OuterRef("pk"))
+            ),
+        ),
+    )
+    return Progress(done=totals["done"], total=totals["total"])
+
+
+def course_progress_map(*, student, courses) -> dict[int, Progress]:
+    """Progress of the student in each of the courses (objects or ids), keyed by course id.
+
+    Two queries whatever the number of courses; a course without content is at 0 of 0.
+    """
+    course_ids = [getattr(course, "pk", course) for course in courses]
+    totals = dict(
+        Content.objects.filter(module__course__in=course_ids)
+        .values_list("module__course")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    done = {}
+    if student.is_authenticated:
+        done = dict(
+            ContentCompletion.objects.filter(
+                student=student, content__module__course__in=course_ids
+            )
+            .values_list("content__module__course")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    return {
+        course_id: Progress(done=done.get(course_id, 0), total=totals.get(course_id, 0))
+        for course_id in course_ids
+    }
+
+
+# --- study view -------------------------------------------------------------------------------
+
+
+def module_list_for_study(*, course: Course, student) -> list[Module]:
+    """The course's modules in order, each annotated with content_count and done_count."""
+    return list(
+        Module.objects.filter(course=course)
+        .annotate(
+            content_count=_count(Content.objects.filter(module=OuterRef("pk"))),
+            done_count=_count(
+                ContentCompletion.objects.filter(student=student.pk, content__module=OuterRef("pk"))
+            ),
+        )
+        .order_by("order", "pk")
+    )
+
+
+def content_list_for_study(*, module: Module, student) -> list[Content]:
+    """The module's contents in order with their items, each annotated with is_done.
+
+    One query for the contents, then one per kind of item present (never one per content).
+    """
+    return list(
+        Content.objects.filter(module=module)
+        .select_related("content_type")
+        .annotate(
+            is_done=Exists(
+                ContentCompletion.objects.filter(student=student.pk, content=OuterRef("pk"))
+            )
+        )
+        .prefetch_related("item")
+        .order_by("order", "pk")
+    )

@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from courses.models import Content, Course, Module, Subject, Text
-from students.models import Enrollment
+from students.models import ContentCompletion, Enrollment
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -79,3 +79,11 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
 
     student = factory.SubFactory(UserFactory)
     course = factory.SubFactory(CourseFactory)
+
+
+class ContentCompletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContentCompletion
+
+    student = factory.SubFactory(UserFactory)
+    content = factory.SubFactory(ContentFactory)

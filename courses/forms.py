@@ -1,0 +1,99 @@
+"""Forms of the instructor CMS, and the parser of the ordering requests."""
+
+import json
+
+from django import forms
+from django.forms.models import inlineformset_factory
+
+from .models import Course, File, Image, Module, Text, Video
+from .validators import RASTER_CONTENT_TYPES
+
+ORDER_PAYLOAD_INVALID = 'Send a JSON object {"<id>": <position>, ...} of whole numbers.'
+ORDER_PAYLOAD_MAX_ITEMS = 1000
+
+
+class CourseForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = ["subject", "title", "slug", "overview"]
+        help_texts = {"slug": "The address of the course page; left blank, made from the title."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+
+
+ModuleFormSet = inlineformset_factory(
+    Course,
+    Module,
+    fields=["title", "description"],
+    widgets={"description": forms.Textarea(attrs={"rows": 2})},
+    extra=2,
+    can_delete=True,
+    max_num=200,
+    validate_max=True,
+)
+
+
+class TextForm(forms.ModelForm):
+    class Meta:
+        model = Text
+        fields = ["title", "content"]
+        help_texts = {"content": "Markdown: **bold**, *italic*, lists, links, code, tables."}
+
+
+class VideoForm(forms.ModelForm):
+    url = forms.URLField(
+        label="Video link",
+        assume_scheme="https",
+        max_length=200,
+        help_text="A YouTube or Vimeo address.",
+    )
+
+    class Meta:
+        model = Video
+        fields = ["title", "url"]
+
+
+class ImageForm(forms.ModelForm):
+    class Meta:
+        model = Image
+        fields = ["title", "file"]
+        labels = {"file": "Image"}
+        help_texts = {"file": "PNG, JPEG, GIF or WebP."}
+        widgets = {
+            "file": forms.FileInput(attrs={"accept": ",".join(RASTER_CONTENT_TYPES.values())})
+        }
+
+
+class FileForm(forms.ModelForm):
+    class Meta:
+        model = File
+        fields = ["title", "file"]
+        widgets = {"file": forms.FileInput()}
+
+
+CONTENT_FORMS: dict[str, type[forms.ModelForm]] = {
+    "text": TextForm,
+    "video": VideoForm,
+    "image": ImageForm,
+    "file": FileForm,
+}
+
+
+def order_payload_parse(body: bytes) -> dict[int, int]:
+    """{id: position} from a request body of JSON {"<id>": <position>}; ValueError if malformed."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ValueError(ORDER_PAYLOAD_INVALID) from None
+    if not isinstance(payload, dict) or not 0 < len(payload) <= ORDER_PAYLOAD_MAX_ITEMS:
+        raise ValueError(ORDER_PAYLOAD_INVALID)
+    orders = {}
+    for key, position in payload.items():
+        # bool is an int in Python, and JSON true is no position; 18 digits fit a bigint id.
+        valid_key = key.isascii() and key.isdigit() and len(key) <= 18
+        if not valid_key or type(position) is not int or position < 0:
+            raise ValueError(ORDER_PAYLOAD_INVALID)
+        orders[int(key)] = position
+    return orders

@@ -1,0 +1,151 @@
+"""Reads about courses; the owner checks of the CMS live here and nowhere else."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from .models import CONTENT_MODELS, Content, Course, Module, Subject
+
+# --- public catalogue -------------------------------------------------------------------------
+
+
+def subject_list_with_course_counts() -> QuerySet[Subject]:
+    """Every subject by title, each annotated with course_count (published courses)."""
+    return Subject.objects.annotate(
+        course_count=Count("courses", filter=Q(courses__status=Course.Status.PUBLISHED))
+    ).order_by("title", "pk")
+
+
+def subject_get(*, slug: str) -> Subject:
+    """The subject with this slug; Http404 when there is none."""
+    subject = Subject.objects.filter(slug=slug).first()
+    if subject is None:
+        raise Http404("No such subject.")
+    return subject
+
+
+def course_list_published(*, subject: Subject | None = None, query: str = "") -> QuerySet[Course]:
+    """Published courses, newest first, with subject and owner, annotated with module_count.
+
+    `query` keeps the courses whose title or overview contains it (case-insensitive).
+    """
+    courses = Course.objects.filter(status=Course.Status.PUBLISHED)
+    if subject is not None:
+        courses = courses.filter(subject=subject)
+    # PostgreSQL text cannot hold NUL: such a search would be a 500.
+    query = query.replace("\x00", "").strip()
+    if query:
+        courses = courses.filter(Q(title__icontains=query) | Q(overview__icontains=query))
+    # An aggregate drops Meta.ordering: the order is spelled out.
+    return (
+        courses.select_related("subject", "owner")
+        .annotate(module_count=Count("modules"))
+        .order_by("-created", "-id")
+    )
+
+
+def course_get_for_viewer(*, user, slug: str) -> Course:
+    """The course page's course: published, or a draft its owner is looking at.
+
+    Comes with subject, owner and its modules (in order); Http404 for anyone else.
+    """
+    course = (
+        Course.objects.select_related("subject", "owner")
+        .prefetch_related(Prefetch("modules", queryset=Module.objects.order_by("order", "pk")))
+        .filter(slug=slug)
+        .first()
+    )
+    if course is None or (not course.is_published and course.owner_id != user.pk):
+        raise Http404("No such course.")
+    return course
+
+
+# --- the instructor's own objects -------------------------------------------------------------
+
+
+def course_list_for_owner(*, owner) -> QuerySet[Course]:
+    """The owner's courses, newest first, with subject, annotated with module_count."""
+    return (
+        Course.objects.filter(owner=owner)
+        .select_related("subject")
+        .annotate(module_count=Count("modules"))
+        .order_by("-created", "-id")
+    )
+
+
+def course_get_for_owner(*, owner, course_id: int) -> Course:
+    """The course if `owner` owns it; Http404 for an unknown course or anyone else's."""
+    course = Course.objects.select_related("subject").filter(pk=course_id, owner=owner).first()
+    if course is None:
+        raise Http404("No such course.")
+    return course
+
+
+def module_get_for_owner(*, owner, module_id: int) -> Module:
+    """The module, with its course, if `owner` owns the course; Http404 otherwise."""
+    module = (
+        Module.objects.select_related("course__subject")
+        .filter(pk=module_id, course__owner=owner)
+        .first()
+    )
+    if module is None:
+        raise Http404("No such module.")
+    return module
+
+
+def content_get_for_owner(*, owner, content_id: int) -> Content:
+    """The content, with module and course, if `owner` owns the course; Http404 otherwise."""
+    content = (
+        Content.objects.select_related("module__course")
+        .filter(pk=content_id, module__course__owner=owner)
+        .first()
+    )
+    if content is None:
+        raise Http404("No such content.")
+    return content
+
+
+def content_get_for_owner_by_item(*, owner, module_id: int, kind: str, item_id: int) -> Content:
+    """The content showing item `item_id` of `kind` in the owner's module; Http404 otherwise.
+
+    The item comes attached (`content.item` needs no further query).
+    """
+    if kind not in CONTENT_MODELS:
+        raise Http404("No such kind of content.")
+    content_type = ContentType.objects.get_by_natural_key("courses", kind)
+    content = (
+        Content.objects.select_related("module__course")
+        .filter(
+            module_id=module_id,
+            module__course__owner=owner,
+            content_type=content_type,
+            object_id=item_id,
+        )
+        .first()
+    )
+    item = None
+    if content is not None:
+        item = content_type.model_class().objects.filter(pk=item_id).first()
+    if item is None:
+        raise Http404("No such content.")
+    content.item = item
+    return content
+
+
+def module_list_for_course(*, course: Course) -> QuerySet[Module]:
+    """The course's modules in order, each annotated with content_count."""
+    return (
+        Module.objects.filter(course=course)
+        .annotate(content_count=Count("contents"))
+        .order_by("order", "pk")
+    )
+
+
+def content_list_for_module(*, module: Module) -> QuerySet[Content]:
+    """The module's contents in order with their items: one query, then one per kind present."""
+    return (
+        Content.objects.filter(module=module)
+        .select_related("content_type")
+        .prefetch_related("item")
+        .order_by("order", "pk")
+    )

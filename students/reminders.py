@@ -1,0 +1,74 @@
+"""The "pick a first course" reminder: who gets it, and sending it at most once per user."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import EnrollmentReminder
+
+INSTRUCTORS_GROUP = "Instructors"
+ENROLL_REMINDER_SUBJECT = "Your Educa courses are waiting"
+
+
+def user_list_for_enroll_reminder(*, days: int, now: datetime | None = None) -> QuerySet:
+    """Active students with an e-mail address, joined at least `days` ago, enrolled in nothing,
+    never reminded before; staff, superusers, instructors and course owners are left out."""
+    joined_before = (now or timezone.now()) - timedelta(days=days)
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            is_staff=False,
+            is_superuser=False,
+            date_joined__lte=joined_before,
+            enrollments__isnull=True,
+            enrollment_reminder__isnull=True,
+            courses_created__isnull=True,
+        )
+        .exclude(email="")
+        .exclude(groups__name=INSTRUCTORS_GROUP)
+        .distinct()
+        .order_by("date_joined", "pk")
+    )
+
+
+def enroll_reminder_greeting(*, user) -> str:
+    """`Hello Ada Lovelace,` with the user's name, or their username when they gave none."""
+    return f"Hello {user.get_full_name().strip() or user.username},"
+
+
+def enroll_reminder_body(*, user) -> str:
+    catalogue = reverse("course_list")
+    if settings.PARENT_HOST:
+        catalogue = f"https://{settings.PARENT_HOST}{catalogue}"
+    return (
+        f"{enroll_reminder_greeting(user=user)}\n\n"
+        "you joined Educa a while ago but have not enrolled in a course yet.\n"
+        f"Browse the catalogue and pick your first one: {catalogue}\n\n"
+        "This is the only reminder we send.\n"
+    )
+
+
+def enroll_reminder_send(*, user) -> bool:
+    """Sends the reminder unless this user already got it; True when it was sent now.
+
+    The reminder row and the e-mail share a transaction: a failed send is not remembered, so the
+    next run tries again, and two concurrent runs cannot both send (the row is unique per user).
+    """
+    with transaction.atomic():
+        _reminder, created = EnrollmentReminder.objects.get_or_create(user=user)
+        if not created:
+            return False
+        send_mail(
+            subject=ENROLL_REMINDER_SUBJECT,
+            message=enroll_reminder_body(user=user),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    return True

@@ -1,0 +1,262 @@
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.generic import FormView, ListView, TemplateView, View
+
+from courses.selectors import course_get_for_owner
+
+from .forms import AccountDeleteForm, CourseIdForm, ProfileForm, StudentRegistrationForm
+from .selectors import (
+    Progress,
+    content_get_for_member,
+    content_list_for_study,
+    course_get_for_member,
+    enrollment_get,
+    enrollment_list_for_course,
+    enrollment_list_for_student,
+    module_list_for_study,
+)
+from .services import (
+    content_completion_create,
+    content_completion_delete,
+    enrollment_create,
+    enrollment_delete,
+    enrollment_visit_module,
+    user_delete,
+    user_profile_update,
+    user_register,
+)
+
+# Several authentication backends may be configured (django-axes in production); a user who
+# has just registered was checked by none of them, so login() must be told which one applies.
+REGISTRATION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def bad_request(request, errors) -> HttpResponse:
+    """A 400 page saying what was wrong with the submitted form."""
+    return render(request, "students/bad_request.html", {"errors": errors}, status=400)
+
+
+class PostActionMixin(LoginRequiredMixin):
+    """A POST-only action for logged-in users.
+
+    The method is checked before the log-in, so that a GET is a 405 for everyone rather than a
+    redirect to a log-in page that would bring the user back to a GET.
+    """
+
+    http_method_names = ["post"]
+    login_next_url = reverse_lazy("student_course_list")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_login_next_url(self) -> str:
+        return str(self.login_next_url)
+
+    def handle_no_permission(self):
+        # Coming back after the log-in is a GET: send the user somewhere a GET makes sense.
+        return redirect_to_login(self.get_login_next_url(), self.get_login_url())
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+class StudentRegistrationView(FormView):
+    template_name = "students/student/registration.html"
+    form_class = StudentRegistrationForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("student_course_list")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = user_register(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        login(self.request, user, backend=REGISTRATION_BACKEND)
+        messages.success(self.request, f"Welcome, {user.get_username()}!")
+        return redirect("student_course_list")
+
+
+class ProfileView(LoginRequiredMixin, FormView):
+    template_name = "students/account/profile.html"
+    form_class = ProfileForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            user_profile_update(user=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Your profile has been saved.")
+        return redirect("profile")
+
+
+class AccountDeleteView(LoginRequiredMixin, FormView):
+    template_name = "students/account/delete.html"
+    form_class = AccountDeleteForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            user_delete(user=self.request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        logout(self.request)
+        messages.success(self.request, "Your account has been deleted.")
+        return redirect("course_list")
+
+
+# --- enrollment -------------------------------------------------------------------------------
+
+
+class EnrollmentCreateView(PostActionMixin, View):
+    def get_login_next_url(self):
+        # Back to the course page the Enroll button was on, when the id names one.
+        form = CourseIdForm(self.request.POST)
+        if form.is_valid():
+            return form.course.get_absolute_url()
+        return super().get_login_next_url()
+
+    def post(self, request):
+        form = CourseIdForm(request.POST)
+        if not form.is_valid():
+            return bad_request(request, form.errors["course_id"])
+        try:
+            enrollment_create(student=request.user, course=form.course)
+        except ValidationError as error:
+            return bad_request(request, error.messages)
+        messages.success(request, f"You are enrolled in {form.course.title}.")
+        return redirect("student_course_detail", pk=form.course.pk)
+
+
+class EnrollmentDeleteView(PostActionMixin, View):
+    def post(self, request):
+        form = CourseIdForm(request.POST)
+        if not form.is_valid():
+            return bad_request(request, form.errors["course_id"])
+        try:
+            enrollment_delete(student=request.user, course=form.course)
+        except ValidationError as error:
+            return bad_request(request, error.messages)
+        messages.success(request, f"You have left {form.course.title}.")
+        return redirect("student_course_list")
+
+
+# --- studying ---------------------------------------------------------------------------------
+
+
+class StudentCourseListView(LoginRequiredMixin, ListView):
+    template_name = "students/course/list.html"
+    context_object_name = "enrollments"
+    paginate_by = 20
+
+    def get_queryset(self):
+        return enrollment_list_for_student(student=self.request.user)
+
+
+class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
+    """The study view: one module of a course, for its students and its owner."""
+
+    template_name = "students/course/detail.html"
+
+    def get_context_data(self, pk, module_id=None, **kwargs):
+        user = self.request.user
+        course = course_get_for_member(user=user, course_id=pk)
+        modules = module_list_for_study(course=course, student=user)
+        is_owner = course.owner_id == user.pk
+        enrollment = None if is_owner else enrollment_get(student=user, course=course)
+        module = self._pick_module(modules, module_id, enrollment)
+        contents = []
+        if module is not None:
+            contents = content_list_for_study(module=module, student=user)
+            if enrollment is not None and enrollment.last_module_id != module.pk:
+                enrollment_visit_module(student=user, module=module)
+        progress = Progress(
+            done=sum(m.done_count for m in modules), total=sum(m.content_count for m in modules)
+        )
+        index = modules.index(module) if module is not None else 0
+        return super().get_context_data(
+            course=course,
+            modules=modules,
+            module=module,
+            previous_module=modules[index - 1] if index > 0 else None,
+            next_module=modules[index + 1] if index + 1 < len(modules) else None,
+            contents=contents,
+            enrollment=enrollment,
+            progress=progress,
+            is_owner=is_owner,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _pick_module(modules, module_id, enrollment):
+        if module_id is not None:
+            for module in modules:
+                if module.pk == module_id:
+                    return module
+            raise Http404("This course has no such module.")
+        if enrollment is not None and enrollment.last_module_id is not None:
+            for module in modules:
+                if module.pk == enrollment.last_module_id:
+                    return module
+        return modules[0] if modules else None
+
+
+class ContentCompletionCreateView(PostActionMixin, View):
+    def post(self, request, content_id):
+        content = content_get_for_member(user=request.user, content_id=content_id)
+        content_completion_create(student=request.user, content=content)
+        return redirect(_study_url(content))
+
+
+class ContentCompletionDeleteView(PostActionMixin, View):
+    def post(self, request, content_id):
+        content = content_get_for_member(user=request.user, content_id=content_id)
+        content_completion_delete(student=request.user, content=content)
+        return redirect(_study_url(content))
+
+
+def _study_url(content) -> str:
+    module = content.module
+    url = reverse("student_course_detail_module", args=[module.course_id, module.pk])
+    return f"{url}#content-{content.pk}"
+
+
+# --- instructors ------------------------------------------------------------------------------
+
+
+class CourseStudentListView(PermissionRequiredMixin, ListView):
+    """Who is enrolled in one of the instructor's courses, since when, and how far they are."""
+
+    permission_required = "courses.change_course"
+    template_name = "students/course/students.html"
+    context_object_name = "enrollments"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.course = course_get_for_owner(owner=self.request.user, course_id=self.kwargs["pk"])
+        return enrollment_list_for_course(course=self.course)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(course=self.course, **kwargs)

@@ -1,0 +1,19 @@
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+@pytest.fixture
+def count_queries(client):
+    """GET a page and return how many SQL queries it ran (content type cache emptied first)."""
+
+    def count(url):
+        # The cache is process-wide: emptied, every measured page pays the same look-ups.
+        ContentType.objects.clear_cache()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(queries)
+
+    return count

@@ -1,0 +1,276 @@
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.urls import reverse
+
+from students.models import ContentCompletion, Enrollment
+from students.services import EMAIL_TAKEN, OWNER_OF_COURSES
+from tests.factories import ContentCompletionFactory, CourseFactory, EnrollmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+REGISTER = reverse("student_registration")
+PASSWORD = "pass-word-123"  # tests.factories.UserFactory's
+NEW_PASSWORD = "a-brand-new-pass-phrase"
+
+
+def registration(**overrides):
+    data = {
+        "username": "ada",
+        "email": "ada@example.com",
+        "password1": "an-analytical-engine",
+        "password2": "an-analytical-engine",
+    }
+    return {**data, **overrides}
+
+
+@pytest.fixture
+def user(client):
+    user = UserFactory()
+    client.force_login(user)
+    return user
+
+
+# --- registration -----------------------------------------------------------------------------
+
+
+def test_registering_logs_in_and_goes_to_my_courses(client):
+    response = client.post(REGISTER, registration())
+
+    assert response.status_code == 302
+    assert response.url == reverse("student_course_list")
+    assert client.get(reverse("student_course_list")).context["user"].username == "ada"
+
+
+def test_registering_records_the_email(client):
+    client.post(REGISTER, registration())
+
+    assert User.objects.get(username="ada").email == "ada@example.com"
+
+
+def test_the_registration_form_asks_for_an_email(client):
+    page = client.get(REGISTER).content.decode()
+
+    assert 'name="email"' in page
+    assert 'name="password2"' in page
+
+
+def test_registering_without_an_email_shows_the_form_again(client):
+    response = client.post(REGISTER, registration(email=""))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"]
+    assert not User.objects.exists()
+
+
+def test_registering_with_an_email_in_use_shows_the_form_again(client):
+    UserFactory(email="ada@example.com")
+
+    response = client.post(REGISTER, registration(email="ADA@example.com"))
+
+    assert response.context["form"].errors["email"] == [EMAIL_TAKEN]
+
+
+def test_registering_with_mismatched_passwords_shows_the_form_again(client):
+    response = client.post(REGISTER, registration(password2="something-else-entirely"))
+
+    assert response.context["form"].errors["password2"]
+    assert not User.objects.exists()
+
+
+def test_registering_with_a_weak_password_shows_the_form_again(client):
+    response = client.post(REGISTER, registration(password1="12345678", password2="12345678"))
+
+    assert response.context["form"].errors["password2"]
+
+
+def test_a_logged_in_user_visiting_registration_goes_to_my_courses(client, user):
+    response = client.get(REGISTER)
+
+    assert response.status_code == 302
+    assert response.url == reverse("student_course_list")
+
+
+# --- log in and out ---------------------------------------------------------------------------
+
+
+def test_logging_in_goes_to_my_courses(client):
+    user = UserFactory()
+
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.url == reverse("student_course_list")
+
+
+def test_logging_in_with_a_wrong_password_shows_the_form_again(client):
+    user = UserFactory()
+
+    response = client.post(reverse("login"), {"username": user.username, "password": "wrong"})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+
+
+def test_logging_out_takes_a_post(client, user):
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_get_on_log_out_is_a_405(client, user):
+    assert client.get(reverse("logout")).status_code == 405
+
+
+def test_the_navigation_links_to_my_courses_profile_and_log_out(client, user):
+    page = client.get(reverse("student_course_list")).content.decode()
+
+    assert f'href="{reverse("student_course_list")}"' in page
+    assert f'href="{reverse("profile")}"' in page
+    assert f'action="{reverse("logout")}"' in page
+
+
+def test_the_navigation_offers_log_in_and_registration_to_visitors(client):
+    page = client.get(reverse("login")).content.decode()
+
+    assert f'href="{reverse("login")}"' in page
+    assert f'href="{REGISTER}"' in page
+
+
+# --- passwords --------------------------------------------------------------------------------
+
+
+def test_changing_the_password(client, user):
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response.url == reverse("password_change_done")
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert client.get(reverse("password_change_done")).status_code == 200
+
+
+def test_resetting_a_forgotten_password_by_email(client):
+    user = UserFactory(email="ada@example.com")
+
+    response = client.post(reverse("password_reset"), {"email": "ada@example.com"})
+
+    assert response.url == reverse("password_reset_done")
+    [message] = mail.outbox
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", message.body).group(1)
+    form_url = client.get(link).url  # Django swaps the token for a session-held one
+    response = client.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response.url == reverse("password_reset_complete")
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_a_password_reset_for_an_unknown_email_sends_nothing_and_says_nothing(client):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+
+    assert response.url == reverse("password_reset_done")
+    assert mail.outbox == []
+
+
+def test_a_used_reset_link_says_it_no_longer_works(client):
+    response = client.get(reverse("password_reset_confirm", args=["MQ", "bad-token"]))
+
+    assert response.status_code == 200
+    assert "no longer works" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name", ["login", "password_reset", "password_reset_done", "password_reset_complete"]
+)
+def test_the_public_account_pages_render(client, name):
+    assert client.get(reverse(name)).status_code == 200
+
+
+# --- profile ----------------------------------------------------------------------------------
+
+
+def test_the_profile_changes_name_and_email(client, user):
+    response = client.post(
+        reverse("profile"),
+        {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name, user.email) == ("Ada", "Lovelace", "ada@example.com")
+
+
+def test_the_profile_refuses_another_users_email(client, user):
+    UserFactory(email="taken@example.com")
+
+    response = client.post(
+        reverse("profile"), {"first_name": "", "last_name": "", "email": "taken@example.com"}
+    )
+
+    assert response.context["form"].errors["email"] == [EMAIL_TAKEN]
+
+
+def test_the_profile_refuses_an_empty_email(client, user):
+    response = client.post(reverse("profile"), {"first_name": "A", "last_name": "", "email": ""})
+
+    assert response.context["form"].errors["email"]
+    user.refresh_from_db()
+    assert user.email
+
+
+def test_the_profile_shows_the_current_name_and_email(client, user):
+    page = client.get(reverse("profile")).content.decode()
+
+    assert f'value="{user.email}"' in page
+
+
+def test_the_profile_sends_anonymous_users_to_log_in(client):
+    assert client.get(reverse("profile")).url.startswith(reverse("login"))
+
+
+# --- account deletion -------------------------------------------------------------------------
+
+
+def test_deleting_the_account_takes_enrollments_and_progress_and_logs_out(client):
+    enrollment = EnrollmentFactory()
+    ContentCompletionFactory(student=enrollment.student)
+    client.force_login(enrollment.student)
+
+    response = client.post(reverse("account_delete"), {"password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.url == reverse("course_list")
+    assert not User.objects.filter(pk=enrollment.student.pk).exists()
+    assert not Enrollment.objects.exists()
+    assert not ContentCompletion.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+
+def test_deleting_the_account_needs_the_right_password(client, user):
+    response = client.post(reverse("account_delete"), {"password": "not-it"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["password"]
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_a_get_on_account_deletion_only_asks_for_confirmation(client, user):
+    response = client.get(reverse("account_delete"))
+
+    assert response.status_code == 200
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_an_instructor_with_courses_cannot_delete_their_account(client):
+    course = CourseFactory()
+    client.force_login(course.owner)
+
+    response = client.post(reverse("account_delete"), {"password": PASSWORD})
+
+    assert OWNER_OF_COURSES in response.content.decode()
+    assert User.objects.filter(pk=course.owner.pk).exists()

@@ -1,0 +1,260 @@
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from courses.models import Course, Text, Video
+from students import selectors
+from students.selectors import Progress
+from tests.factories import (
+    ContentCompletionFactory,
+    ContentFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    ModuleFactory,
+    UserFactory,
+)
+from tests.students.helpers import video_content
+
+pytestmark = pytest.mark.django_db
+
+
+# --- membership -------------------------------------------------------------------------------
+
+
+def test_the_owner_is_a_member_of_their_course():
+    course = CourseFactory()
+
+    assert selectors.course_is_member(user=course.owner, course=course)
+
+
+def test_an_enrolled_student_is_a_member():
+    enrollment = EnrollmentFactory()
+
+    assert selectors.course_is_member(user=enrollment.student, course=enrollment.course)
+
+
+def test_another_user_is_not_a_member():
+    assert not selectors.course_is_member(user=UserFactory(), course=CourseFactory())
+
+
+def test_an_anonymous_user_is_not_a_member():
+    assert not selectors.course_is_member(user=AnonymousUser(), course=CourseFactory())
+
+
+def test_getting_an_unknown_course_for_a_member_is_a_404():
+    with pytest.raises(Http404):
+        selectors.course_get_for_member(user=UserFactory(), course_id=987654)
+
+
+def test_getting_a_draft_for_an_enrolled_student_is_a_404():
+    enrollment = EnrollmentFactory(course__status=Course.Status.DRAFT)
+
+    with pytest.raises(Http404):
+        selectors.course_get_for_member(user=enrollment.student, course_id=enrollment.course.pk)
+
+
+def test_getting_a_draft_for_its_owner_returns_it():
+    course = CourseFactory(status=Course.Status.DRAFT)
+
+    assert selectors.course_get_for_member(user=course.owner, course_id=course.pk) == course
+
+
+def test_getting_a_course_for_a_non_member_is_refused():
+    with pytest.raises(PermissionDenied):
+        selectors.course_get_for_member(user=UserFactory(), course_id=CourseFactory().pk)
+
+
+def test_getting_a_content_for_an_enrolled_student_returns_it():
+    enrollment = EnrollmentFactory()
+    content = ContentFactory(module__course=enrollment.course)
+
+    found = selectors.content_get_for_member(user=enrollment.student, content_id=content.pk)
+
+    assert found == content
+
+
+def test_getting_an_unknown_content_is_a_404():
+    with pytest.raises(Http404):
+        selectors.content_get_for_member(user=UserFactory(), content_id=987654)
+
+
+def test_getting_a_content_for_a_non_member_is_refused():
+    with pytest.raises(PermissionDenied):
+        selectors.content_get_for_member(user=UserFactory(), content_id=ContentFactory().pk)
+
+
+def test_only_published_courses_can_be_enrolled_in():
+    published = CourseFactory()
+    draft = CourseFactory(status=Course.Status.DRAFT)
+
+    assert selectors.course_get_for_enrollment(course_id=published.pk) == published
+    assert selectors.course_get_for_enrollment(course_id=draft.pk) is None
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def test_progress_of_a_course_without_content_is_zero():
+    assert Progress(done=0, total=0).percent == 0
+
+
+def test_progress_percent_is_rounded_down():
+    assert Progress(done=2, total=3).percent == 66
+
+
+def test_progress_is_100_only_when_every_content_is_done():
+    assert Progress(done=199, total=200).percent == 99
+    assert Progress(done=200, total=200).percent == 100
+
+
+def test_course_progress_counts_the_students_own_completions_in_that_course():
+    enrollment = EnrollmentFactory()
+    module = ModuleFactory(course=enrollment.course)
+    done, _, _ = ContentFactory.create_batch(3, module=module)
+    ContentCompletionFactory(student=enrollment.student, content=done)
+    ContentCompletionFactory(content=module.contents.last())  # another student
+    ContentCompletionFactory(student=enrollment.student)  # another course
+
+    progress = selectors.course_progress_for_student(
+        student=enrollment.student, course=enrollment.course
+    )
+
+    assert progress == Progress(done=1, total=3)
+
+
+def test_course_progress_map_gives_each_course_its_progress_in_two_queries(
+    django_assert_num_queries,
+):
+    student = UserFactory()
+    courses = CourseFactory.create_batch(3)
+    first_contents = ContentFactory.create_batch(2, module=ModuleFactory(course=courses[0]))
+    ContentFactory.create_batch(2, module=ModuleFactory(course=courses[1]))
+    ContentCompletionFactory(student=student, content=first_contents[0])
+
+    with django_assert_num_queries(2):
+        progress = selectors.course_progress_map(student=student, courses=courses)
+
+    assert progress == {
+        courses[0].pk: Progress(done=1, total=2),
+        courses[1].pk: Progress(done=0, total=2),
+        courses[2].pk: Progress(done=0, total=0),
+    }
+
+
+def test_course_progress_map_for_an_anonymous_user_has_nothing_done():
+    course = CourseFactory()
+    ContentFactory(module__course=course)
+
+    progress = selectors.course_progress_map(student=AnonymousUser(), courses=[course.pk])
+
+    assert progress == {course.pk: Progress(done=0, total=1)}
+
+
+# --- enrollment lists -------------------------------------------------------------------------
+
+
+def test_a_students_enrollments_carry_their_progress():
+    enrollment = EnrollmentFactory()
+    contents = ContentFactory.create_batch(3, module__course=enrollment.course)
+    ContentCompletionFactory(student=enrollment.student, content=contents[0])
+
+    [listed] = selectors.enrollment_list_for_student(student=enrollment.student)
+
+    assert (listed.content_done, listed.content_total, listed.progress) == (1, 3, 33)
+
+
+def test_a_course_without_content_lists_at_zero_percent():
+    enrollment = EnrollmentFactory()
+
+    [listed] = selectors.enrollment_list_for_student(student=enrollment.student)
+
+    assert (listed.content_done, listed.content_total, listed.progress) == (0, 0, 0)
+
+
+def test_a_students_enrollments_leave_out_courses_turned_draft():
+    student = UserFactory()
+    EnrollmentFactory(student=student, course__status=Course.Status.DRAFT)
+    kept = EnrollmentFactory(student=student)
+
+    assert list(selectors.enrollment_list_for_student(student=student)) == [kept]
+
+
+def test_a_students_enrollments_are_newest_first_and_only_theirs():
+    student = UserFactory()
+    older, newer = EnrollmentFactory(student=student), EnrollmentFactory(student=student)
+    EnrollmentFactory()
+
+    assert list(selectors.enrollment_list_for_student(student=student)) == [newer, older]
+
+
+def test_a_students_enrollments_take_one_query_however_many(django_assert_num_queries):
+    student = UserFactory()
+    for _ in range(10):
+        enrollment = EnrollmentFactory(student=student)
+        ContentFactory.create_batch(2, module__course=enrollment.course)
+
+    with django_assert_num_queries(1):
+        shown = [
+            (e.course.subject.title, e.course.owner.username, e.last_module, e.progress)
+            for e in selectors.enrollment_list_for_student(student=student)
+        ]
+
+    assert len(shown) == 10
+
+
+def test_a_courses_enrollments_give_each_students_progress():
+    course = CourseFactory()
+    contents = ContentFactory.create_batch(4, module__course=course)
+    keen, idle = EnrollmentFactory(course=course), EnrollmentFactory(course=course)
+    for content in contents[:3]:
+        ContentCompletionFactory(student=keen.student, content=content)
+
+    listed = {e.student_id: e.progress for e in selectors.enrollment_list_for_course(course=course)}
+
+    assert listed == {keen.student_id: 75, idle.student_id: 0}
+
+
+# --- study view -------------------------------------------------------------------------------
+
+
+def test_modules_for_study_count_contents_and_the_students_completions():
+    enrollment = EnrollmentFactory()
+    first, second = ModuleFactory.create_batch(2, course=enrollment.course)
+    contents = ContentFactory.create_batch(2, module=first)
+    ContentCompletionFactory(student=enrollment.student, content=contents[0])
+    ContentCompletionFactory(content=contents[1])  # another student
+
+    modules = selectors.module_list_for_study(course=enrollment.course, student=enrollment.student)
+
+    assert [(m, m.content_count, m.done_count) for m in modules] == [
+        (first, 2, 1),
+        (second, 0, 0),
+    ]
+
+
+def test_contents_for_study_say_which_are_done():
+    enrollment = EnrollmentFactory()
+    module = ModuleFactory(course=enrollment.course)
+    done, todo = ContentFactory.create_batch(2, module=module)
+    ContentCompletionFactory(student=enrollment.student, content=done)
+
+    contents = selectors.content_list_for_study(module=module, student=enrollment.student)
+
+    assert [(c, c.is_done) for c in contents] == [(done, True), (todo, False)]
+
+
+def test_contents_for_study_load_items_with_one_query_per_kind(django_assert_num_queries):
+    module = ModuleFactory()
+    for _ in range(5):
+        ContentFactory(module=module)
+        video_content(module)
+    student = UserFactory()
+    ContentType.objects.get_for_models(Text, Video)  # warm the content type cache
+
+    with django_assert_num_queries(3):  # contents, texts, videos
+        contents = selectors.content_list_for_study(module=module, student=student)
+        titles = [content.item.title for content in contents]
+
+    assert len(titles) == 10
