@@ -1,11 +1,13 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) manage.py
-DEB_PACKAGES := redis-server memcached nginx postgresql chromium
+DEB_PACKAGES := redis-server memcached nginx postgresql chromium gettext-base openssl
+# What `make prod` needs (no browser).
+PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format system-packages
+.PHONY: run test lint format system-packages prod prod-stop prod-packages cert backup restore
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -39,3 +41,30 @@ format: $(VENV)/.installed-test
 
 test: system-packages $(VENV)/.installed-test lint
 	$(VENV)/bin/pytest
+
+# The production stack natively on loopback (docs/production.md): PostgreSQL, Redis, Memcached,
+# uWSGI, two Daphne processes and Nginx; prints the https address.
+prod: prod-packages $(VENV)/.installed-prod cert
+	$(PYTHON) deploy/native.py start
+
+# Stops exactly the processes `make prod` started (recorded in .prod/stack.json).
+prod-stop:
+	$(PYTHON) deploy/native.py stop
+
+prod-packages:
+	@$(MAKE) --no-print-directory system-packages DEB_PACKAGES="$(PROD_DEB_PACKAGES)"
+
+# A self-signed certificate for local use in certs/ (ignored by git).
+cert: certs/educa.crt
+
+certs/educa.crt:
+	python3 deploy/native.py cert --out certs
+
+# Database dump and media archive of the native stack into backups/<date-time>/.
+backup:
+	$(PYTHON) deploy/native.py backup
+
+# make restore DIR=backups/<date-time>
+restore:
+	@test -n "$(DIR)" || { echo "usage: make restore DIR=backups/<date-time>"; exit 1; }
+	$(PYTHON) deploy/native.py restore "$(DIR)"

@@ -20,7 +20,9 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from students.selectors import content_get_for_member, course_is_member
 
+from . import cache as course_cache
 from . import selectors, services
+from .cache import AnonymousPageCacheMixin
 from .forms import CONTENT_FORMS, CourseForm, ModuleFormSet, order_payload_parse
 from .models import CONTENT_MODELS
 from .validators import RASTER_CONTENT_TYPES
@@ -28,31 +30,63 @@ from .validators import RASTER_CONTENT_TYPES
 # --- public catalogue -------------------------------------------------------------------------
 
 
-class CourseListView(ListView):
-    """Published courses, all subjects or one (`subject` slug), optionally searched with ?q=."""
+class CourseListView(AnonymousPageCacheMixin, ListView):
+    """Published courses, all subjects or one (`subject` slug), optionally searched with ?q=.
+
+    Cached under the catalogue version: whole pages for anonymous visitors, the subject list
+    and the course list as fragments for everyone else.
+    """
 
     template_name = "courses/course/list.html"
     context_object_name = "courses"
     paginate_by = 12
 
+    def page_cache_key(self):
+        page, query = self.request.GET.get("page", ""), self._query()
+        return course_cache.cache_key(
+            "catalogue", self._catalogue_version(), "page",
+            course_cache.text_digest(self.kwargs.get("subject", "")),
+            course_cache.text_digest(f"{page}\x00{query}"),
+        )  # fmt: skip
+
     def get_queryset(self):
         slug = self.kwargs.get("subject")
         self.subject = selectors.subject_get(slug=slug) if slug else None
-        self.query = self.request.GET.get("q", "")[:200]
+        self.query = self._query()
         return selectors.course_list_published(subject=self.subject, query=self.query)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             subject=self.subject,
             query=self.query,
+            query_digest=course_cache.text_digest(self.query),
             subjects=selectors.subject_list_with_course_counts(),
+            catalogue_version=self._catalogue_version(),
+            cache_timeout=settings.CACHE_TIMEOUT,
             **kwargs,
         )
 
+    def _query(self) -> str:
+        return self.request.GET.get("q", "")[:200]
 
-class CourseDetailView(DetailView):
+    def _catalogue_version(self) -> int:
+        if not hasattr(self, "catalogue_version"):
+            self.catalogue_version = course_cache.catalogue_version()
+        return self.catalogue_version
+
+
+class CourseDetailView(AnonymousPageCacheMixin, DetailView):
+    """A course page; its outline is cached under the course's version (the whole page for
+    anonymous visitors)."""
+
     template_name = "courses/course/detail.html"
     context_object_name = "course"
+
+    def page_cache_key(self):
+        stamp = course_cache.course_stamp(slug=self.kwargs["slug"])
+        if stamp is None or not stamp.is_published:
+            return None
+        return course_cache.course_key(stamp, "page")
 
     def get_object(self, queryset=None):
         return selectors.course_get_for_viewer(user=self.request.user, slug=self.kwargs["slug"])
@@ -62,6 +96,7 @@ class CourseDetailView(DetailView):
         return super().get_context_data(
             is_member=course_is_member(user=self.request.user, course=course),
             is_owner=course.owner_id == self.request.user.pk,
+            cache_timeout=settings.CACHE_TIMEOUT,
             **kwargs,
         )
 
@@ -81,8 +116,11 @@ class ContentFileView(LoginRequiredMixin, View):
             raise Http404("This content has no file.")
         name = item.file.name
         suffix = PurePosixPath(name).suffix
-        inline = content.kind == "image" and suffix in RASTER_CONTENT_TYPES
-        content_type = RASTER_CONTENT_TYPES[suffix] if inline else "application/octet-stream"
+        # An <img> still shows an attachment; opened directly, it downloads instead of rendering.
+        is_raster_image = content.kind == "image" and suffix in RASTER_CONTENT_TYPES
+        content_type = (
+            RASTER_CONTENT_TYPES[suffix] if is_raster_image else "application/octet-stream"
+        )
 
         prefix = settings.MEDIA_ACCEL_REDIRECT_PREFIX
         if prefix:
@@ -95,7 +133,7 @@ class ContentFileView(LoginRequiredMixin, View):
                 raise Http404("The file is missing.") from None
             response = FileResponse(handle, content_type=content_type)
         download_name = f"{slugify(item.title) or content.kind}{suffix}"
-        response["Content-Disposition"] = content_disposition_header(not inline, download_name)
+        response["Content-Disposition"] = content_disposition_header(True, download_name)
         response["X-Content-Type-Options"] = "nosniff"
         # Nothing in a served file may run as a page of this site, even if opened directly.
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"

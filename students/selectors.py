@@ -199,6 +199,15 @@ def module_list_for_study(*, course: Course, student) -> list[Module]:
     )
 
 
+def content_done_ids(*, student, module: Module) -> set[int]:
+    """Ids of the module's contents the student has done (one query)."""
+    return set(
+        ContentCompletion.objects.filter(student=student.pk, content__module=module).values_list(
+            "content_id", flat=True
+        )
+    )
+
+
 def content_list_for_study(*, module: Module, student) -> list[Content]:
     """The module's contents in order with their items, each annotated with is_done.
 

@@ -1,12 +1,19 @@
-"""Writes about students: accounts, enrollments and progress."""
+"""Writes about students: accounts, throttles, enrollments and progress."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from chat.limits import Rate, rate_parse
 from courses.models import Content, Course, Module
 
-from .models import ContentCompletion, Enrollment
+from .models import ContentCompletion, Enrollment, ThrottleWindow
 
 COURSE_NOT_PUBLISHED = "This course is not open for enrollment."
 OWNER_CANNOT_ENROLL = "You teach this course; instructors do not enroll in their own courses."
@@ -18,7 +25,59 @@ OWNER_OF_COURSES = (
     "before deleting your account."
 )
 
+EMAIL_THROTTLED = (
+    "Too many e-mails have been asked for this address or from your network. "
+    "Please try again later."
+)
+
 User = get_user_model()
+
+
+# --- throttles --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def throttle_hit(*, key: str, rate: Rate) -> bool:
+    """Count one attempt under `key`; False, counting nothing, once the window is full.
+
+    A window opens at the first attempt and lasts `rate.seconds`; it holds `rate.count` attempts.
+    The row lock makes concurrent attempts from several server processes count one by one.
+    """
+    now = timezone.now()
+    ThrottleWindow.objects.filter(ends__lte=now).delete()
+    window, created = ThrottleWindow.objects.select_for_update().get_or_create(
+        key=key,
+        defaults={"started": now, "ends": now + timedelta(seconds=rate.seconds), "count": 1},
+    )
+    if created:
+        return True
+    if window.count >= rate.count:
+        return False
+    window.count = F("count") + 1
+    window.save(update_fields=["count"])
+    return True
+
+
+def _throttle_key(*, action: str, subject: str) -> str:
+    # Hashed: the table must not become a list of every address anyone typed.
+    digest = salted_hmac("students.throttle", subject, algorithm="sha256").hexdigest()
+    return f"{action}:{digest}"
+
+
+def email_throttle_check(*, action: str, email: str, client_ip: str | None) -> None:
+    """Count one e-mail of `action` to `email` asked for from `client_ip`.
+
+    Raises ValidationError(EMAIL_THROTTLED) once the client address (EMAIL_THROTTLE_PER_CLIENT)
+    or the e-mail address (EMAIL_THROTTLE_PER_ADDRESS) has had its share. A refused client is
+    not counted against the address, so one client cannot use up an address's share alone.
+    """
+    limits = [(f"address:{email.strip().lower()}", settings.EMAIL_THROTTLE_PER_ADDRESS)]
+    if client_ip:
+        limits.insert(0, (f"client:{client_ip}", settings.EMAIL_THROTTLE_PER_CLIENT))
+    for subject, rate in limits:
+        key = _throttle_key(action=action, subject=subject)
+        if not throttle_hit(key=key, rate=rate_parse(rate)):
+            raise ValidationError(EMAIL_THROTTLED, code="throttled")
 
 
 # --- accounts ---------------------------------------------------------------------------------

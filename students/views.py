@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -8,13 +9,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView, ListView, TemplateView, View
 
+from courses.cache import module_contents_rendered
 from courses.selectors import course_get_for_owner
+from educa.client_ip import client_ip_address
 
 from .forms import AccountDeleteForm, CourseIdForm, ProfileForm, StudentRegistrationForm
 from .selectors import (
     Progress,
+    content_done_ids,
     content_get_for_member,
-    content_list_for_study,
     course_get_for_member,
     enrollment_get,
     enrollment_list_for_course,
@@ -24,6 +27,7 @@ from .selectors import (
 from .services import (
     content_completion_create,
     content_completion_delete,
+    email_throttle_check,
     enrollment_create,
     enrollment_delete,
     enrollment_visit_module,
@@ -32,7 +36,7 @@ from .services import (
     user_register,
 )
 
-# Several authentication backends may be configured (django-axes in production); a user who
+# Several authentication backends are configured (django-axes first); a user who
 # has just registered was checked by none of them, so login() must be told which one applies.
 REGISTRATION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -79,6 +83,15 @@ class StudentRegistrationView(FormView):
 
     def form_valid(self, form):
         try:
+            email_throttle_check(
+                action="registration",
+                email=form.cleaned_data["email"],
+                client_ip=client_ip_address(self.request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        try:
             user = user_register(
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
@@ -90,6 +103,22 @@ class StudentRegistrationView(FormView):
         login(self.request, user, backend=REGISTRATION_BACKEND)
         messages.success(self.request, f"Welcome, {user.get_username()}!")
         return redirect("student_course_list")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, with the e-mails throttled per address and per client."""
+
+    def form_valid(self, form):
+        try:
+            email_throttle_check(
+                action="password_reset",
+                email=form.cleaned_data["email"],
+                client_ip=client_ip_address(self.request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 class ProfileView(LoginRequiredMixin, FormView):
@@ -189,7 +218,11 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
         module = self._pick_module(modules, module_id, enrollment)
         contents = []
         if module is not None:
-            contents = content_list_for_study(module=module, student=user)
+            # Rendered contents are shared by every member (cached per course version); what
+            # this user has done is added here.
+            rendered = module_contents_rendered(module=module, version=course.version)
+            done = content_done_ids(student=user, module=module)
+            contents = [(content, content.id in done) for content in rendered]
             if enrollment is not None and enrollment.last_module_id != module.pk:
                 enrollment_visit_module(student=user, module=module)
         progress = Progress(

@@ -39,11 +39,11 @@ def test_an_enrolled_student_gets_the_image_bytes(client, image_content):
     assert b"".join(response.streaming_content) == image_bytes()
 
 
-def test_an_image_is_served_inline_as_its_decoded_type(client, image_content):
+def test_an_image_is_served_as_an_attachment_of_its_decoded_type(client, image_content):
     response = as_enrolled_student(client, image_content).get(file_url(image_content))
 
     assert response["Content-Type"] == "image/png"
-    assert response["Content-Disposition"].startswith("inline")
+    assert response["Content-Disposition"].startswith("attachment")
     assert response["X-Content-Type-Options"] == "nosniff"
 
 

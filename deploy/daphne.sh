@@ -1,0 +1,28 @@
+#!/bin/sh
+# Daphne serves educa.asgi (the /ws/ WebSockets) behind Nginx. Used by the `daphne` container and
+# by the native stack, which starts two of them on different ports.
+#
+# Environment: DAPHNE_BIND (default 0.0.0.0), DAPHNE_PORT (default 8001).
+set -eu
+
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-educa.settings.prod}"
+# Persistent connections leak under ASGI: no CONN_MAX_AGE; psycopg's pool lends health-checked
+# connections instead (DJANGO_DB_POOL=0 opens one per database access).
+export DJANGO_CONN_MAX_AGE=0
+export DJANGO_DB_POOL="${DJANGO_DB_POOL:-1}"
+
+cd "$(dirname "$0")/.."
+# --proxy-headers: the client address comes from Nginx's X-Forwarded-For.
+# --ping-interval 20: below Nginx's 90 s proxy_read_timeout, so idle sockets stay up.
+# --websocket-max-message-size 65536: a bigger frame closes the socket with 1009.
+exec daphne \
+    --bind "${DAPHNE_BIND:-0.0.0.0}" \
+    --port "${DAPHNE_PORT:-8001}" \
+    --proxy-headers \
+    --ping-interval 20 \
+    --ping-timeout 30 \
+    --websocket-max-message-size 65536 \
+    --application-close-timeout 10 \
+    --no-server-name \
+    --access-log - \
+    educa.asgi:application

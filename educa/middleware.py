@@ -1,0 +1,59 @@
+"""Course subdomains: `<course-slug>.<PARENT_HOST>` redirects to the course page on PARENT_HOST."""
+
+import ipaddress
+
+from django.conf import settings
+from django.http import Http404, HttpResponseRedirect
+from django.http.request import split_domain_port
+
+from courses.models import Course
+
+NOT_COURSE_SUBDOMAINS = frozenset({"www"})
+
+
+def course_slug_from_host(*, host: str, parent_host: str) -> str | None:
+    """The course slug that `host` names under `parent_host`, or None for any other host.
+
+    IP addresses, `localhost`, `www.` and hosts outside the parent host are never course slugs.
+    """
+    domain, _port = split_domain_port(host.lower())
+    parent_host = parent_host.lower().strip(".")
+    if not domain or not parent_host or domain == "localhost":
+        return None
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return None
+    suffix = f".{parent_host}"
+    if not domain.endswith(suffix):
+        return None
+    label = domain.removesuffix(suffix)
+    # A slug is one DNS label; deeper names (a.b.parent) are someone else's.
+    if not label or "." in label or label in NOT_COURSE_SUBDOMAINS:
+        return None
+    return label
+
+
+class CourseSubdomainMiddleware:
+    """Redirects a course subdomain to the course page; a no-op while PARENT_HOST is empty."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        parent_host = getattr(settings, "PARENT_HOST", "")
+        if not parent_host:
+            return self.get_response(request)
+        raw_host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", "")
+        slug = course_slug_from_host(host=raw_host, parent_host=parent_host)
+        if slug is None:
+            return self.get_response(request)
+        # Host validation (ALLOWED_HOSTS) still applies before anything is looked up.
+        _domain, port = split_domain_port(request.get_host())
+        course = Course.objects.filter(slug=slug, status=Course.Status.PUBLISHED).first()
+        if course is None:
+            raise Http404("No course at this address.")
+        authority = f"{parent_host}:{port}" if port else parent_host
+        return HttpResponseRedirect(f"{request.scheme}://{authority}{course.get_absolute_url()}")

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Renders nginx/educa.conf.template into a complete nginx.conf with envsubst.
+#
+#   nginx/render.sh [TEMPLATE [OUTPUT]]
+#
+# The nginx image runs it from /docker-entrypoint.d/ (defaults below are the container's
+# paths); deploy/native.py runs it with the native stack's values. Only the ${NGINX_*}
+# variables listed here are substituted, so Nginx's own $host, $uri... are left alone.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+template=${1:-${NGINX_TEMPLATE:-$here/educa.conf.template}}
+output=${2:-${NGINX_OUTPUT:-/etc/nginx/nginx.conf}}
+
+: "${UPLOAD_MAX_BYTES:=20971520}"
+case $UPLOAD_MAX_BYTES in
+    '' | *[!0-9]*) echo "render.sh: UPLOAD_MAX_BYTES must be a number of bytes" >&2; exit 1 ;;
+esac
+# Multipart overhead on top of the largest file the application accepts.
+: "${NGINX_CLIENT_MAX_BODY_SIZE:=$((UPLOAD_MAX_BYTES + 1048576))}"
+
+: "${NGINX_WORKER_PROCESSES:=auto}"
+: "${NGINX_PID_FILE:=/var/run/nginx.pid}"
+: "${NGINX_ERROR_LOG:=/dev/stderr}"
+: "${NGINX_ACCESS_LOG:=/dev/stdout}"
+: "${NGINX_TEMP_DIR:=/var/cache/nginx}"
+: "${NGINX_CONF_DIR:=$here}"
+: "${NGINX_HTTP_LISTEN:=80}"
+: "${NGINX_HTTPS_LISTEN:=443}"
+# ":8443" when clients reach HTTPS on a port other than 443.
+: "${NGINX_HTTPS_PORT_SUFFIX=}"
+: "${NGINX_SERVER_NAME:=_}"
+: "${NGINX_SSL_CERTIFICATE:=/etc/nginx/certs/educa.crt}"
+: "${NGINX_SSL_CERTIFICATE_KEY:=/etc/nginx/certs/educa.key}"
+: "${NGINX_UWSGI_SERVER:=web:8000}"
+: "${NGINX_DAPHNE_SERVERS:=server daphne:8001;}"
+: "${NGINX_STATIC_ROOT:=/srv/educa/static}"
+: "${NGINX_MEDIA_ROOT:=/srv/educa/media}"
+
+export NGINX_CLIENT_MAX_BODY_SIZE NGINX_WORKER_PROCESSES NGINX_PID_FILE NGINX_ERROR_LOG \
+    NGINX_ACCESS_LOG NGINX_TEMP_DIR NGINX_CONF_DIR NGINX_HTTP_LISTEN NGINX_HTTPS_LISTEN \
+    NGINX_HTTPS_PORT_SUFFIX NGINX_SERVER_NAME NGINX_SSL_CERTIFICATE NGINX_SSL_CERTIFICATE_KEY \
+    NGINX_UWSGI_SERVER NGINX_DAPHNE_SERVERS NGINX_STATIC_ROOT NGINX_MEDIA_ROOT
+
+mkdir -p "$NGINX_TEMP_DIR"
+# shellcheck disable=SC2016 # the list names variables for envsubst; the shell must not expand it
+envsubst '${NGINX_CLIENT_MAX_BODY_SIZE} ${NGINX_WORKER_PROCESSES} ${NGINX_PID_FILE}
+${NGINX_ERROR_LOG} ${NGINX_ACCESS_LOG} ${NGINX_TEMP_DIR} ${NGINX_CONF_DIR} ${NGINX_HTTP_LISTEN}
+${NGINX_HTTPS_LISTEN} ${NGINX_HTTPS_PORT_SUFFIX} ${NGINX_SERVER_NAME} ${NGINX_SSL_CERTIFICATE}
+${NGINX_SSL_CERTIFICATE_KEY} ${NGINX_UWSGI_SERVER} ${NGINX_DAPHNE_SERVERS} ${NGINX_STATIC_ROOT}
+${NGINX_MEDIA_ROOT}' <"$template" >"$output.tmp"
+mv "$output.tmp" "$output"
+echo "render.sh: wrote $output"
