@@ -5,4 +5,4 @@ class CoursesConfig(AppConfig):
     name = "courses"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import receivers, signals  # noqa: F401

@@ -36,6 +36,19 @@ class Subject(models.Model):
         return reverse("course_list_subject", args=[self.slug])
 
 
+class Catalogue(models.Model):
+    """One row (pk 1): the version of the public lists, bumped with any change they show.
+
+    Subject and course lists are cached under it (courses/cache.py); Course.version does the
+    same for one course.
+    """
+
+    version = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self):
+        return f"catalogue version {self.version}"
+
+
 class Course(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"

@@ -1,7 +1,8 @@
 """Reads about courses; the owner checks of the CMS live here and nowhere else."""
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from .models import CONTENT_MODELS, Content, Course, Module, Subject
@@ -44,20 +45,51 @@ def course_list_published(*, subject: Subject | None = None, query: str = "") ->
     )
 
 
-def course_get_for_viewer(*, user, slug: str) -> Course:
-    """The course page's course: published, or a draft its owner is looking at.
+def course_list_popular(*, subject_ids, per_subject: int = 3) -> dict[int, list[Course]]:
+    """The most enrolled published courses of each subject, keyed by subject id (one query).
+
+    Each course is annotated with student_count; ties go to the newer course.
+    """
+    ranked = (
+        Course.objects.filter(status=Course.Status.PUBLISHED, subject_id__in=list(subject_ids))
+        .annotate(student_count=Count("enrollments"))
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("subject_id"),
+                order_by=[F("student_count").desc(), F("created").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=per_subject)
+        .order_by("subject_id", "rank")
+    )
+    popular = {subject_id: [] for subject_id in subject_ids}
+    for course in ranked:
+        popular[course.subject_id].append(course)
+    return popular
+
+
+def course_get_for_viewer(*, user, slug: str | None = None, course_id: int | None = None) -> Course:
+    """The course page's course (by slug or id): published, or a draft its owner is looking at.
 
     Comes with subject, owner and its modules (in order); Http404 for anyone else.
     """
-    course = (
-        Course.objects.select_related("subject", "owner")
-        .prefetch_related(Prefetch("modules", queryset=Module.objects.order_by("order", "pk")))
-        .filter(slug=slug)
-        .first()
+    courses = Course.objects.select_related("subject", "owner").prefetch_related(
+        Prefetch("modules", queryset=Module.objects.order_by("order", "pk"))
     )
-    if course is None or (not course.is_published and course.owner_id != user.pk):
+    courses = courses.filter(pk=course_id) if course_id is not None else courses.filter(slug=slug)
+    course = courses.first()
+    if course is None or not course_is_visible(user=user, course=course):
         raise Http404("No such course.")
     return course
+
+
+def course_is_visible(*, user, course) -> bool:
+    """True if the course's pages are for the user: it is published, or the user owns it.
+
+    `course` is a Course or anything with is_published and owner_id (courses.cache.CourseStamp).
+    """
+    return course.is_published or course.owner_id == user.pk
 
 
 # --- the instructor's own objects -------------------------------------------------------------
@@ -139,6 +171,24 @@ def module_list_for_course(*, course: Course) -> QuerySet[Module]:
         .annotate(content_count=Count("contents"))
         .order_by("order", "pk")
     )
+
+
+def content_list_for_course(*, course: Course) -> QuerySet[Content]:
+    """Every content of the course, by module order then content order, with their items.
+
+    One query, then one per kind of item present, whatever the number of modules.
+    """
+    return (
+        Content.objects.filter(module__course=course)
+        .select_related("content_type")
+        .prefetch_related("item")
+        .order_by("module__order", "module_id", "order", "pk")
+    )
+
+
+def content_ids_for_module(*, module: Module) -> set[int]:
+    """Ids of the module's contents (one query)."""
+    return set(Content.objects.filter(module=module).values_list("pk", flat=True))
 
 
 def content_list_for_module(*, module: Module) -> QuerySet[Content]:

@@ -30,8 +30,14 @@ _SLUG_ATTEMPTS = 5
 
 
 def _course_lock(course_id: int) -> Course:
-    """Lock the course row until the end of the transaction (precondition: inside atomic)."""
-    return Course.objects.select_for_update().get(pk=course_id)
+    """Lock the course row until the end of the transaction (precondition: inside atomic).
+
+    Http404 if the course is gone: deleted by another request since the caller fetched it.
+    """
+    course = Course.objects.select_for_update().filter(pk=course_id).first()
+    if course is None:
+        raise Http404("No such course.")
+    return course
 
 
 def _course_version_bump(course_id: int) -> None:

@@ -84,7 +84,7 @@ class CourseDetailView(AnonymousPageCacheMixin, DetailView):
 
     def page_cache_key(self):
         stamp = course_cache.course_stamp(slug=self.kwargs["slug"])
-        if stamp is None or not stamp.is_published:
+        if stamp is None or not selectors.course_is_visible(user=self.request.user, course=stamp):
             return None
         return course_cache.course_key(stamp, "page")
 

@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP views and WebSocket consumers on one server."""
+"""ASGI entry point: HTTP views and WebSocket consumers on one server (Daphne or Uvicorn).
+
+WebSockets go through the chat's authentication (a session cookie behind the Origin check, or
+an `Authorization: Token` header) to the routes of chat/routing.py.
+"""
 
 import os
 
@@ -9,9 +13,44 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "educa.settings.local")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat.middleware import websocket_auth_stack  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+
+
+def _daphne_closes_with_a_code() -> None:
+    """Make Daphne answer a failed WebSocket (a frame over --websocket-max-message-size) with a
+    close frame, 1009 for a frame too big, instead of dropping TCP (a 1006 for the client).
+
+    Daphne builds its autobahn factory after importing this module and offers no option for it.
+    The rest of an oversized frame is discarded either way, and the close handshake has a
+    timeout, so nothing more is buffered.
+    """
+    try:
+        from autobahn.websocket.protocol import WebSocketServerFactory
+    except ImportError:  # not running under Daphne's dependencies
+        return
+    original = WebSocketServerFactory.setProtocolOptions
+    if getattr(original, "closes_with_a_code", False):
+        return
+
+    def set_protocol_options(self, *args, **kwargs):
+        kwargs.setdefault("failByDrop", False)
+        return original(self, *args, **kwargs)
+
+    set_protocol_options.closes_with_a_code = True
+    WebSocketServerFactory.setProtocolOptions = set_protocol_options
+
+
+_daphne_closes_with_a_code()
+
+if settings.DEBUG:
+    # `make run` serves with Daphne directly: like runserver, it serves /static/ itself when
+    # debugging (in production Nginx does).
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
 application = ProtocolTypeRouter(
     {

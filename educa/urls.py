@@ -15,4 +15,5 @@ urlpatterns = [
     path("course/", include("courses.urls")),
     path("students/", include("students.urls")),
     path("chat/", include("chat.urls")),
+    path("api/", include("educa.api_urls", namespace="api")),
 ]

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from rest_framework.authtoken.models import Token
 
 from chat.limits import Rate, rate_parse
 from courses.models import Content, Course, Module
@@ -197,3 +198,19 @@ def content_completion_create(*, student, content: Content) -> ContentCompletion
 def content_completion_delete(*, student, content: Content) -> None:
     """Mark the content not done for the student; harmless when it was not done."""
     ContentCompletion.objects.filter(student=student, content=content).delete()
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def token_issue(*, user) -> Token:
+    """The user's API token (made on first use); it also authenticates WebSocket clients."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+@transaction.atomic
+def token_revoke(*, user) -> None:
+    """Delete the user's API token; harmless when there is none. Sockets it opened close."""
+    Token.objects.filter(user=user).delete()

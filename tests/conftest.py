@@ -5,6 +5,22 @@ import pytest
 from tests.servers import MemcachedServer, PostgresServer, RedisServer
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test gets serialized_rollback=True.
+
+    A transactional test without it ends with a flush that re-creates content types under new
+    ids and drops the data migrations' rows (the Instructors group); the next test that restores
+    the serialized data then fails on a duplicate content type, whatever order the tests run in.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if not marker.kwargs.get("serialized_rollback"):
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """The suite's PostgreSQL: DATABASE_URL when given, else a throwaway cluster."""
@@ -59,17 +75,128 @@ def redis_channel_layer(settings, redis_server):
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def _empty_default_cache():
+    """Each test starts with an empty cache: cache keys hold versions that restart with each
+    test's database, so an entry left by another test could be read as current."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def throttle_in_memory(settings):
+    """API throttle counters in local memory: no SQL of theirs in a test's query counts."""
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.API_THROTTLE_CACHE: {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "throttle-in-memory",
+        },
+    }
+    from django.core.cache import caches
+
+    caches[settings.API_THROTTLE_CACHE].clear()
+
+
 @pytest.fixture
 def memcached_cache(settings, memcached_server):
-    """Point Django's default cache at the throwaway memcached for one test."""
+    """Point Django's default cache at the throwaway memcached for one test.
+
+    The production backend and options, except that a server marked dead is tried again after
+    0.5 s instead of 10 s, so a test can watch caching resume.
+    """
     from django.core.cache import cache
 
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-            "LOCATION": memcached_server.location,
-            "OPTIONS": {"ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2},
-        }
+            "BACKEND": "educa.cache_backends.PyMemcacheCache",
+            "LOCATION": [memcached_server.location],
+            "OPTIONS": {**settings.MEMCACHED_OPTIONS, "retry_timeout": 0.2, "dead_timeout": 0.5},
+        },
     }
     cache.clear()
     yield memcached_server
+    cache.close()
+
+
+@pytest.fixture
+def browser_session(request, live_server, monkeypatch):
+    """Headless Chromium on the live server (tests/browser_support.py).
+
+    Fails the test if any page had a script error, a CSP violation or ran an injected script.
+    """
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, BrowserSession, screenshot_dir_for
+
+    # Sync Playwright keeps an event loop running in this thread; the ORM calls of the test
+    # itself are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    shots = screenshot_dir_for(request.node.nodeid)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        session = BrowserSession(browser, live_server.url, shots)
+        try:
+            yield session
+        finally:
+            browser.close()
+            # With Playwright's loop running, the ORM calls of the test opened a connection of
+            # their own; left open, it would keep the test database from being dropped.
+            connections.close_all()
+    assert session.problems == [], "\n".join(session.problems)
+
+
+@pytest.fixture
+def browser_page(browser_session):
+    """One watched page of `browser_session`."""
+    return browser_session.new_page()
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database this test uses (pytest-django's test_<NAME>)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    user = quote(db.get("USER") or "", safe="")
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture
+def live_asgi_server(transactional_db):
+    """Factory: start real Daphne/Uvicorn processes against this test's database.
+
+    `live_asgi_server("daphne", REDIS_URL=..., CHAT_HEARTBEAT="1")` returns a started
+    tests.servers.AsgiServer (test settings, DATABASE_URL of the test database; extra keyword
+    arguments become environment variables). Every server started is stopped after the test.
+    """
+    from tests.servers import AsgiServer
+
+    started = []
+
+    def start(kind: str = "daphne", **env: str) -> AsgiServer:
+        server = AsgiServer(
+            kind,
+            {
+                "DJANGO_SETTINGS_MODULE": "educa.settings.test",
+                "DATABASE_URL": test_database_url(),
+                "REDIS_URL": "",
+                "MEMCACHED_LOCATION": "",
+                **env,
+            },
+        )
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.close()

@@ -1,8 +1,13 @@
 """Settings shared by every environment; values that differ come from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -26,7 +31,11 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "braces",
+    "axes",
+    "csp",
     "courses",
     "students",
     "chat",
@@ -34,13 +43,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # A no-op unless PARENT_HOST is set.
+    "educa.middleware.CourseSubdomainMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a flagged failed log-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# `<course-slug>.<PARENT_HOST>` redirects to the course page on PARENT_HOST.
+PARENT_HOST = env("PARENT_HOST", default="")
 
 ROOT_URLCONF = "educa.urls"
 WSGI_APPLICATION = "educa.wsgi.application"
@@ -56,6 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "chat.context_processors.chat_rooms",
             ],
         },
     },
@@ -74,7 +92,21 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": 1000,
+                        "socket_connect_timeout": 2,
+                        "socket_keepalive": True,
+                        # Pooled connections are checked before reuse, and a failed command is
+                        # retried on a fresh one: the first handshake after a Redis restart works.
+                        "health_check_interval": 10,
+                        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+                        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+                    }
+                ],
+                # One chat message is one layer message per server process (chat/hub.py), so
+                # this is the backlog a process may fall behind by before the layer drops.
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
                 "expiry": 60,
             },
@@ -83,27 +115,65 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# One or several servers, comma-separated ("10.0.0.1:11211,10.0.0.2:11211"): pymemcache hashes
+# keys over them. Cached course content is keyed on versions kept in the database
+# (courses/cache.py), so entries never need deleting and the timeout only frees memory.
 MEMCACHED_LOCATION = env.list("MEMCACHED_LOCATION", default=[])
+MEMCACHED_OPTIONS = {
+    # A dead Memcached must make pages slower, never failing: errors become misses, and
+    # educa.cache_backends logs a warning when a server stops (and starts) answering.
+    "ignore_exc": True,
+    "connect_timeout": 0.2,
+    "timeout": 0.2,
+    "use_pooling": True,
+    "max_pool_size": 32,
+    # After 2 failed tries 1 s apart a server is left alone for 10 s, then tried again: pages
+    # do not wait on a dead server, and caching resumes by itself when it is back.
+    "retry_attempts": 2,
+    "retry_timeout": 1,
+    "dead_timeout": 10,
+}
+CACHE_TIMEOUT = env.int("CACHE_TIMEOUT", default=24 * 3600)
 if MEMCACHED_LOCATION:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "BACKEND": "educa.cache_backends.PyMemcacheCache",
             "LOCATION": MEMCACHED_LOCATION,
-            "OPTIONS": {
-                # A dead Memcached must make pages slower, never failing.
-                "ignore_exc": True,
-                "connect_timeout": 0.2,
-                "timeout": 0.2,
-                "use_pooling": True,
-                "max_pool_size": 32,
-            },
+            "OPTIONS": MEMCACHED_OPTIONS,
+            "TIMEOUT": CACHE_TIMEOUT,
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "educa.cache_backends.LocMemCache", "TIMEOUT": CACHE_TIMEOUT}}
+# API throttle counters: never in Memcached, whose outage would switch them off unnoticed.
+API_THROTTLE_CACHE = "throttle"
+if REDIS_URL:
+    CACHES[API_THROTTLE_CACHE] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "throttle",
+        # Longer than any window; each counter is given its window's length when it starts.
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+else:
+    # The table is made by a migration (courses 0005); entries expire with their window.
+    CACHES[API_THROTTLE_CACHE] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "educa_throttle_cache",
+        # An increment here rewrites the entry with this timeout: longer than any window.
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
 
 # Sessions outlive a cache restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# django-axes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -115,6 +185,59 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "student_course_list"
 LOGOUT_REDIRECT_URL = "course_list"
+
+# Client addresses (log-in lock-out, e-mail throttles; educa/client_ip.py): the number of HTTP
+# proxies in front of Django that add the address they saw to X-Forwarded-For. 0: REMOTE_ADDR,
+# the header ignored, so no client can choose its address. Right behind Educa's Nginx, which
+# hands uWSGI the client's address as REMOTE_ADDR (uwsgi_params) and Daphne reads it with
+# --proxy-headers; 1 for a server that sees only the proxy's own address.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+
+# Log-in brute force (django-axes): failures counted in the database, so that a cache outage
+# does not switch the lock-out off, per username *and* client address, so that an attacker
+# locks out neither everyone behind one proxy nor the real user elsewhere.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# The cool-off runs from the lock-out: attempts while locked out do not prolong it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "educa.client_ip.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "students.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+
+# Registration and password-reset e-mails, per address and per client address ("<n>/<period>").
+EMAIL_THROTTLE_PER_ADDRESS = env("EMAIL_THROTTLE_PER_ADDRESS", default="3/h")
+EMAIL_THROTTLE_PER_CLIENT = env("EMAIL_THROTTLE_PER_CLIENT", default="10/h")
+
+# Headers. Our pages load scripts and styles from /static/ only (no inline code), so the policy
+# needs no 'unsafe-inline'; video players are the only frames.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Swagger UI's icons are data: SVGs; an image cannot run script.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        # 'self' covers the chat's ws:/wss: on the same host.
+        "connect-src": ["'self'"],
+        "frame-src": [
+            "https://www.youtube-nocookie.com",
+            "https://www.youtube.com",
+            "https://player.vimeo.com",
+        ],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -138,13 +261,51 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Educa <noreply@educa.local>")
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes a request without credentials a 401.
+    # Sessions serve the browser, with CSRF enforced; no HTTP Basic.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "educa.api.Pagination",
     "PAGE_SIZE": 20,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["educa.api.AnonThrottle", "educa.api.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # "<count>/<period>" as CHAT_RATE_LIMIT; raised by benchmarks, strict by default.
+        "anon": env("API_THROTTLE_ANON", default="60/m"),
+        "user": env("API_THROTTLE_USER", default="300/m"),
+        "token": env("API_THROTTLE_TOKEN", default="5/m"),
+    },
+    "EXCEPTION_HANDLER": "educa.api.exception_handler",
+    "DEFAULT_METADATA_CLASS": "educa.api.Metadata",
+    "DEFAULT_SCHEMA_CLASS": "educa.api_schema.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Educa API",
+    "DESCRIPTION": (
+        "Courses, enrollment, progress, course chat history and the instructor's write API. "
+        "Authenticate with `Authorization: Token <key>` (POST /api/token/) or, in the browser, "
+        "the session cookie with the CSRF token. Errors are JSON: `message`, `code`, and for "
+        "invalid input `errors` by field name."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ContentKindEnum": "courses.models.CONTENT_MODELS"},
+    # Swagger UI from drf-spectacular-sidecar under /static/: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Chat limits.
@@ -152,11 +313,29 @@ CHAT_MAX_LENGTH = env.int("CHAT_MAX_LENGTH", default=2000)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/10s")
 CHAT_FRAME_BUDGET = env("CHAT_FRAME_BUDGET", default="60/10s")
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=10)
+# An author may delete their own message for this many seconds; the course owner always.
+CHAT_DELETE_WINDOW = env.int("CHAT_DELETE_WINDOW", default=300)
+# Presence, rate limits and socket counts shared by every server process ("" = per process).
+CHAT_REDIS_URL = env("CHAT_REDIS_URL", default=REDIS_URL)
+# A process refreshes its presence every CHAT_HEARTBEAT seconds; entries of a crashed process
+# expire after CHAT_PRESENCE_TTL and are reaped by the next heartbeat of another (<= 60 s).
+CHAT_HEARTBEAT = env.float("CHAT_HEARTBEAT", default=15)
+CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=40)
+# Each process compares its rooms with the database this often and sends what its sockets
+# missed (layer over capacity, Redis down).
+CHAT_RECONCILE_INTERVAL = env.float("CHAT_RECONCILE_INTERVAL", default=3)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"layer_over_capacity": {"()": "chat.log_filters.ChannelLayerOverCapacity"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Its over-capacity records are INFO: kept and raised to WARNING by the filter.
+        "channels_redis.core": {"level": "INFO", "filters": ["layer_over_capacity"]},
+        # DEBUG logs every cache hit and miss ("cache hit <key>"); warnings tell of outages.
+        "educa.cache": {"level": env("CACHE_LOG_LEVEL", default="INFO")},
+    },
 }

@@ -88,9 +88,6 @@ if REDIS_SENTINELS:
 # HTTPS: Nginx terminates TLS and tells Django with X-Forwarded-Proto (it overwrites any value a
 # client sends, so the header can be trusted).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Every request comes through Nginx, which sets X-Forwarded-For to the address it saw: the client
-# address of the log-in lock-out and the e-mail throttles (educa/client_ip.py).
-TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=1)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # Container health checks talk to the servers directly, without TLS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

@@ -1,0 +1,304 @@
+"""Shapes of the courses API. Read serializers render; write serializers only validate input,
+which the views hand to courses.services (model-field validators included, as in the CMS)."""
+
+from django.urls import reverse
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from ..models import CONTENT_MODELS, Content, Course, File, Image, Module, Subject, Text, Video
+
+
+def absolute(request, path: str) -> str:
+    return request.build_absolute_uri(path)
+
+
+# --- read -------------------------------------------------------------------------------------
+
+
+class SubjectRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Subject
+        fields = ["id", "title", "slug"]
+
+
+class OwnerSerializer(serializers.Serializer):
+    username = serializers.CharField(source="get_username")
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class CourseLinksMixin(serializers.Serializer):
+    url = serializers.SerializerMethodField(help_text="This course in the API.")
+    page_url = serializers.SerializerMethodField(help_text="The course's web page.")
+
+    def get_url(self, course) -> str:
+        return absolute(self.context["request"], reverse("api:course-detail", args=[course.pk]))
+
+    def get_page_url(self, course) -> str:
+        return absolute(self.context["request"], course.get_absolute_url())
+
+
+class PopularCourseSerializer(CourseLinksMixin, serializers.ModelSerializer):
+    student_count = serializers.IntegerField(help_text="Enrolled students.")
+
+    class Meta:
+        model = Course
+        fields = ["id", "title", "slug", "student_count", "url", "page_url"]
+
+
+class SubjectSerializer(serializers.ModelSerializer):
+    course_count = serializers.IntegerField(help_text="Published courses.")
+    popular_courses = serializers.SerializerMethodField(
+        help_text="The three published courses with the most students."
+    )
+
+    class Meta:
+        model = Subject
+        fields = ["id", "title", "slug", "course_count", "popular_courses"]
+
+    @extend_schema_field(PopularCourseSerializer(many=True))
+    def get_popular_courses(self, subject):
+        courses = self.context["popular"].get(subject.pk, [])
+        return PopularCourseSerializer(courses, many=True, context=self.context).data
+
+
+class CourseListSerializer(CourseLinksMixin, serializers.ModelSerializer):
+    subject = SubjectRefSerializer()
+    owner = OwnerSerializer()
+    module_count = serializers.IntegerField()
+
+    class Meta:
+        model = Course
+        fields = [
+            "id", "title", "slug", "overview", "created", "subject", "owner", "module_count",
+            "url", "page_url",
+        ]  # fmt: skip
+
+
+class ModuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Module
+        fields = ["id", "title", "description", "order"]
+
+
+class CourseDetailSerializer(CourseListSerializer):
+    modules = ModuleSerializer(many=True)
+    module_count = serializers.SerializerMethodField()
+
+    class Meta(CourseListSerializer.Meta):
+        fields = [*CourseListSerializer.Meta.fields, "status", "modules"]
+
+    def get_module_count(self, course) -> int:
+        return len(course.modules.all())
+
+
+# --- contents, one shape per kind -------------------------------------------------------------
+
+
+class ContentBaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The content's id (for /api/contents/<id>/...).")
+    kind = serializers.ChoiceField(choices=CONTENT_MODELS)
+    title = serializers.CharField()
+    module = serializers.IntegerField(help_text="The module's id.")
+    order = serializers.IntegerField(help_text="Its position in the module, from 0.")
+
+
+class TextContentSerializer(ContentBaseSerializer):
+    html = serializers.CharField(help_text="The Markdown rendered to sanitized HTML.")
+
+
+class VideoContentSerializer(ContentBaseSerializer):
+    url = serializers.URLField()
+    embed_url = serializers.URLField(allow_null=True, help_text="The player to embed.")
+
+
+class ImageContentSerializer(ContentBaseSerializer):
+    url = serializers.URLField(help_text="The image, for the course's members only.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+
+
+class FileContentSerializer(ContentBaseSerializer):
+    url = serializers.URLField(help_text="The file, for the course's members only.")
+    size = serializers.IntegerField(allow_null=True, help_text="Bytes (null if it is missing).")
+
+
+CONTENT_SHAPES = {
+    "text": TextContentSerializer,
+    "video": VideoContentSerializer,
+    "image": ImageContentSerializer,
+    "file": FileContentSerializer,
+}
+
+ContentSchema = PolymorphicProxySerializer(
+    component_name="Content",
+    serializers=CONTENT_SHAPES,
+    resource_type_field_name="kind",
+    many=False,
+)
+ContentListSchema = PolymorphicProxySerializer(
+    component_name="Content",
+    serializers=CONTENT_SHAPES,
+    resource_type_field_name="kind",
+    many=True,
+)
+
+
+def _file_size(item) -> int | None:
+    try:
+        return item.file.size
+    except (OSError, ValueError):
+        return None
+
+
+def content_data(content: Content, request) -> dict:
+    """The content as JSON, in the shape of its kind (precondition: its item is loaded)."""
+    item, kind = content.item, content.kind
+    data = {
+        "id": content.pk,
+        "kind": kind,
+        "title": item.title if item is not None else "",
+        "module": content.module_id,
+        "order": content.order,
+    }
+    if item is None:
+        return data
+    if kind == "text":
+        data["html"] = str(item.html)
+    elif kind == "video":
+        data.update(url=item.url, embed_url=item.embed_url)
+    else:
+        data["url"] = absolute(request, reverse("content_file", args=[content.pk]))
+        if kind == "image":
+            data.update(width=item.width, height=item.height)
+        else:
+            data["size"] = _file_size(item)
+    return data
+
+
+class ModuleContentsSerializer(ModuleSerializer):
+    contents = serializers.SerializerMethodField()
+
+    class Meta(ModuleSerializer.Meta):
+        fields = [*ModuleSerializer.Meta.fields, "contents"]
+
+    @extend_schema_field(ContentListSchema)
+    def get_contents(self, module):
+        contents = self.context["contents_by_module"].get(module.pk, [])
+        return [content_data(content, self.context["request"]) for content in contents]
+
+
+class CourseContentsSerializer(serializers.ModelSerializer):
+    modules = ModuleContentsSerializer(many=True, source="modules_in_order")
+
+    class Meta:
+        model = Course
+        fields = ["id", "title", "slug", "version", "modules"]
+
+
+# --- write ------------------------------------------------------------------------------------
+
+
+class CourseWriteSerializer(serializers.ModelSerializer):
+    subject = serializers.PrimaryKeyRelatedField(queryset=Subject.objects.all())
+
+    class Meta:
+        model = Course
+        fields = ["subject", "title", "slug", "overview"]
+        extra_kwargs = {
+            "slug": {
+                "required": False,
+                "allow_blank": True,
+                "help_text": "The course page's address; blank or left out: made from the title.",
+            }
+        }
+
+
+class CourseOwnedSerializer(CourseDetailSerializer):
+    """A course as its instructor sees it after a change."""
+
+    class Meta(CourseDetailSerializer.Meta):
+        fields = [*CourseDetailSerializer.Meta.fields, "version"]
+
+
+class ModuleWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Module
+        fields = ["title", "description"]
+
+
+class ModuleOwnedSerializer(ModuleSerializer):
+    course = serializers.IntegerField(source="course_id", read_only=True)
+
+    class Meta(ModuleSerializer.Meta):
+        fields = [*ModuleSerializer.Meta.fields, "course"]
+
+
+class OrderSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        min_length=1,
+        max_length=1000,
+        help_text="Ids in their new order; any left out keep their relative order after them.",
+    )
+
+    def validate_ids(self, ids):
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError("An id appears more than once.")
+        return ids
+
+
+# Per kind, the item fields an instructor sends (with the model's validators).
+class TextItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Text
+        fields = ["title", "content"]
+
+
+class VideoItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Video
+        fields = ["title", "url"]
+
+
+class ImageItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Image
+        fields = ["title", "file"]
+
+
+class FileItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = File
+        fields = ["title", "file"]
+
+
+ITEM_SERIALIZERS = {
+    "text": TextItemSerializer,
+    "video": VideoItemSerializer,
+    "image": ImageItemSerializer,
+    "file": FileItemSerializer,
+}
+
+
+class ContentWriteSerializer(serializers.Serializer):
+    """What the content endpoints accept (JSON, or multipart for files and images).
+
+    `kind` picks which other fields apply: text (`title`, `content`), video (`title`, `url`),
+    image and file (`title`, `file`).
+    """
+
+    kind = serializers.ChoiceField(choices=CONTENT_MODELS)
+    title = serializers.CharField(max_length=250)
+    content = serializers.CharField(required=False, help_text="Text: Markdown.")
+    url = serializers.URLField(required=False, help_text="Video: a YouTube or Vimeo link.")
+    file = serializers.FileField(required=False, help_text="Image or file: the upload.")
+
+
+class ContentUpdateSerializer(ContentWriteSerializer):
+    kind = serializers.ChoiceField(
+        choices=CONTENT_MODELS, required=False, help_text="If given, the content's own kind."
+    )
+    title = serializers.CharField(max_length=250, required=False)

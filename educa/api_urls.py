@@ -1,0 +1,46 @@
+"""The REST API under /api/: every app's endpoints, the token, the schema and its docs page.
+
+Several view sets share the `courses` and `contents` prefixes: each app adds its own actions.
+Anything else under /api/ is a JSON 404.
+"""
+
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from chat.api import CourseMessageViewSet
+from courses.api.views import ContentViewSet, CourseViewSet, ModuleViewSet, SubjectViewSet
+from students.api import (
+    ContentCompletionViewSet,
+    CourseEnrollmentViewSet,
+    MyCourseViewSet,
+    TokenView,
+)
+
+app_name = "api"
+
+router = SimpleRouter(use_regex_path=False)
+router.register("subjects", SubjectViewSet, basename="subject")
+router.register("courses", CourseViewSet, basename="course")
+router.register("courses", CourseEnrollmentViewSet, basename="course-enrollment")
+router.register("courses", CourseMessageViewSet, basename="course-messages")
+router.register("modules", ModuleViewSet, basename="module")
+router.register("contents", ContentViewSet, basename="content")
+router.register("contents", ContentCompletionViewSet, basename="content-completion")
+router.register("me/courses", MyCourseViewSet, basename="my-course")
+
+
+@csrf_exempt  # it changes nothing; a CSRF failure page here would be HTML
+def not_found(request, path=""):
+    return JsonResponse({"message": "No such endpoint.", "code": "not_found"}, status=404)
+
+
+urlpatterns = [
+    path("token/", TokenView.as_view(), name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", not_found),
+]
