@@ -155,8 +155,8 @@ def browser_page(browser_session):
     return browser_session.new_page()
 
 
-def test_database_url() -> str:
-    """DATABASE_URL of the database this test uses (pytest-django's test_<NAME>)."""
+def current_database_url() -> str:
+    """DATABASE_URL of the database the running test uses (pytest-django's test_<NAME>)."""
     from urllib.parse import quote
 
     from django.db import connection
@@ -165,9 +165,6 @@ def test_database_url() -> str:
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
     user = quote(db.get("USER") or "", safe="")
     return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture
@@ -187,7 +184,7 @@ def live_asgi_server(transactional_db):
             kind,
             {
                 "DJANGO_SETTINGS_MODULE": "educa.settings.test",
-                "DATABASE_URL": test_database_url(),
+                "DATABASE_URL": current_database_url(),
                 "REDIS_URL": "",
                 "MEMCACHED_LOCATION": "",
                 **env,

@@ -9,6 +9,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -142,3 +143,67 @@ class PostgresServer(ProcessServer):
     def stop(self) -> None:
         self._as_user([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
         wait_for_port_closed(self.port)
+
+
+class AsgiServer(ProcessServer):
+    """Daphne or Uvicorn serving educa.asgi:application as `make run` and production do.
+
+    `env` is added to this process's environment (DJANGO_SETTINGS_MODULE, DATABASE_URL,
+    REDIS_URL, CHAT_* ...). Both servers refuse WebSocket frames over 64 KiB (close 1009).
+    """
+
+    KINDS = ("daphne", "uvicorn")
+
+    def __init__(self, kind: str, env: dict[str, str]):
+        if kind not in self.KINDS:
+            raise ValueError(f"kind is one of {self.KINDS}")
+        super().__init__(kind)
+        self.kind = kind
+        self.env = env
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def command(self):
+        bin_dir = Path(sys.executable).parent
+        if self.kind == "daphne":
+            return [
+                str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
+                "--websocket-max-message-size", "65536", "educa.asgi:application",
+            ]  # fmt: skip
+        return [
+            str(bin_dir / "uvicorn"), "educa.asgi:application", "--host", "127.0.0.1",
+            "--port", str(self.port), "--ws-max-size", "65536", "--lifespan", "off",
+            "--no-access-log",
+        ]  # fmt: skip
+
+    def start(self) -> None:
+        log = open(self.directory / "server.log", "ab")  # noqa: SIM115 - lives with the process
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        try:
+            wait_for_port(self.port)
+        except RuntimeError:
+            raise RuntimeError(f"{self.kind} did not start:\n{self.log()}") from None
+
+    def kill(self) -> None:
+        """End the process at once, as a crash would (no clean-up of any kind)."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        wait_for_port_closed(self.port)
+
+    def log(self) -> str:
+        path = self.directory / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""

@@ -1,0 +1,61 @@
+from django.contrib import admin, messages
+from django.db import transaction
+
+from .models import Message, Mute, ReadMarker, Room
+from .services import message_tombstone
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["course", "last_seq"]
+    search_fields = ["course__title"]
+    readonly_fields = ["course", "last_seq"]
+
+    def has_add_permission(self, request):
+        # Rooms come with their course's first message.
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["room", "seq", "user", "short_text", "created", "deleted_at"]
+    list_filter = ["created", ("deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["text", "user__username", "room__course__title"]
+    list_select_related = ["room__course", "user"]
+    date_hierarchy = "created"
+    readonly_fields = ["room", "seq", "user", "text", "created", "client_id", "deleted_at"]
+    actions = ["tombstone"]
+
+    @admin.display(description="text")
+    def short_text(self, message):
+        return message.text[:80]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # A deleted row would leave a hole in the room's seq; messages become tombstones.
+        return False
+
+    @admin.action(description="Delete the text (keep a tombstone)")
+    def tombstone(self, request, queryset):
+        with transaction.atomic():
+            changed = sum(message_tombstone(message=message) for message in queryset)
+        self.message_user(request, f"{changed} message(s) deleted.", messages.SUCCESS)
+
+
+@admin.register(Mute)
+class MuteAdmin(admin.ModelAdmin):
+    list_display = ["user", "room", "until", "created_by"]
+    list_filter = ["until"]
+    search_fields = ["user__username", "room__course__title"]
+    list_select_related = ["user", "room__course", "created_by"]
+    raw_id_fields = ["user", "room", "created_by"]
+
+
+@admin.register(ReadMarker)
+class ReadMarkerAdmin(admin.ModelAdmin):
+    list_display = ["user", "room", "last_read_seq"]
+    search_fields = ["user__username", "room__course__title"]
+    list_select_related = ["user", "room__course"]
+    raw_id_fields = ["user", "room"]

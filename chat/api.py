@@ -1,0 +1,76 @@
+"""The chat API: a course room's history, in the same message shape as the WebSocket frames."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from students.selectors import course_get_for_member
+
+from .selectors import (
+    HISTORY_LIMIT_DEFAULT,
+    HISTORY_LIMIT_MAX,
+    message_frame,
+    message_list_for_room,
+)
+
+_SEQ_MAX = 2**63 - 1
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    before = serializers.IntegerField(
+        required=False, min_value=0, max_value=_SEQ_MAX, help_text="Only messages below this seq."
+    )
+    after = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=_SEQ_MAX,
+        help_text="Only messages above this seq, oldest first (to catch up).",
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=HISTORY_LIMIT_MAX, default=HISTORY_LIMIT_DEFAULT
+    )
+
+
+class MessageSerializer(serializers.Serializer):
+    """A `message` frame of the WebSocket protocol (a tombstone when deleted)."""
+
+    type = serializers.ChoiceField(choices=["message"])
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField(help_text="The message's number in its room, from 1.")
+    message = serializers.CharField(allow_null=True, help_text="null once deleted.")
+    user = serializers.CharField(allow_null=True, help_text="null for a deleted account.")
+    datetime = serializers.DateTimeField()
+    client_id = serializers.CharField(allow_null=True)
+    deleted = serializers.BooleanField()
+
+
+class MessagePageSerializer(serializers.Serializer):
+    messages = MessageSerializer(many=True, help_text="Oldest first.")
+    has_more = serializers.BooleanField(
+        help_text="More messages exist beyond these: older ones, or newer ones with `after`."
+    )
+
+
+class CourseMessageViewSet(viewsets.GenericViewSet):
+    """Chat history of a course room, for the course's students and instructor."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    lookup_value_converter = "int"
+
+    @extend_schema(
+        parameters=[HistoryQuerySerializer],
+        responses=MessagePageSerializer,
+        description=(
+            "Without `after`: the newest `limit` messages below `before` (or of all). With "
+            "`after`: the first `limit` messages above it."
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def messages(self, request, pk):
+        course = course_get_for_member(user=request.user, course_id=pk)
+        query = HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = message_list_for_room(course_id=course.pk, **query.validated_data)
+        frames = [message_frame(message) for message in page.messages]
+        return Response({"messages": frames, "has_more": page.has_more})

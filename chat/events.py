@@ -1,0 +1,54 @@
+"""The one place chat events leave a process: the channel layer, through the local hub if any.
+
+Services call `event_publish_on_commit`; nothing else sends on the channel layer except the hub
+itself (chat/hub.py), so every broadcast can be found from here.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+CONTROL_GROUP = "chat.control"
+
+
+def room_group(room_id: int) -> str:
+    return f"chat.room.{room_id}"
+
+
+async def event_publish(group: str, event: dict) -> None:
+    """Publish an event to a room group or the control group; never raises.
+
+    A process with a running hub hands the event to it: its own sockets get it at once (even
+    with Redis down) and the hub forwards it to the layer. Elsewhere (a WSGI worker, a
+    management command) the event goes straight to the layer.
+    """
+    from .hub import hub_running
+
+    hub = hub_running()
+    if hub is not None:
+        hub.publish(group, event)
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, event)
+    except Exception as error:  # noqa: BLE001 - the database stays the truth; clients catch up
+        logger.warning("Chat event %s to %s not published: %s", event.get("type"), group, error)
+
+
+def event_publish_now(group: str, event: dict) -> None:
+    """Synchronous `event_publish`."""
+    try:
+        async_to_sync(event_publish)(group, event)
+    except Exception:
+        logger.exception("Chat event %s to %s not published", event.get("type"), group)
+
+
+def event_publish_on_commit(group: str, event: dict) -> None:
+    """Publish the event once the current transaction commits (at once in autocommit)."""
+    transaction.on_commit(lambda: event_publish_now(group, event), robust=True)

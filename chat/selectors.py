@@ -1,0 +1,256 @@
+"""Reads about chat rooms: messages, history pages, unread counts and access re-checks."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from django.contrib.auth import get_user, get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from courses.models import Course
+from students.models import Enrollment
+from students.selectors import course_get_for_member
+
+from .models import Message, Mute, ReadMarker, Room
+
+# The most messages one history request (frame or API call) returns.
+HISTORY_LIMIT_MAX = 100
+HISTORY_LIMIT_DEFAULT = 50
+# How many messages a resume or catch-up reads from the database at a time.
+REPLAY_BATCH = 500
+
+DELETED_USER_LABEL = "deleted user"
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """Messages oldest first, and whether more exist beyond them in the direction asked."""
+
+    messages: list[Message]
+    has_more: bool
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def message_frame(message: Message) -> dict:
+    """The protocol's `message` frame for a stored message (a tombstone when deleted).
+
+    Precondition: `message.user` is loaded (select_related) or the caller accepts a query.
+    """
+    frame = {
+        "type": "message",
+        "id": message.pk,
+        "seq": message.seq,
+        "message": None if message.is_deleted else message.text,
+        "user": message.user.get_username() if message.user is not None else None,
+        "datetime": _iso(message.created),
+        "client_id": message.client_id,
+        "deleted": message.is_deleted,
+    }
+    return frame
+
+
+def mute_frame(mute: Mute) -> dict:
+    return {"type": "member.muted", "user": mute.user.get_username(), "until": _iso(mute.until)}
+
+
+def _messages(*, course_id: int) -> QuerySet[Message]:
+    return Message.objects.filter(room_id=course_id).select_related("user")
+
+
+def message_list_for_room(
+    *,
+    course_id: int,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = HISTORY_LIMIT_DEFAULT,
+) -> MessagePage:
+    """A page of the room's messages (tombstones included), oldest first.
+
+    With `after`: the first `limit` messages whose seq is above it (has_more: newer ones exist).
+    Otherwise the newest `limit` messages below `before` (or the newest of all; has_more: older
+    ones exist). Precondition: the caller checked membership; `limit` is 1..HISTORY_LIMIT_MAX.
+    """
+    limit = max(1, min(limit, HISTORY_LIMIT_MAX))
+    messages = _messages(course_id=course_id)
+    if after is not None:
+        if before is not None:
+            messages = messages.filter(seq__lt=before)
+        rows = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
+    if before is not None:
+        messages = messages.filter(seq__lt=before)
+    rows = list(messages.order_by("-seq")[: limit + 1])
+    page = rows[:limit]
+    page.reverse()
+    return MessagePage(messages=page, has_more=len(rows) > limit)
+
+
+def message_list_between(*, course_id: int, after: int, upto: int | None = None) -> list[Message]:
+    """Messages with after < seq <= upto (or every newer one), oldest first, in one batch.
+
+    At most REPLAY_BATCH rows: callers loop until they have what they need.
+    """
+    messages = _messages(course_id=course_id).filter(seq__gt=after)
+    if upto is not None:
+        messages = messages.filter(seq__lte=upto)
+    return list(messages.order_by("seq")[:REPLAY_BATCH])
+
+
+def room_last_seq(*, course_id: int) -> int:
+    """The seq of the room's newest message (0 for an empty or not yet created room)."""
+    last = Room.objects.filter(pk=course_id).values_list("last_seq", flat=True).first()
+    return last or 0
+
+
+def room_last_seqs(*, course_ids) -> dict[int, int]:
+    """The newest seq of each of the rooms, in one query (0 for rooms without messages)."""
+    found = dict(Room.objects.filter(pk__in=list(course_ids)).values_list("pk", "last_seq"))
+    return {course_id: found.get(course_id, 0) for course_id in course_ids}
+
+
+def mute_get_active(*, course_id: int, user) -> Mute | None:
+    """The member's mute in the room if it has not run out yet."""
+    return (
+        Mute.objects.filter(room_id=course_id, user=user, until__gt=timezone.now())
+        .select_related("user")
+        .first()
+    )
+
+
+def course_list_for_chat(*, user) -> QuerySet[Course]:
+    """Courses whose room the user may enter, by title, each annotated with `unread`.
+
+    `unread` counts the live messages of others above the user's read marker; one query.
+    """
+    if not user.is_authenticated:
+        return Course.objects.none()
+    last_read = ReadMarker.objects.filter(room_id=OuterRef("pk"), user=user).values(
+        "last_read_seq"
+    )[:1]
+    unread = (
+        Message.objects.filter(
+            room_id=OuterRef("pk"), seq__gt=OuterRef("last_read"), deleted_at__isnull=True
+        )
+        .exclude(user=user)
+        .order_by()
+        .values("room_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Course.objects.filter(
+            Q(owner=user)
+            | Q(
+                status=Course.Status.PUBLISHED,
+                pk__in=user.enrollments.values("course_id"),
+            )
+        )
+        .annotate(last_read=Coalesce(Subquery(last_read), 0))
+        .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0))
+        .order_by("title", "pk")
+    )
+
+
+def course_unread_counts(*, user) -> dict[int, int]:
+    """Unread chat messages per course id for every room the user may enter (one query)."""
+    return dict(course_list_for_chat(user=user).values_list("pk", "unread"))
+
+
+# --- access -----------------------------------------------------------------------------------
+
+# Close codes of the protocol.
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+def chat_access_refusal(*, user, course_id: int) -> int | None:
+    """None when the user may be in the room, else the close code that says why not."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return CLOSE_NOT_AUTHENTICATED
+    try:
+        course_get_for_member(user=user, course_id=course_id)
+    except Http404:
+        return CLOSE_NOT_FOUND
+    except PermissionDenied:
+        return CLOSE_FORBIDDEN
+    return None
+
+
+def user_get_for_token(*, key: str):
+    """The active user a token belongs to, or None."""
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+def user_get_for_session(*, session_key: str):
+    """The user a session still authenticates (password changes included), or None."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    user = get_user(SimpleNamespace(session=store))
+    return user if user.is_authenticated else None
+
+
+def chat_socket_refusal(
+    *, user_id: int, course_id: int, session_key: str | None, token_key: str | None
+) -> int | None:
+    """Re-check an open socket: None if its credential and membership still hold, else a code.
+
+    A socket authenticated by a session needs that session to still log the same user in; one
+    authenticated by a token needs the token to still exist.
+    """
+    if token_key is not None:
+        user = user_get_for_token(key=token_key)
+    elif session_key is not None:
+        user = user_get_for_session(session_key=session_key)
+    else:
+        user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or user.pk != user_id:
+        return CLOSE_NOT_AUTHENTICATED
+    return chat_access_refusal(user=user, course_id=course_id)
+
+
+def room_access_refusals(*, course_id: int, user_ids) -> dict[int, int]:
+    """For the given users in a room, those who may no longer be there, with their close codes.
+
+    The rules of chat_access_refusal, for a whole room in three queries.
+    """
+    user_ids = set(user_ids)
+    course = Course.objects.filter(pk=course_id).values("owner_id", "status").first()
+    if course is None:
+        return dict.fromkeys(user_ids, CLOSE_NOT_FOUND)
+    active = set(
+        get_user_model()
+        .objects.filter(pk__in=user_ids, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    enrolled = set(
+        Enrollment.objects.filter(course_id=course_id, student_id__in=user_ids).values_list(
+            "student_id", flat=True
+        )
+    )
+    published = course["status"] == Course.Status.PUBLISHED
+    refusals = {}
+    for user_id in user_ids:
+        if user_id not in active:
+            refusals[user_id] = CLOSE_NOT_AUTHENTICATED
+        elif user_id == course["owner_id"]:
+            continue
+        elif not published:
+            refusals[user_id] = CLOSE_NOT_FOUND
+        elif user_id not in enrolled:
+            refusals[user_id] = CLOSE_FORBIDDEN
+    return refusals

@@ -1,0 +1,249 @@
+"""Writes of the chat: messages, deletions, mutes, read markers and access-change events.
+
+Every write commits first; its event leaves through `event_publish_on_commit` afterwards, so no
+one ever sees a message that is not stored. Membership is the caller's precondition: the
+consumer checks it once at connect (`students.selectors.course_get_for_member`) and re-checks on
+access-change events published here.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from courses.models import Course
+from students.selectors import course_is_member
+
+from .events import CONTROL_GROUP, event_publish, event_publish_on_commit, room_group
+from .models import Message, Mute, ReadMarker, Room
+from .selectors import message_frame, mute_frame, mute_get_active
+
+MESSAGE_NOT_TEXT = "A message is a string."
+MESSAGE_EMPTY = "A message needs some text."
+MESSAGE_TOO_LONG = "A message has at most %(limit)d characters."
+MESSAGE_BAD_CHARACTERS = "A message cannot contain NUL characters or lone surrogates."
+CLIENT_ID_INVALID = "client_id is a string of 1 to 64 characters."
+MUTED = "You are muted in this room until %(until)s."
+MESSAGE_NOT_FOUND = "There is no such message in this room."
+DELETE_FORBIDDEN = "Only the instructor, or the author within %(minutes)d minutes, may delete it."
+MUTE_FORBIDDEN = "Only the course's instructor may mute members."
+MUTE_OWNER = "The instructor cannot be muted."
+MUTE_NOT_MEMBER = "There is no such member in this room."
+MUTE_MINUTES = "minutes is a whole number from 1 to 1440."
+
+MUTE_MINUTES_MAX = 1440
+
+
+def _printable(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def message_text_clean(text) -> str:
+    """The text as it will be stored (trimmed), or a ValidationError whose code is the error."""
+    if not isinstance(text, str):
+        raise ValidationError(MESSAGE_NOT_TEXT, code="invalid_frame")
+    text = text.strip()
+    if not text:
+        raise ValidationError(MESSAGE_EMPTY, code="empty")
+    if len(text) > settings.CHAT_MAX_LENGTH:
+        raise ValidationError(
+            MESSAGE_TOO_LONG, code="too_long", params={"limit": settings.CHAT_MAX_LENGTH}
+        )
+    if not _printable(text):
+        raise ValidationError(MESSAGE_BAD_CHARACTERS, code="invalid_frame")
+    return text
+
+
+def client_id_clean(client_id) -> str | None:
+    """A client's idempotency key: None, or a string of 1 to 64 characters."""
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64 or not _printable(client_id):
+        raise ValidationError(CLIENT_ID_INVALID, code="invalid_frame")
+    return client_id
+
+
+def _room_locked(*, course: Course) -> Room:
+    """The course's room row, created if needed, locked until the transaction ends."""
+    room, _ = Room.objects.select_for_update().get_or_create(course=course)
+    return room
+
+
+@transaction.atomic
+def message_create(
+    *, author, course: Course, text, client_id: str | None = None
+) -> tuple[Message, bool]:
+    """Store a message with the room's next seq; (message, created).
+
+    A second call with the same author and client_id returns the stored message and creates
+    nothing. Raises ValidationError coded empty, too_long, invalid_frame or muted.
+    Precondition: the author is a member of the course.
+    """
+    text = message_text_clean(text)
+    client_id = client_id_clean(client_id)
+    # The lock serializes writers of this room until commit: seq follows commit order, and a
+    # rolled-back insert gives its number back.
+    room = _room_locked(course=course)
+    if client_id is not None:
+        stored = (
+            Message.objects.filter(room=room, user=author, client_id=client_id)
+            .select_related("user")
+            .first()
+        )
+        if stored is not None:
+            return stored, False
+    mute = mute_get_active(course_id=course.pk, user=author)
+    if mute is not None:
+        raise ValidationError(
+            MUTED, code="muted", params={"until": mute.until.isoformat(timespec="seconds")}
+        )
+    room.last_seq += 1
+    room.save(update_fields=["last_seq"])
+    message = Message.objects.create(
+        room=room, seq=room.last_seq, user=author, text=text, client_id=client_id
+    )
+    event_publish_on_commit(
+        room_group(course.pk),
+        {
+            "type": "chat.message",
+            "room": course.pk,
+            "seq": message.seq,
+            "frame": message_frame(message),
+        },
+    )
+    return message, True
+
+
+@transaction.atomic
+def message_delete(*, actor, course: Course, message_id: int) -> tuple[Message, bool]:
+    """Turn a message into a tombstone (it keeps its seq); (message, changed).
+
+    The course owner may delete any message, an author their own within CHAT_DELETE_WINDOW
+    seconds. Deleting a tombstone again changes nothing. Raises ValidationError coded
+    not_found or forbidden.
+    """
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(room_id=course.pk, pk=message_id)
+        .first()
+    )
+    if message is None:
+        raise ValidationError(MESSAGE_NOT_FOUND, code="not_found")
+    window = timedelta(seconds=settings.CHAT_DELETE_WINDOW)
+    is_owner = course.owner_id == actor.pk
+    is_recent_author = message.user_id == actor.pk and timezone.now() - message.created <= window
+    if not (is_owner or is_recent_author):
+        raise ValidationError(
+            DELETE_FORBIDDEN, code="forbidden", params={"minutes": window.seconds // 60}
+        )
+    return message, message_tombstone(message=message)
+
+
+def message_tombstone(*, message: Message) -> bool:
+    """Erase a message's text and mark it deleted, keeping its seq; False if it already was.
+
+    No permission check: for message_delete and staff moderation in the admin. Runs in the
+    caller's transaction, or commits at once.
+    """
+    if message.is_deleted:
+        return False
+    message.deleted_at = timezone.now()
+    message.text = ""
+    message.save(update_fields=["deleted_at", "text"])
+    event_publish_on_commit(
+        room_group(message.room_id),
+        {"type": "chat.deleted", "room": message.room_id, "id": message.pk, "seq": message.seq},
+    )
+    return True
+
+
+@transaction.atomic
+def member_mute(*, actor, course: Course, username, minutes) -> Mute:
+    """The course owner silences a member for 1 to 1440 minutes (replacing an earlier mute).
+
+    Raises ValidationError coded forbidden, not_found or invalid_frame.
+    """
+    if course.owner_id != actor.pk:
+        raise ValidationError(MUTE_FORBIDDEN, code="forbidden")
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not 1 <= minutes <= MUTE_MINUTES_MAX
+    ):
+        raise ValidationError(MUTE_MINUTES, code="invalid_frame")
+    target = None
+    if isinstance(username, str) and _printable(username):
+        target = get_user_model().objects.filter(username=username).first()
+    if target is None or not course_is_member(user=target, course=course):
+        raise ValidationError(MUTE_NOT_MEMBER, code="not_found")
+    if target.pk == course.owner_id:
+        raise ValidationError(MUTE_OWNER, code="forbidden")
+    room, _ = Room.objects.get_or_create(course=course)
+    mute, _ = Mute.objects.update_or_create(
+        room=room,
+        user=target,
+        defaults={"until": timezone.now() + timedelta(minutes=minutes), "created_by": actor},
+    )
+    event_publish_on_commit(
+        room_group(course.pk), {"type": "chat.muted", "room": course.pk, "frame": mute_frame(mute)}
+    )
+    return mute
+
+
+def read_marker_update(*, user, course_id: int, seq: int | None = None) -> None:
+    """Move the user's read marker forward to `seq`, or to the room's end when None.
+
+    Never moves it back nor past the room's newest message.
+    """
+    last_seq = Room.objects.filter(pk=course_id).values_list("last_seq", flat=True).first()
+    if last_seq is None:
+        return
+    seq = last_seq if seq is None else max(0, min(seq, last_seq))
+    moved = ReadMarker.objects.filter(room_id=course_id, user=user, last_read_seq__lt=seq).update(
+        last_read_seq=seq
+    )
+    if not moved:
+        ReadMarker.objects.get_or_create(
+            room_id=course_id, user=user, defaults={"last_read_seq": seq}
+        )
+
+
+async def typing_announce(*, course_id: int, username: str) -> None:
+    """Tell the room's other members that the user is typing (nothing is stored)."""
+    await event_publish(
+        room_group(course_id), {"type": "chat.typing", "room": course_id, "user": username}
+    )
+
+
+def access_changed(
+    *,
+    user_id: int | None = None,
+    course_id: int | None = None,
+    session_key: str | None = None,
+    close: int | None = None,
+) -> None:
+    """After commit, make every server re-check (or with `close`, end) the matching sockets.
+
+    user_id alone: all the user's sockets; with course_id: those in that room; with session_key:
+    those opened with that session. course_id alone: everyone in the room is re-checked.
+    """
+    event_publish_on_commit(
+        CONTROL_GROUP,
+        {
+            "type": "chat.access",
+            "user": user_id,
+            "room": course_id,
+            "session": session_key,
+            "close": close,
+        },
+    )

@@ -1,0 +1,374 @@
+"""State every server process must agree on: presence, rate limits and open sockets per user.
+
+Kept in Redis (CHAT_REDIS_URL) with expiry, so a crashed process's entries vanish by themselves.
+Without Redis (``make run``) or while it is unreachable, each process falls back to its own
+state: the chat keeps working, only the limits and the online list become per process.
+"""
+
+import contextlib
+import logging
+import math
+import time
+from collections import defaultdict
+
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .limits import Rate, SlidingWindow
+
+logger = logging.getLogger(__name__)
+
+# Redis's own clock numbers every expiry, so the processes' clocks need not agree.
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+
+_LIVE_WITH_PREFIX = """
+local function live_with_prefix(key, now, prefix, except)
+  local count = 0
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, now, '+inf')) do
+    if m ~= except and string.sub(m, 1, string.len(prefix)) == prefix then count = count + 1 end
+  end
+  return count
+end
+"""
+
+# KEYS[1] presence set; ARGV: member, ttl, key ttl, "<username>|". Returns the user's other
+# live entries (0: the user has just come online).
+PRESENCE_ADD = (
+    _NOW
+    + _LIVE_WITH_PREFIX
+    + """
+local others = live_with_prefix(KEYS[1], now, ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return others
+"""
+)
+
+# KEYS[1] presence set; ARGV: member, "<username>|". Returns the user's remaining live entries.
+PRESENCE_REMOVE = (
+    _NOW
+    + _LIVE_WITH_PREFIX
+    + """
+redis.call('ZREM', KEYS[1], ARGV[1])
+return live_with_prefix(KEYS[1], now, ARGV[2], '')
+"""
+)
+
+# KEYS[1] presence set. Removes expired entries; returns the users who have none left.
+# Atomic, so of several processes reaping at once exactly one reports each departure.
+PRESENCE_REAP = (
+    _NOW
+    + """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+local gone = {}
+if #expired == 0 then return gone end
+for _, m in ipairs(expired) do redis.call('ZREM', KEYS[1], m) end
+local online = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
+  online[string.match(m, '^(.*)|[^|]*$')] = true
+end
+local seen = {}
+for _, m in ipairs(expired) do
+  local name = string.match(m, '^(.*)|[^|]*$')
+  if name and not online[name] and not seen[name] then
+    seen[name] = true
+    table.insert(gone, name)
+  end
+end
+return gone
+"""
+)
+
+# KEYS[1] presence set. The members alive now.
+PRESENCE_LIST = (
+    _NOW
+    + """
+return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+"""
+)
+
+# KEYS[1] any expiring set; ARGV: ttl, key ttl, members... (re)added with a fresh expiry.
+TOUCH = (
+    _NOW
+    + """
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return #ARGV - 2
+"""
+)
+
+# KEYS[1] a user's sockets; ARGV: socket id, ttl, key ttl, limit. 1 if the socket may open.
+SOCKET_ACQUIRE = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1])
+   and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+)
+
+# KEYS[1] a sliding-window log; ARGV: window seconds, limit, unique member. 1 if allowed.
+RATE_ALLOW = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 1)
+return 1
+"""
+)
+
+REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+# After a failure, Redis is tried again at most this often (seconds); meanwhile local state.
+RETRY_AFTER = 1.0
+
+
+def _presence_key(room_id: int) -> str:
+    return f"chat:presence:{room_id}"
+
+
+def _sockets_key(user_id: int) -> str:
+    return f"chat:sockets:{user_id}"
+
+
+def _rate_key(room_id: int, user_id: int) -> str:
+    return f"chat:rate:{room_id}:{user_id}"
+
+
+def _key_ttl(ttl: float) -> int:
+    return math.ceil(ttl * 2) + 1
+
+
+class SharedState:
+    """Presence, rate limits and socket counts for one server process (one event loop)."""
+
+    def __init__(self, *, url: str, process_id: str, ttl: float):
+        self.process_id = process_id
+        self.ttl = ttl
+        self.redis = None
+        if url:
+            self.redis = aioredis.Redis(
+                connection_pool=aioredis.BlockingConnectionPool.from_url(
+                    url,
+                    max_connections=200,
+                    timeout=2,
+                    socket_connect_timeout=0.5,
+                    socket_timeout=1,
+                    health_check_interval=10,
+                    retry=Retry(NoBackoff(), 1),
+                    retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                )
+            )
+            self._scripts = {
+                name: self.redis.register_script(source)
+                for name, source in {
+                    "presence_add": PRESENCE_ADD,
+                    "presence_remove": PRESENCE_REMOVE,
+                    "presence_reap": PRESENCE_REAP,
+                    "presence_list": PRESENCE_LIST,
+                    "touch": TOUCH,
+                    "socket_acquire": SOCKET_ACQUIRE,
+                    "rate_allow": RATE_ALLOW,
+                }.items()
+            }
+        self._failed_at: float | None = None
+        self._counter = 0
+        # This process's own share, which is also the whole truth while Redis is away.
+        self.local_presence: dict[int, set[str]] = defaultdict(set)
+        self.local_sockets: dict[int, set[str]] = defaultdict(set)
+        self._local_rates: dict[tuple[int, int], SlidingWindow] = {}
+
+    @property
+    def shared(self) -> bool:
+        """True while the state really is shared (Redis configured and answering)."""
+        return self.redis is not None and self._failed_at is None
+
+    def _usable(self) -> bool:
+        if self.redis is None:
+            return False
+        return self._failed_at is None or time.monotonic() - self._failed_at >= RETRY_AFTER
+
+    def _failed(self, error: Exception) -> None:
+        if self._failed_at is None:
+            logger.warning("Chat state falls back to per-process (Redis: %s)", error)
+        self._failed_at = time.monotonic()
+
+    def _succeeded(self) -> bool:
+        """Note a successful call; True if it ends an outage."""
+        if self._failed_at is None:
+            return False
+        self._failed_at = None
+        logger.warning("Chat state shared through Redis again")
+        return True
+
+    async def _call(self, name: str, keys: list[str], args: list):
+        result = await self._scripts[name](keys=keys, args=args)
+        self._succeeded()
+        return result
+
+    def _member(self, username: str) -> str:
+        return f"{username}|{self.process_id}"
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.redis.aclose(close_connection_pool=True)
+
+    # --- presence ---------------------------------------------------------------------------
+
+    async def presence_add(self, *, room_id: int, username: str) -> bool:
+        """Record that this process has the user in the room; True if they just came online."""
+        self.local_presence[room_id].add(username)
+        if self._usable():
+            try:
+                others = await self._call(
+                    "presence_add",
+                    [_presence_key(room_id)],
+                    [self._member(username), self.ttl, _key_ttl(self.ttl), f"{username}|"],
+                )
+                return int(others) == 0
+            except REDIS_ERRORS as error:
+                self._failed(error)
+        return True
+
+    async def presence_remove(self, *, room_id: int, username: str) -> bool:
+        """This process no longer has the user in the room; True if they left everywhere."""
+        self.local_presence[room_id].discard(username)
+        if not self.local_presence[room_id]:
+            del self.local_presence[room_id]
+        if self._usable():
+            try:
+                remaining = await self._call(
+                    "presence_remove",
+                    [_presence_key(room_id)],
+                    [self._member(username), f"{username}|"],
+                )
+                return int(remaining) == 0
+            except REDIS_ERRORS as error:
+                self._failed(error)
+        return True
+
+    async def presence_list(self, *, room_id: int) -> list[str]:
+        """Usernames online in the room, sorted; each person once."""
+        names = set(self.local_presence.get(room_id, ()))
+        if self._usable():
+            try:
+                members = await self._call("presence_list", [_presence_key(room_id)], [])
+                names.update(
+                    member.decode().rsplit("|", 1)[0] for member in members if b"|" in member
+                )
+            except REDIS_ERRORS as error:
+                self._failed(error)
+        return sorted(names)
+
+    async def refresh(self) -> tuple[bool, dict[int, list[str]]]:
+        """Renew this process's entries and reap those of dead processes.
+
+        Returns (recovered, gone): whether this ends a Redis outage, and per room the users
+        whose last entry expired (they have left).
+        """
+        if not self._usable():
+            return False, {}
+        was_down = self._failed_at is not None
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for room_id, names in self.local_presence.items():
+                members = [self._member(name) for name in names]
+                touch_args = [self.ttl, _key_ttl(self.ttl), *members]
+                await self._scripts["touch"](
+                    keys=[_presence_key(room_id)], args=touch_args, client=pipe
+                )
+            for user_id, sockets in self.local_sockets.items():
+                touch_args = [self.ttl, _key_ttl(self.ttl), *sockets]
+                await self._scripts["touch"](
+                    keys=[_sockets_key(user_id)], args=touch_args, client=pipe
+                )
+            room_ids = list(self.local_presence)
+            for room_id in room_ids:
+                await self._scripts["presence_reap"](keys=[_presence_key(room_id)], client=pipe)
+            results = await pipe.execute()
+        except REDIS_ERRORS as error:
+            self._failed(error)
+            return False, {}
+        self._failed_at = None
+        if was_down:
+            logger.warning("Chat state shared through Redis again")
+        reaped = results[len(results) - len(room_ids) :]
+        gone = {
+            room_id: [name.decode() for name in names]
+            for room_id, names in zip(room_ids, reaped, strict=True)
+            if names
+        }
+        return was_down, gone
+
+    # --- sockets per user -------------------------------------------------------------------
+
+    async def socket_acquire(self, *, user_id: int, socket_id: str, limit: int) -> bool:
+        """Count a new socket of the user; False (and nothing counted) if over the limit."""
+        if self._usable():
+            try:
+                allowed = await self._call(
+                    "socket_acquire",
+                    [_sockets_key(user_id)],
+                    [socket_id, self.ttl, _key_ttl(self.ttl), limit],
+                )
+                if int(allowed):
+                    self.local_sockets[user_id].add(socket_id)
+                    return True
+                return False
+            except REDIS_ERRORS as error:
+                self._failed(error)
+        if len(self.local_sockets.get(user_id, ())) >= limit:
+            return False
+        self.local_sockets[user_id].add(socket_id)
+        return True
+
+    async def socket_release(self, *, user_id: int, socket_id: str) -> None:
+        sockets = self.local_sockets.get(user_id)
+        if sockets is not None:
+            sockets.discard(socket_id)
+            if not sockets:
+                del self.local_sockets[user_id]
+        if self._usable():
+            try:
+                await self.redis.zrem(_sockets_key(user_id), socket_id)
+                self._succeeded()
+            except REDIS_ERRORS as error:
+                self._failed(error)
+
+    # --- rate limit -------------------------------------------------------------------------
+
+    async def rate_allow(self, *, room_id: int, user_id: int, rate: Rate) -> bool:
+        """Count one message of the user in the room; False if it is over the rate."""
+        if self._usable():
+            self._counter += 1
+            try:
+                allowed = await self._call(
+                    "rate_allow",
+                    [_rate_key(room_id, user_id)],
+                    [rate.seconds, rate.count, f"{self.process_id}:{self._counter}"],
+                )
+                return bool(int(allowed))
+            except REDIS_ERRORS as error:
+                self._failed(error)
+        window = self._local_rates.get((room_id, user_id))
+        if window is None or window.rate != rate:
+            window = self._local_rates[(room_id, user_id)] = SlidingWindow(rate)
+        return window.allow()
+
+    def forget_local_rates(self) -> None:
+        """Drop per-process rate windows (they only matter during an outage)."""
+        self._local_rates.clear()

@@ -1,0 +1,23 @@
+"""`{% load chat %}`: chat links with unread counts for any page, from the `chat_rooms` context.
+
+The context processor's list is queried once per page, so a list of courses costs no query more.
+"""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def unread_for(chat_rooms, course_id) -> int:
+    """`{{ chat_rooms|unread_for:course.pk }}`: unread messages in the course's room (0 if none)."""
+    for room in chat_rooms or ():
+        if room.pk == course_id:
+            return room.unread
+    return 0
+
+
+@register.inclusion_tag("chat/_room_link.html", takes_context=True)
+def chat_room_link(context, course):
+    """`{% chat_room_link course %}`: a link to the course's room with its unread count."""
+    return {"course": course, "unread": unread_for(context.get("chat_rooms"), course.pk)}

@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.views.generic import TemplateView
+
+from students.selectors import course_get_for_member
+
+from .selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, message_list_for_room
+from .services import read_marker_update
+
+
+class ChatRoomView(LoginRequiredMixin, TemplateView):
+    """A course's chat room: the newest messages rendered here, the rest live over WebSocket."""
+
+    template_name = "chat/room.html"
+    http_method_names = ["get", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        course = course_get_for_member(user=user, course_id=self.kwargs["course_id"])
+        page = message_list_for_room(course_id=course.pk, limit=HISTORY_LIMIT_DEFAULT)
+        last_seq = page.messages[-1].seq if page.messages else 0
+        # What the page shows counts as read.
+        read_marker_update(user=user, course_id=course.pk, seq=last_seq)
+        context.update(
+            course=course,
+            messages=page.messages,
+            has_more=page.has_more,
+            is_owner=course.owner_id == user.pk,
+            chat_config={
+                "courseId": course.pk,
+                "username": user.get_username(),
+                "isOwner": course.owner_id == user.pk,
+                "lastSeq": last_seq,
+                "hasMore": page.has_more,
+                "socketPath": f"/ws/chat/room/{course.pk}/",
+                "maxLength": settings.CHAT_MAX_LENGTH,
+                "historyLimit": HISTORY_LIMIT_MAX,
+                "deleteWindowSeconds": settings.CHAT_DELETE_WINDOW,
+            },
+        )
+        return context

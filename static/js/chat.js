@@ -1,0 +1,409 @@
+/* Course chat room client. Protocol: docs/websocket-protocol.md.
+ *
+ * User data is only ever put in the page with textContent. The socket resumes from the last seq
+ * it saw (?after=), so a reconnect neither loses nor repeats messages; messages typed while
+ * offline wait in a queue with their client_id, which makes a resend harmless.
+ */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("chat-config").textContent);
+  var list = document.getElementById("chat-messages");
+  var stateLabel = document.getElementById("chat-state");
+  var onlineList = document.getElementById("chat-online");
+  var typingLine = document.getElementById("chat-typing");
+  var errorLine = document.getElementById("chat-error");
+  var olderHint = document.getElementById("chat-older");
+  var form = document.getElementById("chat-form");
+  var input = document.getElementById("chat-input");
+
+  var STOP_CODES = {4401: "Signed out: log in again to chat.", 4403: "You are no longer a member of this course.", 4404: "This course no longer exists."};
+  var PING_EVERY = 25000;
+  var PONG_WITHIN = 10000;
+  var TYPING_EVERY = 3000;
+  var TYPING_SHOWN = 4000;
+
+  var socket = null;
+  var attempts = 0;
+  var reconnectTimer = null;
+  var pingTimer = null;
+  var pongTimer = null;
+  var stopped = false;
+  var lastSeq = config.lastSeq;
+  var oldestSeq = null;
+  var hasMore = config.hasMore;
+  var loadingHistory = false;
+  var lastTypingSent = 0;
+  var typingTimers = {};
+  var online = {};
+  var pending = [];  // [{clientId, text, element}] oldest first, until acknowledged
+  var readTimer = null;
+
+  function setState(state, text) {
+    stateLabel.dataset.state = state;
+    stateLabel.textContent = text;
+  }
+
+  function showError(text) {
+    errorLine.textContent = text;
+    errorLine.hidden = !text;
+  }
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  function localTime(iso) {
+    var date = new Date(iso);
+    return isNaN(date) ? iso : date.toLocaleString();
+  }
+
+  function atBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  }
+
+  /* --- rendering ------------------------------------------------------------------------- */
+
+  function messageElement(id) {
+    return list.querySelector('li.chat-message[data-id="' + Number(id) + '"]');
+  }
+
+  function canDelete(element) {
+    if (element.classList.contains("deleted") || element.classList.contains("pending")) return false;
+    if (config.isOwner) return true;
+    if (element.dataset.user !== config.username) return false;
+    var created = new Date(element.querySelector("time").getAttribute("datetime"));
+    return Date.now() - created.getTime() < config.deleteWindowSeconds * 1000;
+  }
+
+  function addTools(element) {
+    var old = element.querySelector(".chat-tools");
+    if (old) old.remove();
+    if (!canDelete(element)) return;
+    var tools = document.createElement("span");
+    tools.className = "chat-tools";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = "Delete";
+    button.addEventListener("click", function () {
+      send({type: "delete", id: Number(element.dataset.id)});
+    });
+    tools.appendChild(button);
+    element.insertBefore(tools, element.firstChild);
+  }
+
+  function fillMessage(element, frame) {
+    element.textContent = "";
+    element.className = "chat-message";
+    if (frame.deleted) element.classList.add("deleted");
+    if (frame.user === config.username) element.classList.add("own");
+    element.dataset.id = frame.id;
+    element.dataset.seq = frame.seq;
+    element.dataset.user = frame.user || "";
+    var author = document.createElement("span");
+    author.className = "chat-author";
+    author.textContent = frame.user || "deleted user";
+    var time = document.createElement("time");
+    time.setAttribute("datetime", frame.datetime);
+    time.textContent = localTime(frame.datetime);
+    var text = document.createElement("p");
+    text.className = "chat-text";
+    if (frame.deleted) {
+      var em = document.createElement("em");
+      em.textContent = "message deleted";
+      text.appendChild(em);
+    } else {
+      text.textContent = frame.message;
+    }
+    element.appendChild(author);
+    element.appendChild(document.createTextNode(" "));
+    element.appendChild(time);
+    element.appendChild(text);
+    addTools(element);
+  }
+
+  /* Insert or update a message frame at its place in seq order. */
+  function renderMessage(frame) {
+    var empty = document.getElementById("chat-empty");
+    if (empty) empty.remove();
+    var element = messageElement(frame.id);
+    if (!element && frame.client_id) {
+      for (var i = 0; i < pending.length; i++) {
+        if (pending[i].clientId === frame.client_id && frame.user === config.username) {
+          element = pending[i].element;
+          pending.splice(i, 1);
+          break;
+        }
+      }
+    }
+    var stick = atBottom();
+    if (!element) element = document.createElement("li");
+    fillMessage(element, frame);
+    var after = null;
+    var items = list.querySelectorAll("li.chat-message:not(.pending)");
+    for (var j = items.length - 1; j >= 0; j--) {
+      if (items[j] !== element && Number(items[j].dataset.seq) < frame.seq) { after = items[j]; break; }
+    }
+    if (after) {
+      after.after(element);
+    } else if (items.length && items[0] !== element) {
+      list.insertBefore(element, items[0]);
+    } else if (!element.parentNode) {
+      list.insertBefore(element, list.querySelector("li.pending"));
+    }
+    if (oldestSeq === null || frame.seq < oldestSeq) oldestSeq = frame.seq;
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function renderPending(item) {
+    var element = document.createElement("li");
+    element.className = "chat-message own pending";
+    var author = document.createElement("span");
+    author.className = "chat-author";
+    author.textContent = config.username;
+    var status = document.createElement("time");
+    status.textContent = "sending…";
+    var text = document.createElement("p");
+    text.className = "chat-text";
+    text.textContent = item.text;
+    element.appendChild(author);
+    element.appendChild(document.createTextNode(" "));
+    element.appendChild(status);
+    element.appendChild(text);
+    list.appendChild(element);
+    list.scrollTop = list.scrollHeight;
+    item.element = element;
+  }
+
+  function renderOnline() {
+    onlineList.textContent = "";
+    Object.keys(online).sort().forEach(function (name) {
+      var item = document.createElement("li");
+      var label = document.createElement("span");
+      label.textContent = name;
+      item.appendChild(label);
+      if (config.isOwner && name !== config.username) {
+        var mute = document.createElement("button");
+        mute.type = "button";
+        mute.className = "secondary";
+        mute.textContent = "Mute";
+        mute.addEventListener("click", function () {
+          var minutes = parseInt(window.prompt("Mute " + name + " for how many minutes (1-1440)?", "10"), 10);
+          if (minutes >= 1 && minutes <= 1440) send({type: "mute", user: name, minutes: minutes});
+        });
+        item.appendChild(mute);
+      }
+      onlineList.appendChild(item);
+    });
+  }
+
+  function showTyping(name) {
+    clearTimeout(typingTimers[name]);
+    typingTimers[name] = setTimeout(function () { delete typingTimers[name]; renderTyping(); }, TYPING_SHOWN);
+    renderTyping();
+  }
+
+  function renderTyping() {
+    var names = Object.keys(typingTimers);
+    typingLine.textContent = names.length ? names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…" : "";
+  }
+
+  /* --- socket ---------------------------------------------------------------------------- */
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function flushPending() {
+    pending.forEach(function (item) {
+      send({type: "message", message: item.text, client_id: item.clientId});
+    });
+  }
+
+  function markRead() {
+    if (document.visibilityState !== "visible") return;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () { send({type: "read", seq: lastSeq}); }, 1500);
+  }
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "message":
+        if (frame.seq > lastSeq + 1 && lastSeq > 0) {
+          // A gap (should not happen: the server fills gaps); fetch it rather than lose it.
+          send({type: "history", after: lastSeq, limit: config.historyLimit});
+        }
+        renderMessage(frame);
+        if (frame.seq > lastSeq) lastSeq = frame.seq;
+        if (frame.user && typingTimers[frame.user]) { clearTimeout(typingTimers[frame.user]); delete typingTimers[frame.user]; renderTyping(); }
+        markRead();
+        break;
+      case "history":
+        loadingHistory = false;
+        var before = list.scrollHeight;
+        var top = list.scrollTop;
+        frame.messages.forEach(renderMessage);
+        if (frame.messages.length && frame.messages[0].seq <= (oldestSeq || Infinity)) {
+          hasMore = frame.has_more;
+          olderHint.hidden = !hasMore;
+          list.scrollTop = top + (list.scrollHeight - before);
+        }
+        break;
+      case "message.deleted":
+        var element = messageElement(frame.id);
+        if (element) {
+          fillMessage(element, {id: frame.id, seq: frame.seq, deleted: true, user: element.dataset.user || null,
+            datetime: element.querySelector("time").getAttribute("datetime")});
+        }
+        break;
+      case "presence":
+        online = {};
+        frame.online.forEach(function (name) { online[name] = true; });
+        renderOnline();
+        break;
+      case "presence.join":
+        online[frame.user] = true;
+        renderOnline();
+        break;
+      case "presence.leave":
+        delete online[frame.user];
+        renderOnline();
+        break;
+      case "typing":
+        showTyping(frame.user);
+        break;
+      case "member.muted":
+        var until = localTime(frame.until);
+        showError(frame.user === config.username ? "You are muted until " + until + "." : frame.user + " is muted until " + until + ".");
+        break;
+      case "error":
+        handleError(frame);
+        break;
+      case "pong":
+        clearTimeout(pongTimer);
+        break;
+    }
+  }
+
+  function handleError(frame) {
+    var index = -1;
+    for (var i = 0; i < pending.length; i++) if (pending[i].clientId === frame.client_id) index = i;
+    if (index >= 0 && (frame.code === "rate_limited" || frame.code === "unavailable")) {
+      // Not stored: sent again later with the same client_id, so it can never be stored twice.
+      var item = pending[index];
+      setTimeout(function () { if (pending.indexOf(item) >= 0) send({type: "message", message: item.text, client_id: item.clientId}); }, 3000);
+    } else if (index >= 0) {
+      pending[index].element.remove();
+      pending.splice(index, 1);
+    }
+    showError(frame.detail);
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + config.socketPath + "?after=" + lastSeq);
+    socket.addEventListener("open", function () {
+      attempts = 0;
+      setState("connected", "Connected");
+      showError("");
+      flushPending();
+      heartbeat();
+    });
+    socket.addEventListener("message", function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (error) { return; }
+      handle(frame);
+    });
+    socket.addEventListener("close", function (event) {
+      clearInterval(pingTimer);
+      clearTimeout(pongTimer);
+      socket = null;
+      if (STOP_CODES[event.code]) {
+        stopped = true;
+        setState("closed", "Disconnected");
+        showError(STOP_CODES[event.code]);
+        return;
+      }
+      scheduleReconnect();
+    });
+  }
+
+  function scheduleReconnect() {
+    if (stopped) return;
+    // Exponential backoff with jitter, so a restarted server is not hit by everyone at once.
+    var delay = Math.min(30000, 500 * Math.pow(2, attempts)) * (0.5 + Math.random());
+    attempts += 1;
+    setState("reconnecting", "Reconnecting…");
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function heartbeat() {
+    clearInterval(pingTimer);
+    pingTimer = setInterval(function () {
+      if (!send({type: "ping"})) return;
+      clearTimeout(pongTimer);
+      // No pong: the connection is dead even if the browser has not noticed.
+      pongTimer = setTimeout(function () { if (socket) socket.close(); }, PONG_WITHIN);
+    }, PING_EVERY);
+  }
+
+  /* --- page ------------------------------------------------------------------------------ */
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    if (text.length > config.maxLength) { showError("A message has at most " + config.maxLength + " characters."); return; }
+    var item = {clientId: newClientId(), text: text, element: null};
+    pending.push(item);
+    renderPending(item);
+    input.value = "";
+    showError("");
+    send({type: "message", message: text, client_id: item.clientId});
+  });
+
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", {cancelable: true}));
+    }
+  });
+
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (now - lastTypingSent > TYPING_EVERY && send({type: "typing"})) lastTypingSent = now;
+  });
+
+  function loadOlder() {
+    if (hasMore && !loadingHistory && oldestSeq !== null) {
+      loadingHistory = send({type: "history", before: oldestSeq, limit: 50});
+    }
+  }
+
+  list.addEventListener("scroll", function () {
+    if (list.scrollTop < 60) loadOlder();
+  });
+  olderHint.addEventListener("click", loadOlder);
+
+  document.addEventListener("visibilitychange", markRead);
+
+  Array.prototype.forEach.call(list.querySelectorAll("li.chat-message"), function (element) {
+    var time = element.querySelector("time");
+    time.textContent = localTime(time.getAttribute("datetime"));
+    var seq = Number(element.dataset.seq);
+    if (oldestSeq === null || seq < oldestSeq) oldestSeq = seq;
+    addTools(element);
+  });
+  list.scrollTop = list.scrollHeight;
+  setState("connecting", "Connecting…");
+  connect();
+})();

@@ -1,0 +1,129 @@
+"""Chat test helpers: sockets through the real ASGI application, users with sessions or tokens."""
+
+import asyncio
+import json
+
+import pytest
+import redis
+from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+
+ORIGIN = "http://localhost"
+RECEIVE_TIMEOUT = 3
+
+
+@pytest.fixture
+def chat_redis(settings, redis_channel_layer):
+    """The Redis channel layer and Redis-shared chat state, on an empty throwaway redis-server."""
+    redis.Redis.from_url(redis_channel_layer.url).flushdb()
+    settings.CHAT_REDIS_URL = redis_channel_layer.url
+    return redis_channel_layer
+
+
+@pytest.fixture
+def room(db):
+    """A published course with its owner and two enrolled students."""
+    # A plain owner: transactional tests flush the Instructors group made by a data migration.
+    course = CourseFactory(owner=UserFactory())
+    students = [EnrollmentFactory(course=course).student for _ in range(2)]
+    return course, course.owner, students
+
+
+class Communicator(WebsocketCommunicator):
+    """WebsocketCommunicator that leaves the consumer's database clean-up on.
+
+    Channels' version turns `close_old_connections` off (for tests inside a transaction); these
+    tests commit, so connections are closed as in production and none outlives the test.
+    """
+
+    async def send_input(self, message):
+        return await ApplicationCommunicator.send_input(self, message)
+
+    async def receive_output(self, timeout=1):
+        return await ApplicationCommunicator.receive_output(self, timeout)
+
+
+def session_key_for(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def token_key_for(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def application():
+    from educa.asgi import application
+
+    return application
+
+
+def room_path(course_id, after=None) -> str:
+    path = f"/ws/chat/room/{course_id}/"
+    return path if after is None else f"{path}?after={after}"
+
+
+async def open_socket(path, *, user=None, session_key=None, token=None, origin=ORIGIN, headers=()):
+    """A communicator through the real routing.
+
+    Cookie auth with `session_key` (or a new session of `user`), header auth with `token`.
+    """
+    all_headers = list(headers)
+    if origin is not None:
+        all_headers.append((b"origin", origin.encode()))
+    if user is not None and session_key is None:
+        session_key = await database_sync_to_async(session_key_for)(user)
+    if session_key is not None:
+        all_headers.append((b"cookie", f"sessionid={session_key}".encode()))
+    if token is not None:
+        all_headers.append((b"authorization", f"Token {token}".encode()))
+    communicator = Communicator(application(), path, headers=all_headers)
+    connected, code = await communicator.connect(timeout=RECEIVE_TIMEOUT)
+    return communicator, connected, code
+
+
+async def join(course, user=None, *, after=None, **kwargs):
+    """An accepted socket in the course room, its presence snapshot already read."""
+    communicator, connected, _ = await open_socket(room_path(course.pk, after), user=user, **kwargs)
+    assert connected
+    presence = await communicator.receive_json_from(timeout=RECEIVE_TIMEOUT)
+    assert presence["type"] == "presence"
+    return communicator
+
+
+async def receive_until(communicator, predicate, timeout=RECEIVE_TIMEOUT):
+    """Frames up to and including the first for which predicate is true."""
+    frames = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError(f"no matching frame; got {frames}")
+        frame = await communicator.receive_json_from(timeout=remaining)
+        frames.append(frame)
+        if predicate(frame):
+            return frames
+
+
+async def receive_type(communicator, kind, timeout=RECEIVE_TIMEOUT):
+    """The next frame of a type, skipping presence and typing notices."""
+    frames = await receive_until(communicator, lambda frame: frame["type"] == kind, timeout)
+    return frames[-1]
+
+
+async def send(communicator, **frame):
+    await communicator.send_to(text_data=json.dumps(frame))
+
+
+async def close_code(communicator, timeout=RECEIVE_TIMEOUT):
+    """The code the server closed the socket with (other frames before it are skipped)."""
+    while True:
+        output = await communicator.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return output.get("code")

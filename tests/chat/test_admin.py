@@ -1,0 +1,45 @@
+"""Chat models in the admin: browsable, and messages are never deleted, only tombstoned."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from chat.models import Message
+from chat.services import member_mute, message_create, read_marker_update
+from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw-12345"))
+    return client
+
+
+@pytest.fixture
+def chat_data(db):
+    course = CourseFactory(owner=UserFactory())
+    student = EnrollmentFactory(course=course).student
+    message, _ = message_create(author=student, course=course, text="<b>hello</b>")
+    member_mute(actor=course.owner, course=course, username=student.username, minutes=5)
+    read_marker_update(user=student, course_id=course.pk)
+    return message
+
+
+@pytest.mark.parametrize("model", ["room", "message", "mute", "readmarker"])
+def test_each_chat_model_has_an_admin_list(staff_client, chat_data, model):
+    response = staff_client.get(f"/admin/chat/{model}/")
+    assert response.status_code == 200
+
+
+def test_the_admin_cannot_delete_a_message(staff_client, chat_data):
+    assert staff_client.get(f"/admin/chat/message/{chat_data.pk}/delete/").status_code == 403
+
+
+def test_the_admin_tombstones_messages(staff_client, chat_data):
+    response = staff_client.post(
+        "/admin/chat/message/",
+        {"action": "tombstone", "_selected_action": [chat_data.pk]},
+    )
+    assert response.status_code == 302
+    chat_data.refresh_from_db()
+    assert (chat_data.is_deleted, chat_data.text, chat_data.seq) == (True, "", 1)
+    assert Message.objects.count() == 1

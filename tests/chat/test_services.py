@@ -1,0 +1,286 @@
+"""Chat writes: numbering, idempotency, deletion, mutes, read markers, events after commit."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from chat.events import room_group
+from chat.models import Message, Mute, ReadMarker, Room
+from chat.services import (
+    member_mute,
+    message_create,
+    message_delete,
+    message_tombstone,
+    read_marker_update,
+)
+from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+
+
+@pytest.fixture
+def course(db):
+    return CourseFactory(owner=UserFactory())
+
+
+@pytest.fixture
+def student(course):
+    return EnrollmentFactory(course=course).student
+
+
+def create(course, author, text="hello", **kwargs):
+    return message_create(author=author, course=course, text=text, **kwargs)
+
+
+def error_code(call) -> str:
+    with pytest.raises(ValidationError) as error:
+        call()
+    return error.value.code
+
+
+# --- message_create ---------------------------------------------------------------------------
+
+
+def test_messages_are_numbered_from_one_in_each_room(course, student):
+    other = CourseFactory(owner=course.owner)
+    seqs = [create(course, student)[0].seq for _ in range(3)]
+    assert seqs == [1, 2, 3]
+    assert create(other, course.owner)[0].seq == 1
+    assert Room.objects.get(pk=course.pk).last_seq == 3
+
+
+def test_a_rolled_back_message_gives_its_seq_back(course, student):
+    create(course, student)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        create(course, student, "never stored")
+        raise RuntimeError
+    assert create(course, student, "next")[0].seq == 2
+
+
+def test_a_client_id_stores_a_message_once(course, student, django_capture_on_commit_callbacks):
+    first, created = create(course, student, client_id="c-1")
+    with django_capture_on_commit_callbacks() as callbacks:
+        again, created_again = create(course, student, "different text", client_id="c-1")
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert again.text == "hello"
+    assert callbacks == []
+    assert Message.objects.count() == 1
+
+
+def test_the_same_client_id_from_another_user_is_another_message(course, student):
+    create(course, student, client_id="c-1")
+    assert create(course, course.owner, client_id="c-1")[1] is True
+
+
+def test_text_is_stored_trimmed(course, student):
+    assert create(course, student, "  hi  \n")[0].text == "hi"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("", "empty"), (" \n\t", "empty"), ("x" * 2001, "too_long"), (None, "invalid_frame")],
+)
+def test_invalid_text_is_refused(course, student, text, code):
+    assert error_code(lambda: create(course, student, text)) == code
+    assert Message.objects.count() == 0
+
+
+def test_the_length_limit_is_a_setting(course, student, settings):
+    settings.CHAT_MAX_LENGTH = 5
+    assert error_code(lambda: create(course, student, "123456")) == "too_long"
+    assert create(course, student, "12345")[1] is True
+
+
+def test_a_muted_member_cannot_post_until_the_mute_ends(course, student):
+    member_mute(actor=course.owner, course=course, username=student.username, minutes=1)
+    assert error_code(lambda: create(course, student)) == "muted"
+    Mute.objects.update(until=timezone.now() - timedelta(seconds=1))
+    assert create(course, student)[1] is True
+
+
+def test_the_event_is_published_only_after_commit(
+    course, student, redis_channel_layer, django_capture_on_commit_callbacks
+):
+    layer = get_channel_layer()
+    listener = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(room_group(course.pk), listener)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message, _ = create(course, student, "after commit")
+        # Stored, not yet broadcast: the broadcast waits for the commit.
+        assert len(connection.run_on_commit) == 1
+    assert len(callbacks) == 1
+    event = async_to_sync(layer.receive)(listener)
+    assert event["type"] == "chat.message"
+    assert (event["seq"], event["frame"]["message"]) == (message.seq, "after commit")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_get_gapless_unique_seqs():
+    course = CourseFactory(owner=UserFactory())
+    authors = [EnrollmentFactory(course=course).student for _ in range(4)]
+    errors = []
+
+    def write(author):
+        try:
+            for index in range(10):
+                create(course, author, f"{author.username} {index}")
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(author,)) for author in authors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert list(Message.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 41))
+    # Each author's messages are numbered in the order they were written.
+    for author in authors:
+        texts = list(
+            Message.objects.filter(user=author).order_by("seq").values_list("text", flat=True)
+        )
+        assert texts == [f"{author.username} {index}" for index in range(10)]
+
+
+# --- message_delete ---------------------------------------------------------------------------
+
+
+def test_the_owner_deletes_any_message_leaving_a_tombstone(course, student):
+    message, _ = create(course, student, "regret")
+    deleted, changed = message_delete(actor=course.owner, course=course, message_id=message.pk)
+    assert changed is True
+    message.refresh_from_db()
+    assert (message.text, message.is_deleted, message.seq) == ("", True, 1)
+
+
+def test_deleting_a_tombstone_again_changes_nothing(
+    course, student, django_capture_on_commit_callbacks
+):
+    message, _ = create(course, student)
+    message_delete(actor=course.owner, course=course, message_id=message.pk)
+    with django_capture_on_commit_callbacks() as callbacks:
+        _, changed = message_delete(actor=course.owner, course=course, message_id=message.pk)
+    assert changed is False
+    assert callbacks == []
+
+
+def test_an_author_deletes_their_message_within_the_window_only(course, student, settings):
+    settings.CHAT_DELETE_WINDOW = 60
+    recent, _ = create(course, student)
+    old, _ = create(course, student)
+    Message.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(seconds=61))
+    assert message_delete(actor=student, course=course, message_id=recent.pk)[1] is True
+    assert error_code(lambda: message_delete(actor=student, course=course, message_id=old.pk)) == (
+        "forbidden"
+    )
+
+
+def test_a_member_cannot_delete_another_members_message(course, student):
+    message, _ = create(course, course.owner)
+    call = lambda: message_delete(actor=student, course=course, message_id=message.pk)  # noqa: E731
+    assert error_code(call) == "forbidden"
+
+
+def test_deleting_a_message_of_another_room_is_not_found(course, student):
+    elsewhere = CourseFactory(owner=course.owner)
+    message, _ = create(elsewhere, course.owner)
+    call = lambda: message_delete(actor=course.owner, course=course, message_id=message.pk)  # noqa: E731
+    assert error_code(call) == "not_found"
+
+
+def test_staff_tombstone_publishes_the_deletion_after_commit(
+    course, student, django_capture_on_commit_callbacks
+):
+    message, _ = create(course, student)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert message_tombstone(message=message) is True
+    assert len(callbacks) == 1
+
+
+# --- member_mute ------------------------------------------------------------------------------
+
+
+def test_the_owner_mutes_a_member_and_a_new_mute_replaces_the_old(course, student):
+    first = member_mute(actor=course.owner, course=course, username=student.username, minutes=5)
+    second = member_mute(actor=course.owner, course=course, username=student.username, minutes=60)
+    assert Mute.objects.count() == 1
+    assert second.until - first.until > timedelta(minutes=50)
+
+
+@pytest.mark.parametrize(
+    ("who", "username", "minutes", "code"),
+    [
+        ("student", "student", 5, "forbidden"),
+        ("owner", "owner", 5, "forbidden"),
+        ("owner", "ghost", 5, "not_found"),
+        ("owner", "student", 0, "invalid_frame"),
+        ("owner", "student", 1441, "invalid_frame"),
+        ("owner", "student", True, "invalid_frame"),
+        ("owner", None, 5, "not_found"),
+    ],
+)
+def test_bad_mutes_are_refused(course, student, who, username, minutes, code):
+    names = {"student": student.username, "owner": course.owner.username}
+    actor = course.owner if who == "owner" else student
+    call = lambda: member_mute(  # noqa: E731
+        actor=actor, course=course, username=names.get(username, username), minutes=minutes
+    )
+    assert error_code(call) == code
+
+
+# --- read markers -----------------------------------------------------------------------------
+
+
+def test_the_read_marker_only_moves_forward_and_not_past_the_end(course, student):
+    for _ in range(5):
+        create(course, course.owner)
+    read_marker_update(user=student, course_id=course.pk, seq=3)
+    read_marker_update(user=student, course_id=course.pk, seq=2)
+    assert ReadMarker.objects.get(user=student).last_read_seq == 3
+    read_marker_update(user=student, course_id=course.pk, seq=99)
+    assert ReadMarker.objects.get(user=student).last_read_seq == 5
+    read_marker_update(user=student, course_id=course.pk)
+    assert ReadMarker.objects.get(user=student).last_read_seq == 5
+
+
+def test_a_read_marker_for_a_room_without_messages_is_a_no_op(course, student):
+    read_marker_update(user=student, course_id=course.pk, seq=3)
+    assert ReadMarker.objects.count() == 0
+
+
+# --- deletions elsewhere ----------------------------------------------------------------------
+
+
+def test_deleting_a_course_deletes_its_room_messages_mutes_and_markers(course, student):
+    create(course, student)
+    member_mute(actor=course.owner, course=course, username=student.username, minutes=5)
+    read_marker_update(user=student, course_id=course.pk, seq=1)
+    course.delete()
+    assert (Room.objects.count(), Message.objects.count()) == (0, 0)
+    assert (Mute.objects.count(), ReadMarker.objects.count()) == (0, 0)
+
+
+def test_deleting_a_user_keeps_their_messages_as_a_deleted_users(course, student):
+    from chat.selectors import message_frame
+
+    message, _ = create(course, student, "still here")
+    member_mute(actor=course.owner, course=course, username=student.username, minutes=5)
+    student.delete()
+    message.refresh_from_db()
+    assert (message.user, message.text) == (None, "still here")
+    assert message_frame(message)["user"] is None
+    assert Mute.objects.count() == 0
+
+
+def test_deleting_the_owner_deletes_the_course_and_its_chat(course, student):
+    create(course, course.owner)
+    create(course, student)
+    course.owner.delete()
+    assert Message.objects.count() == 0
