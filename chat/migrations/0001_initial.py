@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('courses', '0003_initial'),
+        ('courses', '0003_item_validators'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,7 +10,7 @@ def create_catalogue_row(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('courses', '0003_initial'),
+        ('courses', '0003_item_validators'),
     ]
 
     operations = [

@@ -158,3 +158,12 @@ def test_the_room_link_tag_shows_a_courses_unread_count(course, student):
     )
     assert f'href="{room_url(course)}"' in html
     assert 'aria-label="2 unread"' in html
+
+
+def test_my_courses_shows_each_rooms_unread_count_beside_the_course(client, course, student):
+    for _ in range(3):
+        message_create(author=course.owner, course=course, text="unread")
+    client.force_login(student)
+    html = client.get(reverse("student_course_list")).content.decode()
+    # Once in the navigation, once on the course's card.
+    assert html.count('aria-label="3 unread"') == 2

@@ -160,6 +160,14 @@ class NativeStack:
         return client
 
 
+def log_tails(directory: Path, lines: int = 15) -> str:
+    """The end of every log of a stack that failed to start, for the failure message."""
+    return "\n".join(
+        f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        for log in sorted(directory.glob("*.log"))
+    )
+
+
 @pytest.fixture(scope="module")
 def stack():
     # Not pytest's tmp_path: its folders are 0700, and PostgreSQL and Nginx's workers run as
@@ -185,7 +193,10 @@ def stack():
     native = NativeStack(directory, directory / "state", env, directory / "certs" / "educa.crt")
     try:
         native.native("cert", "--out", str(directory / "certs"))
-        native.native("start", timeout=240)
+        try:
+            native.native("start", timeout=240)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n{log_tails(native.state_dir / 'logs')}") from None
         yield native
     finally:
         subprocess.run(

@@ -1,0 +1,410 @@
+"""Who may request what: every address that names an object, as six kinds of user.
+
+The table below is explicit; the URL configuration decides what it must cover. A new route
+with an object parameter (an id or a slug) and no row fails
+`test_every_object_route_has_a_row_in_the_table`, so no address escapes the matrix.
+
+Each case builds its own world, so a deletion or an unenrollment cannot leak into the next.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.shortcuts import resolve_url
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from courses import services
+from courses.models import File
+from tests.chat.conftest import close_code, open_socket, room_path
+from tests.courses.uploads import upload
+from tests.factories import (
+    CourseFactory,
+    EnrollmentFactory,
+    ModuleFactory,
+    SubjectFactory,
+    UserFactory,
+)
+
+from .routes import project_routes
+
+ROLES = ("anonymous", "stranger", "student", "other_instructor", "owner", "staff")
+
+# URL parameters that name an object somebody may or may not be allowed to see.
+OBJECT_PARAMETERS = {"pk", "id", "module_id", "content_id", "course_id", "slug", "subject"}
+
+# Routes with such a parameter left out of the matrix, each with the reason.
+NOT_IN_MATRIX = {
+    "admin:": "Django's admin: its own staff and permission checks, not the site's rules",
+}
+
+LOGIN = "log-in"  # a 302 to the log-in page
+
+# (route name, method) -> expected answer for each of ROLES, on a published course.
+# HTML: anonymous users are sent to log in, users without the permission get 403, another
+# instructor's objects are 404. API: 401 for anonymous. The CMS checks the permission before it
+# fetches the object, so students and staff get 403 whichever object is named.
+PUBLISHED = {
+    # --- public pages
+    ("course_detail", "GET"): (200, 200, 200, 200, 200, 200),
+    ("course_list_subject", "GET"): (200, 200, 200, 200, 200, 200),
+    # --- the instructor's CMS
+    ("course_edit", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("course_edit", "POST"): (LOGIN, 403, 403, 404, 302, 403),
+    ("course_delete", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("course_delete", "POST"): (LOGIN, 403, 403, 404, 302, 403),
+    ("course_module_update", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("course_publish", "POST"): (LOGIN, 403, 403, 404, 302, 403),
+    ("course_unpublish", "POST"): (LOGIN, 403, 403, 404, 302, 403),
+    ("course_students", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("module_content_list", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("module_content_create", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("module_content_update", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("module_content_delete", "POST"): (LOGIN, 403, 403, 404, 302, 403),
+    # --- members: the owner and enrolled students
+    ("content_file", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    ("student_course_detail", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    ("student_course_detail_module", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    ("content_mark_done", "POST"): (LOGIN, 403, 302, 403, 302, 403),
+    ("content_mark_undone", "POST"): (LOGIN, 403, 302, 403, 302, 403),
+    ("chat_room", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    # --- API
+    ("api:subject-detail", "GET"): (200, 200, 200, 200, 200, 200),
+    ("api:course-detail", "GET"): (200, 200, 200, 200, 200, 200),
+    ("api:course-detail", "PATCH"): (401, 403, 403, 404, 200, 403),
+    ("api:course-detail", "PUT"): (401, 403, 403, 404, 200, 403),
+    ("api:course-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
+    ("api:course-contents", "GET"): (401, 403, 200, 403, 200, 403),
+    ("api:course-modules", "POST"): (401, 403, 403, 404, 201, 403),
+    ("api:course-modules-order", "POST"): (401, 403, 403, 404, 200, 403),
+    ("api:course-publish", "POST"): (401, 403, 403, 404, 200, 403),
+    ("api:course-unpublish", "POST"): (401, 403, 403, 404, 200, 403),
+    # The owner cannot enroll in their own course: a 400 saying so.
+    ("api:course-enrollment-enroll", "POST"): (401, 200, 200, 200, 400, 200),
+    ("api:course-enrollment-unenroll", "POST"): (401, 200, 200, 200, 200, 200),
+    ("api:course-messages-messages", "GET"): (401, 403, 200, 403, 200, 403),
+    ("api:module-detail", "GET"): (401, 403, 403, 404, 200, 403),
+    ("api:module-detail", "PATCH"): (401, 403, 403, 404, 200, 403),
+    ("api:module-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
+    ("api:module-contents", "POST"): (401, 403, 403, 404, 201, 403),
+    ("api:module-contents-order", "POST"): (401, 403, 403, 404, 200, 403),
+    ("api:content-detail", "GET"): (401, 403, 403, 404, 200, 403),
+    ("api:content-detail", "PATCH"): (401, 403, 403, 404, 200, 403),
+    ("api:content-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
+    ("api:content-completion-done", "POST"): (401, 403, 200, 403, 200, 403),
+    ("api:content-completion-done", "DELETE"): (401, 403, 200, 403, 200, 403),
+}
+
+# The same course as a draft (its student still enrolled): only its owner sees it; for everyone
+# else it does not exist. Rows not listed here do not change (the CMS answers as above).
+DRAFT = {
+    ("course_detail", "GET"): (404, 404, 404, 404, 200, 404),
+    ("content_file", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("student_course_detail", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("student_course_detail_module", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("content_mark_done", "POST"): (LOGIN, 404, 404, 404, 302, 404),
+    ("content_mark_undone", "POST"): (LOGIN, 404, 404, 404, 302, 404),
+    ("chat_room", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("api:course-detail", "GET"): (404, 404, 404, 404, 200, 404),
+    ("api:course-contents", "GET"): (401, 404, 404, 404, 200, 404),
+    ("api:course-enrollment-enroll", "POST"): (401, 404, 404, 404, 404, 404),
+    ("api:course-enrollment-unenroll", "POST"): (401, 404, 404, 404, 404, 404),
+    ("api:course-messages-messages", "GET"): (401, 404, 404, 404, 200, 404),
+    ("api:content-completion-done", "POST"): (401, 404, 404, 404, 200, 404),
+    ("api:content-completion-done", "DELETE"): (401, 404, 404, 404, 200, 404),
+}
+
+# A valid body for each state-changing request, so that only the permission decides.
+BODIES = {
+    ("course_edit", "POST"): lambda world: {
+        "subject": world.course.subject_id,
+        "title": "Renamed",
+        "slug": world.course.slug,
+        "overview": "New overview.",
+    },
+    ("api:course-detail", "PATCH"): lambda world: {"title": "Renamed"},
+    ("api:course-detail", "PUT"): lambda world: {
+        "subject": world.course.subject_id,
+        "title": "Renamed",
+        "overview": "New overview.",
+    },
+    ("api:course-modules", "POST"): lambda world: {"title": "Another module"},
+    ("api:course-modules-order", "POST"): lambda world: {"ids": [world.module.pk]},
+    ("api:module-detail", "PATCH"): lambda world: {"title": "Renamed"},
+    ("api:module-contents", "POST"): lambda world: {
+        "kind": "text",
+        "title": "A text",
+        "content": "Some *markdown*.",
+    },
+    ("api:module-contents-order", "POST"): lambda world: {"ids": [world.content.pk]},
+    ("api:content-detail", "PATCH"): lambda world: {"title": "Renamed"},
+}
+
+# POST-only actions answer any other method with 405, whoever asks.
+POST_ONLY = [
+    "course_publish",
+    "course_unpublish",
+    "module_content_delete",
+    "content_mark_done",
+    "content_mark_undone",
+    "module_order",
+    "content_order",
+    "student_enroll_course",
+    "student_unenroll_course",
+    "api:course-publish",
+    "api:course-unpublish",
+    "api:course-enrollment-enroll",
+    "api:course-modules-order",
+    "api:module-contents-order",
+]
+
+
+def route_parameters(route) -> set[str]:
+    from .routes import _REGEX_GROUP, _ROUTE_PARAMETER
+
+    return set(_ROUTE_PARAMETER.findall(route.template)) | set(
+        _REGEX_GROUP.findall(route.template)
+    )
+
+
+def object_routes():
+    """Named routes with an object parameter, outside NOT_IN_MATRIX."""
+    return [
+        route
+        for route in project_routes()
+        if route.name
+        and route_parameters(route) & OBJECT_PARAMETERS
+        and not any(route.name.startswith(prefix) for prefix in NOT_IN_MATRIX)
+    ]
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    """A published course with a module and a file content, and one user of each role."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    instructors = Group.objects.get(name="Instructors")
+    owner = UserFactory(username="owner")
+    other_instructor = UserFactory(username="other-instructor")
+    for instructor in (owner, other_instructor):
+        instructor.groups.add(instructors)
+    # Staff without superuser rights: a student everywhere outside the admin.
+    staff = UserFactory(username="staff", is_staff=True)
+    course = CourseFactory(owner=owner, subject=SubjectFactory(slug="matrix"), slug="matrix")
+    module = ModuleFactory(course=course)
+    item = File(owner=owner, title="Notes", file=upload("notes.txt", b"notes"))
+    content = services.content_create(module=module, item=item)
+    student = EnrollmentFactory(course=course, student=UserFactory(username="student")).student
+    # The other instructor owns a course too, so a 404 is about ownership, not an empty CMS.
+    CourseFactory(owner=other_instructor)
+    return SimpleNamespace(
+        users={
+            "anonymous": None,
+            "stranger": UserFactory(username="stranger"),
+            "student": student,
+            "other_instructor": other_instructor,
+            "owner": owner,
+            "staff": staff,
+        },
+        course=course,
+        module=module,
+        item=item,
+        content=content,
+    )
+
+
+def samples(world) -> dict:
+    return {
+        "pk": world.course.pk,
+        "course_id": world.course.pk,
+        "module_id": world.module.pk,
+        "id": world.content.pk,
+        "content_id": world.content.pk,
+        "model_name": "file",
+        "slug": world.course.slug,
+        "subject": world.course.subject.slug,
+        "module_content_update": {"id": world.item.pk},
+        "api:subject-detail": {"pk": world.course.subject_id},
+        "api:module-detail": {"pk": world.module.pk},
+        "api:module-contents": {"pk": world.module.pk},
+        "api:module-contents-order": {"pk": world.module.pk},
+        "api:content-detail": {"pk": world.content.pk},
+        "api:content-completion-done": {"pk": world.content.pk},
+    }
+
+
+def route_url(name: str, world) -> str:
+    route = next(route for route in project_routes() if route.name == name)
+    return route.url(samples(world))
+
+
+def client_for(user, *, api: bool) -> Client:
+    """Session log-in for pages, a token for the API (whose anonymous answer is then a 401)."""
+    if user is None:
+        return Client()
+    if api:
+        token = Token.objects.get_or_create(user=user)[0].key
+        return Client(HTTP_AUTHORIZATION=f"Token {token}")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def answer(response):
+    """The status code, or LOGIN for a redirect to the log-in page."""
+    login_url = resolve_url(settings.LOGIN_URL)
+    if response.status_code == 302 and response["Location"].startswith(login_url):
+        return LOGIN
+    return response.status_code
+
+
+def request(world, name: str, method: str, role: str):
+    api = name.startswith("api:")
+    client = client_for(world.users[role], api=api)
+    url = route_url(name, world)
+    body = BODIES.get((name, method), lambda world: {})(world)
+    if api:
+        return client.generic(method, url, _json(body), content_type="application/json")
+    return client.generic(method, url, _form(body), content_type=_FORM)
+
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _json(body) -> str:
+    import json
+
+    return json.dumps(body)
+
+
+def _form(body) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(body)
+
+
+def matrix_cases(table):
+    return [
+        pytest.param(name, method, role, expected, id=f"{name}-{method}-{role}")
+        for (name, method), row in table.items()
+        for role, expected in zip(ROLES, row, strict=True)
+    ]
+
+
+# --- the table covers the URL configuration --------------------------------------------------
+
+
+def test_every_object_route_has_a_row_in_the_table():
+    names_in_table = {name for name, _ in PUBLISHED}
+    missing = sorted(route.name for route in object_routes() if route.name not in names_in_table)
+
+    assert missing == []
+
+
+def test_every_row_names_an_existing_route():
+    names = {route.name for route in project_routes()}
+    stale = sorted({name for name, _ in {**PUBLISHED, **DRAFT}} - names)
+    stale += [name for name in POST_ONLY if name not in names]
+
+    assert stale == []
+
+
+# --- the matrix ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "method", "role", "expected"), matrix_cases(PUBLISHED))
+def test_published_course_answers_as_the_table_says(world, name, method, role, expected):
+    assert answer(request(world, name, method, role)) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "role", "expected"), matrix_cases({**PUBLISHED, **DRAFT})
+)
+def test_draft_course_answers_as_the_table_says(world, name, method, role, expected):
+    services.course_unpublish(course=world.course)
+
+    assert answer(request(world, name, method, role)) == expected
+
+
+@pytest.mark.parametrize("name", POST_ONLY)
+@pytest.mark.parametrize("role", ["anonymous", "student", "owner"])
+def test_post_only_action_answers_a_get_with_405(world, name, role):
+    url = route_url(name, world)
+    client = client_for(world.users[role], api=name.startswith("api:"))
+
+    assert client.get(url).status_code == 405
+
+
+# --- the chat room's socket ---------------------------------------------------------------------
+
+SOCKET_EXPECTED = {
+    "anonymous": 4401,
+    "stranger": 4403,
+    "student": None,  # accepted
+    "other_instructor": 4403,
+    "owner": None,
+    "staff": 4403,
+}
+
+
+@pytest.fixture
+def socket_world(transactional_db, redis_channel_layer):
+    # Transactional tests flush the Instructors group; the socket only asks who owns the course.
+    owner, other_instructor = UserFactory(), UserFactory()
+    course = CourseFactory(owner=owner)
+    CourseFactory(owner=other_instructor)
+    return SimpleNamespace(
+        course=course,
+        users={
+            "anonymous": None,
+            "stranger": UserFactory(),
+            "student": EnrollmentFactory(course=course).student,
+            "other_instructor": other_instructor,
+            "owner": owner,
+            "staff": UserFactory(is_staff=True),
+        },
+    )
+
+
+async def socket_outcome(path, user):
+    """None if the socket was accepted and got the room's presence, else its close code."""
+    communicator, connected, code = await open_socket(path, user=user)
+    try:
+        assert connected, f"refused at the handshake ({code})"
+        output = await communicator.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            return output.get("code")
+        return None
+    finally:
+        await communicator.disconnect()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_chat_socket_answers_as_the_table_says(socket_world, role):
+    user = socket_world.users[role]
+
+    outcome = await socket_outcome(room_path(socket_world.course.pk), user)
+
+    assert outcome == SOCKET_EXPECTED[role]
+
+
+async def test_chat_socket_for_an_unknown_course_is_closed_with_4404(socket_world):
+    outcome = await socket_outcome(room_path(999_999), socket_world.users["owner"])
+
+    assert outcome == 4404
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("stranger", 4404), ("student", 4404), ("other_instructor", 4404), ("owner", None)],
+)
+async def test_chat_socket_of_a_draft_is_open_to_its_owner_only(socket_world, role, expected):
+    course = socket_world.course
+    course.status = course.Status.DRAFT
+    await database_sync_to_async(course.save)()
+
+    outcome = await socket_outcome(room_path(course.pk), socket_world.users[role])
+
+    assert outcome == expected
