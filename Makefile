@@ -42,7 +42,7 @@ format: $(VENV)/.installed-test
 test: system-packages $(VENV)/.installed-test lint
 	$(VENV)/bin/pytest
 
-# The production stack natively on loopback (docs/production.md): PostgreSQL, Redis, Memcached,
+# The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
 # uWSGI, two Daphne processes and Nginx; prints the https address.
 prod: prod-packages $(VENV)/.installed-prod cert
 	$(PYTHON) deploy/native.py start

@@ -17,3 +17,6 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("api/", include("educa.api_urls", namespace="api")),
 ]
+
+# A database outage answers 503 rather than 500 (educa/errors.py).
+handler500 = "educa.errors.server_error"

@@ -136,6 +136,24 @@ def user_delete(*, user) -> None:
 # --- enrollments ------------------------------------------------------------------------------
 
 
+def _row_create_once(model, **fields):
+    """The row with these fields, created (validated) when missing.
+
+    The unique constraint is left to the insert, which settles a concurrent double click.
+    """
+    existing = model.objects.filter(**fields).first()
+    if existing is not None:
+        return existing
+    row = model(**fields)
+    row.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        return model.objects.get(**fields)
+    return row
+
+
 @transaction.atomic
 def enrollment_create(*, student, course: Course) -> Enrollment:
     """Enroll the student in a published course; enrolling again returns the same enrollment."""
@@ -143,18 +161,7 @@ def enrollment_create(*, student, course: Course) -> Enrollment:
         raise ValidationError(OWNER_CANNOT_ENROLL)
     if not course.is_published:
         raise ValidationError(COURSE_NOT_PUBLISHED)
-    existing = Enrollment.objects.filter(student=student, course=course).first()
-    if existing is not None:
-        return existing
-    enrollment = Enrollment(student=student, course=course)
-    # The unique constraint is left to the insert, which settles a concurrent double click.
-    enrollment.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            enrollment.save()
-    except IntegrityError:
-        return Enrollment.objects.get(student=student, course=course)
-    return enrollment
+    return _row_create_once(Enrollment, student=student, course=course)
 
 
 @transaction.atomic
@@ -181,17 +188,7 @@ def content_completion_create(*, student, content: Content) -> ContentCompletion
 
     Precondition: the student is a member of the content's course (content_get_for_member).
     """
-    existing = ContentCompletion.objects.filter(student=student, content=content).first()
-    if existing is not None:
-        return existing
-    completion = ContentCompletion(student=student, content=content)
-    completion.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            completion.save()
-    except IntegrityError:
-        return ContentCompletion.objects.get(student=student, content=content)
-    return completion
+    return _row_create_once(ContentCompletion, student=student, content=content)
 
 
 @transaction.atomic

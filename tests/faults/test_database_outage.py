@@ -111,7 +111,8 @@ def pages(seed):
     return [
         ("/", "text/html"),
         (seed["course_url"], "text/html"),
-        ("/students/", "text/html"),
+        ("/students/courses/", "text/html"),
+        (f"/chat/room/{seed['course']}/", "text/html"),
         ("/api/courses/", "application/json"),
         (f"/api/courses/{seed['course']}/", "application/json"),
     ]
