@@ -236,7 +236,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("invalid_frame", "Frames are JSON text, not binary.")
         try:
             content = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
             raise FrameError("invalid_json", "The frame is not valid JSON.") from None
         if not isinstance(content, dict):
             raise FrameError("invalid_frame", "A frame is a JSON object.")

@@ -7,7 +7,9 @@ with an object parameter (an id or a slug) and no row fails
 Each case builds its own world, so a deletion or an unenrollment cannot leak into the next.
 """
 
+import json
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 from channels.db import database_sync_to_async
@@ -19,7 +21,7 @@ from rest_framework.authtoken.models import Token
 
 from courses import services
 from courses.models import File
-from tests.chat.conftest import close_code, open_socket, room_path
+from tests.chat.conftest import open_socket, room_path
 from tests.courses.uploads import upload
 from tests.factories import (
     CourseFactory,
@@ -29,7 +31,7 @@ from tests.factories import (
     UserFactory,
 )
 
-from .routes import project_routes
+from .routes import _REGEX_GROUP, _ROUTE_PARAMETER, project_routes
 
 ROLES = ("anonymous", "stranger", "student", "other_instructor", "owner", "staff")
 
@@ -82,9 +84,10 @@ PUBLISHED = {
     ("api:course-modules-order", "POST"): (401, 403, 403, 404, 200, 403),
     ("api:course-publish", "POST"): (401, 403, 403, 404, 200, 403),
     ("api:course-unpublish", "POST"): (401, 403, 403, 404, 200, 403),
-    # The owner cannot enroll in their own course: a 400 saying so.
+    # Both idempotent for anyone; the owner is never a student of their own course: a 400
+    # saying so.
     ("api:course-enrollment-enroll", "POST"): (401, 200, 200, 200, 400, 200),
-    ("api:course-enrollment-unenroll", "POST"): (401, 200, 200, 200, 200, 200),
+    ("api:course-enrollment-unenroll", "POST"): (401, 200, 200, 200, 400, 200),
     ("api:course-messages-messages", "GET"): (401, 403, 200, 403, 200, 403),
     ("api:module-detail", "GET"): (401, 403, 403, 404, 200, 403),
     ("api:module-detail", "PATCH"): (401, 403, 403, 404, 200, 403),
@@ -143,7 +146,8 @@ BODIES = {
     ("api:content-detail", "PATCH"): lambda world: {"title": "Renamed"},
 }
 
-# POST-only actions answer any other method with 405, whoever asks.
+# POST-only actions answer another method with 405. Asked by the owner, who may POST to all of
+# them: the CMS and the API check the log-in and the permission before the method.
 POST_ONLY = [
     "course_publish",
     "course_unpublish",
@@ -163,11 +167,7 @@ POST_ONLY = [
 
 
 def route_parameters(route) -> set[str]:
-    from .routes import _REGEX_GROUP, _ROUTE_PARAMETER
-
-    return set(_ROUTE_PARAMETER.findall(route.template)) | set(
-        _REGEX_GROUP.findall(route.template)
-    )
+    return set(_ROUTE_PARAMETER.findall(route.template)) | set(_REGEX_GROUP.findall(route.template))
 
 
 def object_routes():
@@ -266,23 +266,11 @@ def request(world, name: str, method: str, role: str):
     url = route_url(name, world)
     body = BODIES.get((name, method), lambda world: {})(world)
     if api:
-        return client.generic(method, url, _json(body), content_type="application/json")
-    return client.generic(method, url, _form(body), content_type=_FORM)
+        return client.generic(method, url, json.dumps(body), content_type="application/json")
+    return client.generic(method, url, urlencode(body), content_type=_FORM)
 
 
 _FORM = "application/x-www-form-urlencoded"
-
-
-def _json(body) -> str:
-    import json
-
-    return json.dumps(body)
-
-
-def _form(body) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(body)
 
 
 def matrix_cases(table):
@@ -329,10 +317,9 @@ def test_draft_course_answers_as_the_table_says(world, name, method, role, expec
 
 
 @pytest.mark.parametrize("name", POST_ONLY)
-@pytest.mark.parametrize("role", ["anonymous", "student", "owner"])
-def test_post_only_action_answers_a_get_with_405(world, name, role):
+def test_post_only_action_answers_a_get_with_405(world, name):
     url = route_url(name, world)
-    client = client_for(world.users[role], api=name.startswith("api:"))
+    client = client_for(world.users["owner"], api=name.startswith("api:"))
 
     assert client.get(url).status_code == 405
 
