@@ -6,8 +6,11 @@ migrated and seeded by `manage.py` in subprocesses, as a deployment would be.
 
 import asyncio
 import json
+import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,8 +60,6 @@ def manage(env: dict[str, str], *args: str) -> str:
 @pytest.fixture(scope="module")
 def stack():
     """(server, postgres, seed): Daphne on its own migrated and seeded PostgreSQL."""
-    import os
-
     postgres = PostgresServer()
     postgres.start()
     env = {
@@ -90,12 +91,10 @@ def outage(stack):
             postgres.stop()
 
         def end(self):
-            if postgres.process is None and not self.running():
+            if not self.running():
                 postgres.start()
 
         def running(self):
-            import socket
-
             try:
                 with socket.create_connection(("127.0.0.1", postgres.port), timeout=0.5):
                     return True
@@ -118,29 +117,116 @@ def pages(seed):
     ]
 
 
-def get(client, path, seed):
+def timed_get(client, path):
     started = time.monotonic()
     response = client.get(path)
     return response, time.monotonic() - started
 
 
-def test_pages_and_api_answer_503_quickly_while_the_database_is_down(stack, outage):
-    server, _, seed = stack
-    with httpx.Client(
+def http_client(server, seed):
+    return httpx.Client(
         base_url=server.url,
         cookies={"sessionid": seed["session"]},
         headers={"Authorization": f"Token {seed['token']}"},
         timeout=QUICK * 2,
-    ) as client:
-        for path, _ in pages(seed):
-            assert client.get(path).status_code == 200, path
-        outage.begin()
-        for path, kind in pages(seed):
-            response, elapsed = get(client, path, seed)
-            assert response.status_code == 503, (path, response.status_code, response.text[:300])
-            assert elapsed < QUICK, (path, elapsed)
-            assert response.headers["content-type"].startswith(kind), path
-            assert "try again" in response.text.lower(), path
-        outage.end()
-        for path, _ in pages(seed):
-            assert client.get(path).status_code == 200, path
+    )
+
+
+class Traffic(threading.Thread):
+    """Requests the catalogue and the API in a loop, recording (status, seconds) of each."""
+
+    def __init__(self, server, seed):
+        super().__init__(daemon=True)
+        self.server, self.seed = server, seed
+        self.answers: list[tuple[int, float]] = []
+        self.done = threading.Event()
+
+    def run(self):
+        with http_client(self.server, self.seed) as client:
+            while not self.done.is_set():
+                for path in ("/", "/api/courses/"):
+                    response, elapsed = timed_get(client, path)
+                    self.answers.append((response.status_code, elapsed))
+
+    def wait_for(self, status, after=0):
+        deadline = time.monotonic() + TIMEOUT
+        while status not in [answer for answer, _ in self.answers[after:]]:
+            assert time.monotonic() < deadline, f"the traffic got no {status}"
+            time.sleep(0.05)
+
+    def stop(self):
+        self.done.set()
+        self.join(timeout=QUICK * 3)
+
+
+def test_pages_and_api_answer_503_quickly_while_the_database_is_down(stack, outage):
+    server, _, seed = stack
+    traffic = Traffic(server, seed)
+    traffic.start()
+    try:
+        with http_client(server, seed) as client:
+            for path, _ in pages(seed):
+                assert client.get(path).status_code == 200, path
+            outage.begin()
+            for path, kind in pages(seed):
+                response, elapsed = timed_get(client, path)
+                assert response.status_code == 503, (path, response.status_code)
+                assert elapsed < QUICK, (path, elapsed)
+                assert response.headers["content-type"].startswith(kind), path
+                assert "try again" in response.text.lower(), path
+                assert response.headers["Retry-After"] == "5"
+            traffic.wait_for(503)
+            # Back without restarting Daphne: the very next requests succeed.
+            outage.end()
+            for path, _ in pages(seed):
+                assert client.get(path).status_code == 200, path
+            traffic.wait_for(200, after=len(traffic.answers))
+    finally:
+        traffic.stop()
+    # The traffic across the stop and the restart got answers, never a 500 or a hang.
+    assert {status for status, _ in traffic.answers} == {200, 503}
+    assert max(elapsed for _, elapsed in traffic.answers) < QUICK
+
+
+async def next_of(ws, kind):
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == kind:
+                return frame
+
+
+async def say(ws, text):
+    await ws.send(json.dumps({"type": "message", "message": text, "client_id": f"id-{text}"}))
+
+
+async def test_chat_sends_get_an_error_frame_while_the_database_is_down(stack, outage):
+    server, _, seed = stack
+    async with connect(
+        f"{server.ws_url}/ws/chat/room/{seed['course']}/?after=0",
+        additional_headers={"Authorization": f"Token {seed['token']}"},
+        open_timeout=TIMEOUT,
+        close_timeout=1,
+    ) as ws:
+        await say(ws, "stored before")
+        before = await next_of(ws, "message")
+        await asyncio.to_thread(outage.begin)
+
+        started = time.monotonic()
+        await say(ws, "refused during")
+        error = await next_of(ws, "error")
+        assert error["code"] == "unavailable"
+        assert error["client_id"] == "id-refused during"
+        assert time.monotonic() - started < QUICK
+
+        # Back without restarting Daphne: the same socket stores again, and nothing was lost.
+        await asyncio.to_thread(outage.end)
+        await say(ws, "stored after")
+        after = await next_of(ws, "message")
+        assert after["seq"] == before["seq"] + 1
+        await ws.send(json.dumps({"type": "history", "after": 0}))
+        history = await next_of(ws, "history")
+    assert [message["message"] for message in history["messages"]] == [
+        "stored before",
+        "stored after",
+    ]
