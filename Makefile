@@ -4,10 +4,13 @@ MANAGE := $(PYTHON) manage.py
 DEB_PACKAGES := redis-server memcached nginx postgresql chromium gettext-base openssl
 # What `make prod` needs (no browser).
 PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl
+# What `make bench` needs: the production stack plus the HTTP load generator.
+BENCH_DEB_PACKAGES := $(PROD_DEB_PACKAGES) wrk
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format system-packages prod prod-stop prod-packages cert backup restore
+.PHONY: run test lint format system-packages prod prod-stop prod-packages cert backup restore \
+	bench bench-smoke bench-packages
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -68,3 +71,15 @@ backup:
 restore:
 	@test -n "$(DIR)" || { echo "usage: make restore DIR=backups/<date-time>"; exit 1; }
 	$(PYTHON) deploy/native.py restore "$(DIR)"
+
+# Benchmark (README: Benchmark): chat on one Daphne, HTTP on the native stack; prints one table
+# and writes bench/results/latest.json. Rate limits are raised for the run only.
+bench: bench-packages $(VENV)/.installed-test cert
+	$(PYTHON) bench/run.py
+
+# Every scenario at a tiny size (the test suite runs it too): correctness, not speed.
+bench-smoke: $(VENV)/.installed-test
+	$(PYTHON) bench/run.py --smoke --out bench/results/smoke.json
+
+bench-packages:
+	@$(MAKE) --no-print-directory system-packages DEB_PACKAGES="$(BENCH_DEB_PACKAGES)"

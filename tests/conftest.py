@@ -11,14 +11,20 @@ def pytest_collection_modifyitems(items):
     A transactional test without it ends with a flush that re-creates content types under new
     ids and drops the data migrations' rows (the Instructors group); the next test that restores
     the serialized data then fails on a duplicate content type, whatever order the tests run in.
+    Tests can be transactional through the marker or through the transactional_db and
+    live_server fixtures.
     """
+    transactional_fixtures = {"transactional_db", "live_server"}
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker is None or not marker.kwargs.get("transaction"):
-            continue
-        if not marker.kwargs.get("serialized_rollback"):
-            kwargs = {**marker.kwargs, "serialized_rollback": True}
-            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+        kwargs = dict(marker.kwargs) if marker else {}
+        transactional = kwargs.get("transaction") or transactional_fixtures & set(
+            getattr(item, "fixturenames", ())
+        )
+        if transactional and not kwargs.get("serialized_rollback"):
+            kwargs.update(transaction=True, serialized_rollback=True)
+            args = marker.args if marker else ()
+            item.add_marker(pytest.mark.django_db(*args, **kwargs), append=False)
 
 
 @pytest.fixture(scope="session")
