@@ -159,11 +159,6 @@ def course_list_for_chat(*, user) -> QuerySet[Course]:
     )
 
 
-def course_unread_counts(*, user) -> dict[int, int]:
-    """Unread chat messages per course id for every room the user may enter (one query)."""
-    return dict(course_list_for_chat(user=user).values_list("pk", "unread"))
-
-
 # --- access -----------------------------------------------------------------------------------
 
 # Close codes of the protocol.

@@ -3,10 +3,11 @@
 import ipaddress
 
 from django.conf import settings
-from django.http import Http404, HttpResponseRedirect
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponseRedirect
 from django.http.request import split_domain_port
 
-from courses.models import Course
+from courses.selectors import course_get_for_viewer
 
 NOT_COURSE_SUBDOMAINS = frozenset({"www"})
 
@@ -52,8 +53,7 @@ class CourseSubdomainMiddleware:
             return self.get_response(request)
         # Host validation (ALLOWED_HOSTS) still applies before anything is looked up.
         _domain, port = split_domain_port(request.get_host())
-        course = Course.objects.filter(slug=slug, status=Course.Status.PUBLISHED).first()
-        if course is None:
-            raise Http404("No course at this address.")
+        # Nobody is logged in at a subdomain (the session cookie belongs to the parent host).
+        course = course_get_for_viewer(user=AnonymousUser(), slug=slug)
         authority = f"{parent_host}:{port}" if port else parent_host
         return HttpResponseRedirect(f"{request.scheme}://{authority}{course.get_absolute_url()}")

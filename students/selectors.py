@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 
@@ -130,56 +130,7 @@ def enrollment_list_for_course(*, course: Course) -> QuerySet[Enrollment]:
     return _with_progress(enrollments)
 
 
-def enrolled_course_ids(*, student) -> set[int]:
-    """Ids of every course the student is enrolled in (one query; empty for anonymous)."""
-    if not student.is_authenticated:
-        return set()
-    return set(Enrollment.objects.filter(student=student).values_list("course_id", flat=True))
-
-
 # --- progress ---------------------------------------------------------------------------------
-
-
-def course_progress_for_student(*, student, course: Course) -> Progress:
-    """The student's progress in one course, in one query."""
-    totals = Content.objects.filter(module__course=course).aggregate(
-        total=Count("pk"),
-        done=Count(
-            "pk",
-            filter=Exists(
-                ContentCompletion.objects.filter(student=student, content=OuterRef("pk"))
-            ),
-        ),
-    )
-    return Progress(done=totals["done"], total=totals["total"])
-
-
-def course_progress_map(*, student, courses) -> dict[int, Progress]:
-    """Progress of the student in each of the courses (objects or ids), keyed by course id.
-
-    Two queries whatever the number of courses; a course without content is at 0 of 0.
-    """
-    course_ids = [getattr(course, "pk", course) for course in courses]
-    totals = dict(
-        Content.objects.filter(module__course__in=course_ids)
-        .values_list("module__course")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    done = {}
-    if student.is_authenticated:
-        done = dict(
-            ContentCompletion.objects.filter(
-                student=student, content__module__course__in=course_ids
-            )
-            .values_list("content__module__course")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-    return {
-        course_id: Progress(done=done.get(course_id, 0), total=totals.get(course_id, 0))
-        for course_id in course_ids
-    }
 
 
 # --- study view -------------------------------------------------------------------------------
@@ -199,28 +150,35 @@ def module_list_for_study(*, course: Course, student) -> list[Module]:
     )
 
 
+def module_pick_for_study(
+    *, modules: list[Module], module_id: int | None, enrollment: Enrollment | None
+) -> Module | None:
+    """The module to show: the one asked for, else where the student left off, else the first.
+
+    Raises Http404 when module_id is not one of the course's modules.
+    """
+    by_id = {module.pk: module for module in modules}
+    if module_id is not None:
+        if module_id not in by_id:
+            raise Http404("This course has no such module.")
+        return by_id[module_id]
+    if enrollment is not None and enrollment.last_module_id in by_id:
+        return by_id[enrollment.last_module_id]
+    return modules[0] if modules else None
+
+
+def course_progress_from_modules(modules: list[Module]) -> Progress:
+    """Course progress from modules annotated by module_list_for_study (no query)."""
+    return Progress(
+        done=sum(module.done_count for module in modules),
+        total=sum(module.content_count for module in modules),
+    )
+
+
 def content_done_ids(*, student, module: Module) -> set[int]:
     """Ids of the module's contents the student has done (one query)."""
     return set(
         ContentCompletion.objects.filter(student=student.pk, content__module=module).values_list(
             "content_id", flat=True
         )
-    )
-
-
-def content_list_for_study(*, module: Module, student) -> list[Content]:
-    """The module's contents in order with their items, each annotated with is_done.
-
-    One query for the contents, then one per kind of item present (never one per content).
-    """
-    return list(
-        Content.objects.filter(module=module)
-        .select_related("content_type")
-        .annotate(
-            is_done=Exists(
-                ContentCompletion.objects.filter(student=student.pk, content=OuterRef("pk"))
-            )
-        )
-        .prefetch_related("item")
-        .order_by("order", "pk")
     )

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView, ListView, TemplateView, View
@@ -15,14 +15,15 @@ from educa.client_ip import client_ip_address
 
 from .forms import AccountDeleteForm, CourseIdForm, ProfileForm, StudentRegistrationForm
 from .selectors import (
-    Progress,
     content_done_ids,
     content_get_for_member,
     course_get_for_member,
+    course_progress_from_modules,
     enrollment_get,
     enrollment_list_for_course,
     enrollment_list_for_student,
     module_list_for_study,
+    module_pick_for_study,
 )
 from .services import (
     content_completion_create,
@@ -215,7 +216,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
         modules = module_list_for_study(course=course, student=user)
         is_owner = course.owner_id == user.pk
         enrollment = None if is_owner else enrollment_get(student=user, course=course)
-        module = self._pick_module(modules, module_id, enrollment)
+        module = module_pick_for_study(modules=modules, module_id=module_id, enrollment=enrollment)
         contents = []
         if module is not None:
             # Rendered contents are shared by every member (cached per course version); what
@@ -225,9 +226,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             contents = [(content, content.id in done) for content in rendered]
             if enrollment is not None and enrollment.last_module_id != module.pk:
                 enrollment_visit_module(student=user, module=module)
-        progress = Progress(
-            done=sum(m.done_count for m in modules), total=sum(m.content_count for m in modules)
-        )
+        progress = course_progress_from_modules(modules)
         index = modules.index(module) if module is not None else 0
         return super().get_context_data(
             course=course,
@@ -241,19 +240,6 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             is_owner=is_owner,
             **kwargs,
         )
-
-    @staticmethod
-    def _pick_module(modules, module_id, enrollment):
-        if module_id is not None:
-            for module in modules:
-                if module.pk == module_id:
-                    return module
-            raise Http404("This course has no such module.")
-        if enrollment is not None and enrollment.last_module_id is not None:
-            for module in modules:
-                if module.pk == enrollment.last_module_id:
-                    return module
-        return modules[0] if modules else None
 
 
 class ContentCompletionCreateView(PostActionMixin, View):

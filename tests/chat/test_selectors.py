@@ -7,7 +7,6 @@ from rest_framework.authtoken.models import Token
 from chat.selectors import (
     chat_socket_refusal,
     course_list_for_chat,
-    course_unread_counts,
     message_list_between,
     message_list_for_room,
     room_access_refusals,
@@ -111,14 +110,19 @@ def test_a_user_has_the_rooms_they_own_or_study_in(course, student):
     assert list(course_list_for_chat(user=student)) == [course]
 
 
+def unread_counts(*, user) -> dict[int, int]:
+    """Unread messages per room, as the navigation's course_list_for_chat reports them."""
+    return {course.pk: course.unread for course in course_list_for_chat(user=user)}
+
+
 def test_unread_counts_live_messages_of_others_above_the_read_marker(course, student):
     mine = fill(course, student, 2)
     theirs = fill(course, course.owner, 4)
     message_delete(actor=course.owner, course=course, message_id=theirs[0].pk)
-    assert course_unread_counts(user=student) == {course.pk: 3}
+    assert unread_counts(user=student) == {course.pk: 3}
     read_marker_update(user=student, course_id=course.pk, seq=theirs[1].seq)
-    assert course_unread_counts(user=student) == {course.pk: 2}
-    assert course_unread_counts(user=course.owner) == {course.pk: len(mine)}
+    assert unread_counts(user=student) == {course.pk: 2}
+    assert unread_counts(user=course.owner) == {course.pk: len(mine)}
 
 
 def test_unread_counts_cost_one_query_for_any_number_of_rooms(
@@ -129,14 +133,14 @@ def test_unread_counts_cost_one_query_for_any_number_of_rooms(
         EnrollmentFactory(course=extra, student=student)
         fill(extra, extra.owner, 2)
     with django_assert_num_queries(1):
-        counts = course_unread_counts(user=student)
+        counts = unread_counts(user=student)
     assert sorted(counts.values()) == [0, 2, 2, 2, 2, 2]
 
 
 def test_messages_of_a_deleted_user_count_as_unread(course, student):
     fill(course, student, 2)
     student.delete()
-    assert course_unread_counts(user=course.owner) == {course.pk: 2}
+    assert unread_counts(user=course.owner) == {course.pk: 2}
 
 
 # --- access re-checks -------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from courses.models import Course, Text, Video
+from courses.models import Course
 from students import selectors
 from students.selectors import Progress
 from tests.factories import (
@@ -15,7 +14,6 @@ from tests.factories import (
     ModuleFactory,
     UserFactory,
 )
-from tests.students.helpers import video_content
 
 pytestmark = pytest.mark.django_db
 
@@ -109,49 +107,6 @@ def test_progress_is_100_only_when_every_content_is_done():
     assert Progress(done=200, total=200).percent == 100
 
 
-def test_course_progress_counts_the_students_own_completions_in_that_course():
-    enrollment = EnrollmentFactory()
-    module = ModuleFactory(course=enrollment.course)
-    done, _, _ = ContentFactory.create_batch(3, module=module)
-    ContentCompletionFactory(student=enrollment.student, content=done)
-    ContentCompletionFactory(content=module.contents.last())  # another student
-    ContentCompletionFactory(student=enrollment.student)  # another course
-
-    progress = selectors.course_progress_for_student(
-        student=enrollment.student, course=enrollment.course
-    )
-
-    assert progress == Progress(done=1, total=3)
-
-
-def test_course_progress_map_gives_each_course_its_progress_in_two_queries(
-    django_assert_num_queries,
-):
-    student = UserFactory()
-    courses = CourseFactory.create_batch(3)
-    first_contents = ContentFactory.create_batch(2, module=ModuleFactory(course=courses[0]))
-    ContentFactory.create_batch(2, module=ModuleFactory(course=courses[1]))
-    ContentCompletionFactory(student=student, content=first_contents[0])
-
-    with django_assert_num_queries(2):
-        progress = selectors.course_progress_map(student=student, courses=courses)
-
-    assert progress == {
-        courses[0].pk: Progress(done=1, total=2),
-        courses[1].pk: Progress(done=0, total=2),
-        courses[2].pk: Progress(done=0, total=0),
-    }
-
-
-def test_course_progress_map_for_an_anonymous_user_has_nothing_done():
-    course = CourseFactory()
-    ContentFactory(module__course=course)
-
-    progress = selectors.course_progress_map(student=AnonymousUser(), courses=[course.pk])
-
-    assert progress == {course.pk: Progress(done=0, total=1)}
-
-
 # --- enrollment lists -------------------------------------------------------------------------
 
 
@@ -234,27 +189,45 @@ def test_modules_for_study_count_contents_and_the_students_completions():
     ]
 
 
-def test_contents_for_study_say_which_are_done():
-    enrollment = EnrollmentFactory()
-    module = ModuleFactory(course=enrollment.course)
-    done, todo = ContentFactory.create_batch(2, module=module)
-    ContentCompletionFactory(student=enrollment.student, content=done)
-
-    contents = selectors.content_list_for_study(module=module, student=enrollment.student)
-
-    assert [(c, c.is_done) for c in contents] == [(done, True), (todo, False)]
+# --- the module the study view shows -----------------------------------------------------------
 
 
-def test_contents_for_study_load_items_with_one_query_per_kind(django_assert_num_queries):
+def test_the_study_view_shows_the_module_asked_for():
+    first, second = ModuleFactory.create_batch(2, course=CourseFactory())
+
+    picked = selectors.module_pick_for_study(
+        modules=[first, second], module_id=second.pk, enrollment=None
+    )
+
+    assert picked == second
+
+
+def test_a_module_of_another_course_is_not_found():
     module = ModuleFactory()
-    for _ in range(5):
-        ContentFactory(module=module)
-        video_content(module)
-    student = UserFactory()
-    ContentType.objects.get_for_models(Text, Video)  # warm the content type cache
 
-    with django_assert_num_queries(3):  # contents, texts, videos
-        contents = selectors.content_list_for_study(module=module, student=student)
-        titles = [content.item.title for content in contents]
+    with pytest.raises(Http404):
+        selectors.module_pick_for_study(
+            modules=[module], module_id=ModuleFactory().pk, enrollment=None
+        )
 
-    assert len(titles) == 10
+
+def test_without_a_module_the_study_view_resumes_where_the_student_left_off():
+    enrollment = EnrollmentFactory()
+    first, second = ModuleFactory.create_batch(2, course=enrollment.course)
+    enrollment.last_module = second
+
+    picked = selectors.module_pick_for_study(
+        modules=[first, second], module_id=None, enrollment=enrollment
+    )
+
+    assert picked == second
+
+
+def test_a_first_visit_starts_at_the_first_module_and_an_empty_course_at_none():
+    first, second = ModuleFactory.create_batch(2, course=CourseFactory())
+
+    assert (
+        selectors.module_pick_for_study(modules=[first, second], module_id=None, enrollment=None)
+        == first
+    )
+    assert selectors.module_pick_for_study(modules=[], module_id=None, enrollment=None) is None
