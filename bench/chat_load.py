@@ -2,7 +2,9 @@
 
 One client per room member (from the JSON file of `manage.py bench_setup`). Each client waits for
 its `presence` frame, then sends `messages` messages, one every `interval` seconds, each with a
-client_id naming the sender and a counter; the send time stays in this process. Every member
+client_id naming the sender and a counter; the send time stays in this process. Clients are
+independent people: their first sends are spread evenly over the first interval rather than
+all fired at the same instant. Every member
 (the sender included) should receive every message of its room once, in increasing seq order.
 A scenario ends when every client has all its deliveries or at the timeout: `lost` counts what
 had not arrived by then (a slow server shows up as loss, so the timeout must allow for draining).
@@ -93,6 +95,7 @@ async def _client(
     handshakes: asyncio.Semaphore,
     ready: asyncio.Barrier,
     deadline: float,
+    phase: float,
 ) -> None:
     try:
         async with handshakes:
@@ -109,6 +112,7 @@ async def _client(
         await ready.wait()
         done = asyncio.Event()
         receiver = asyncio.create_task(_receive(ws, client, run, done))
+        await asyncio.sleep(phase * interval)
         for counter in range(messages):
             client_id = f"{run.tag}-{client.room}-{client.index}-{counter}"
             run.sent[client_id] = time.perf_counter()
@@ -154,8 +158,9 @@ async def chat_scenario(
                 handshakes=handshakes,
                 ready=ready,
                 deadline=deadline,
+                phase=position / len(clients),
             )
-            for client in clients
+            for position, client in enumerate(clients)
         ),
         return_exceptions=True,
     )

@@ -170,6 +170,8 @@ def main() -> int:
             "REDIS_URL": redis.url,
             "MEMCACHED_LOCATION": "",
             "DJANGO_LOG_LEVEL": "WARNING",
+            # As deploy/daphne.sh runs it: pooled, health-checked connections.
+            "DJANGO_DB_POOL": "1",
             **RAISED_LIMITS,
         }
         manage(["migrate", "--no-input"], env)

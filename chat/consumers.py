@@ -61,6 +61,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.base_send = self._send_guarded(send)
         self.hub = None
         self.joined = False
+        # Accepted and greeted: from then on the hub may send room messages directly.
+        self.live = False
         self.closed = False
         self.overflowed = False
         self.flooded = False
@@ -172,6 +174,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self._catch_up()
             except DatabaseError as error:
                 self._catch_up_later(error)
+        self.live = True
 
     def _after_from_query(self) -> int | None:
         """The `after` query parameter: None when absent, -1 when it is not a valid seq."""
@@ -252,21 +255,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("invalid_frame", 'A message frame has a "message" string.')
         text = services.message_text_clean(content["message"])
         client_id = services.client_id_clean(content.get("client_id"))
-        allowed = await self.hub.state.rate_allow(
-            room_id=self.room_id, user_id=self.user_id, rate=rate_parse(settings.CHAT_RATE_LIMIT)
+        message, created = await self.hub.writer.write(
+            services.MessageDraft(
+                author=self.user, course_id=self.room_id, text=text, client_id=client_id
+            )
         )
-        if not allowed:
-            raise FrameError("rate_limited", "Too many messages: wait a few seconds.")
-        message, created = await db(services.message_create)(
-            author=self.user, course=self.course, text=text, client_id=client_id
-        )
-        text = json.dumps(selectors.message_frame(message))
-        if message.seq > self.last_seq:
-            # The acknowledgement: the sender's copy, in seq order with everything else.
-            await self._send_seq(message.seq, text)
-        elif not created:
-            # A resend of a message this socket already has: answered with the stored one.
-            await self.send(text_data=text)
+        # The acknowledgement is the sender's copy, in seq order with everything else: usually
+        # the hub has delivered it already. A resend of a message this socket already has is
+        # answered with the stored one.
+        if message.seq > self.last_seq or not created:
+            text = json.dumps(selectors.message_frame(message))
+            if message.seq > self.last_seq:
+                await self._send_seq(message.seq, text)
+            else:
+                await self.send(text_data=text)
 
     async def frame_history(self, content: dict):
         before, after = content.get("before"), content.get("after")
@@ -324,6 +326,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await db(services.read_marker_update)(user=self.user, course_id=self.room_id, seq=seq)
 
     # --- events from the hub ------------------------------------------------------------------
+
+    async def deliver(self, seq: int, text: str) -> None:
+        """Called by the hub with a room message: sent at once if it is this socket's next seq.
+
+        Anything else (a gap, a closing socket) goes through the queue, where the gap is filled
+        from the database first. Every sender of seq frames checks and moves last_seq before
+        sending, so a catch-up running meanwhile skips what was delivered here.
+        """
+        if seq == self.last_seq + 1 and self.live and not self.closed and not self.overflowed:
+            self.last_seq = seq
+            await self.base_send({"type": "websocket.send", "text": text})
+        else:
+            self.hub_put({"type": "chat.frame", "seq": seq, "text": text})
 
     def hub_put(self, item: dict) -> None:
         """Called by the hub; never blocks. A socket too far behind is closed instead."""
@@ -399,8 +414,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if seq > self.last_seq + 1:
             await self._catch_up(upto=seq - 1)
         if seq > self.last_seq:
-            await self.send(text_data=text)
             self.last_seq = seq
+            await self.send(text_data=text)
 
     async def _catch_up(self, upto: int | None = None):
         """Send every stored message above last_seq (up to `upto`), oldest first."""
@@ -410,8 +425,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
             for message in batch:
                 if message.seq > self.last_seq:
-                    await self.send(text_data=json.dumps(selectors.message_frame(message)))
                     self.last_seq = message.seq
+                    await self.send(text_data=json.dumps(selectors.message_frame(message)))
             done = upto is not None and self.last_seq >= upto
             if len(batch) < selectors.REPLAY_BATCH or done or self.closed:
                 return

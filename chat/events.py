@@ -41,14 +41,24 @@ async def event_publish(group: str, event: dict) -> None:
         logger.warning("Chat event %s to %s not published: %s", event.get("type"), group, error)
 
 
-def event_publish_now(group: str, event: dict) -> None:
-    """Synchronous `event_publish`."""
+async def _events_publish(events: list[tuple[str, dict]]) -> None:
+    for group, event in events:
+        await event_publish(group, event)
+
+
+def events_publish_now(events: list[tuple[str, dict]]) -> None:
+    """Synchronous `event_publish` of (group, event) pairs, in order, in one hop to the loop."""
     try:
-        async_to_sync(event_publish)(group, event)
+        async_to_sync(_events_publish)(events)
     except Exception:
-        logger.exception("Chat event %s to %s not published", event.get("type"), group)
+        logger.exception("Chat events %s not published", [event["type"] for _, event in events])
+
+
+def events_publish_on_commit(events: list[tuple[str, dict]]) -> None:
+    """Publish (group, event) pairs once the current transaction commits (at once in autocommit)."""
+    transaction.on_commit(lambda: events_publish_now(events), robust=True)
 
 
 def event_publish_on_commit(group: str, event: dict) -> None:
     """Publish the event once the current transaction commits (at once in autocommit)."""
-    transaction.on_commit(lambda: event_publish_now(group, event), robust=True)
+    events_publish_on_commit([(group, event)])

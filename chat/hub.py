@@ -32,6 +32,7 @@ from django.db import DatabaseError
 from . import selectors
 from .events import CONTROL_GROUP, room_group
 from .shared_state import SharedState
+from .writer import MessageWriter
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,10 @@ class Hub:
         self._joined_groups: set[str] = set()
         self._pending: deque[tuple[float, str, dict]] = deque(maxlen=PENDING_MAX)
         self._layer_warned = False
+        self.writer = MessageWriter(
+            run_in_thread=db,
+            rate_allow_many=lambda senders, rate: self.state.rate_allow_many(senders, rate=rate),
+        )
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -412,15 +417,16 @@ class Hub:
         room = self.rooms.get(event.get("room"))
         if room is None or not room.ready.is_set():
             return
-        if kind == "chat.message":
-            await self._message(room, event)
+        if kind == "chat.messages":
+            for message in event["messages"]:
+                await self._message(room, message["seq"], message["frame"])
         elif kind == "chat.typing":
             self._fan_out_to_others(room, event["user"], {"type": "typing", "user": event["user"]})
         elif kind == "chat.deleted":
             frame = {"type": "message.deleted", "id": event["id"], "seq": event["seq"]}
-            self._fan_out(room, None, json.dumps(frame))
+            self._fan_out(room, json.dumps(frame))
         elif kind == "chat.muted":
-            self._fan_out(room, None, json.dumps(event["frame"]))
+            self._fan_out(room, json.dumps(event["frame"]))
         elif kind == "chat.presence":
             # A person's own sockets know they are online: the snapshot already says so.
             frame = {"type": f"presence.{event['action']}", "user": event["user"]}
@@ -432,20 +438,25 @@ class Hub:
             if consumer.username != username:
                 consumer.hub_put(item)
 
-    def _fan_out(self, room: Room, seq: int | None, text: str) -> None:
-        item = {"type": "chat.frame", "seq": seq, "text": text}
+    def _fan_out(self, room: Room, text: str) -> None:
+        item = {"type": "chat.frame", "seq": None, "text": text}
         for consumer in list(room.consumers):
             consumer.hub_put(item)
 
-    async def _message(self, room: Room, event: dict) -> None:
-        seq = event["seq"]
+    async def _message(self, room: Room, seq: int, frame: dict) -> None:
         if seq <= room.last_seq:
             return
         if seq > room.last_seq + 1:
             await self._catch_up(room, upto=seq - 1)
         if seq > room.last_seq:
             room.last_seq = seq
-            self._fan_out(room, seq, json.dumps(event["frame"]))
+            await self._deliver(room, seq, json.dumps(frame))
+
+    @staticmethod
+    async def _deliver(room: Room, seq: int, text: str) -> None:
+        # Straight to each socket, no task switch per recipient: the hot path of a busy room.
+        for consumer in list(room.consumers):
+            await consumer.deliver(seq, text)
 
     async def _catch_up(self, room: Room, upto: int | None) -> None:
         """Hand the room's sockets every stored seq above what they got (up to `upto`)."""
@@ -456,7 +467,8 @@ class Hub:
             for message in batch:
                 if message.seq > room.last_seq:
                     room.last_seq = message.seq
-                    self._fan_out(room, message.seq, json.dumps(selectors.message_frame(message)))
+                    frame = selectors.message_frame(message)
+                    await self._deliver(room, message.seq, json.dumps(frame))
             if len(batch) < selectors.REPLAY_BATCH or (upto is not None and room.last_seq >= upto):
                 break
 

@@ -116,13 +116,12 @@ def room_last_seqs(*, course_ids) -> dict[int, int]:
     return {course_id: found.get(course_id, 0) for course_id in course_ids}
 
 
-def mute_get_active(*, course_id: int, user) -> Mute | None:
-    """The member's mute in the room if it has not run out yet."""
-    return (
-        Mute.objects.filter(room_id=course_id, user=user, until__gt=timezone.now())
-        .select_related("user")
-        .first()
+def mutes_active(*, course_ids, user_ids) -> dict[tuple[int, int], Mute]:
+    """The mutes that have not run out yet among these rooms and users, by (room, user)."""
+    mutes = Mute.objects.filter(
+        room_id__in=list(course_ids), user_id__in=list(user_ids), until__gt=timezone.now()
     )
+    return {(mute.room_id, mute.user_id): mute for mute in mutes}
 
 
 def course_list_for_chat(*, user) -> QuerySet[Course]:

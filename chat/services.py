@@ -6,6 +6,7 @@ consumer checks it once at connect (`students.selectors.course_get_for_member`) 
 access-change events published here.
 """
 
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,9 +18,15 @@ from django.utils import timezone
 from courses.models import Course
 from students.selectors import course_is_member
 
-from .events import CONTROL_GROUP, event_publish, event_publish_on_commit, room_group
+from .events import (
+    CONTROL_GROUP,
+    event_publish,
+    event_publish_on_commit,
+    events_publish_on_commit,
+    room_group,
+)
 from .models import Message, Mute, ReadMarker, Room
-from .selectors import message_frame, mute_frame, mute_get_active
+from .selectors import message_frame, mute_frame, mutes_active
 
 MESSAGE_NOT_TEXT = "A message is a string."
 MESSAGE_EMPTY = "A message needs some text."
@@ -72,55 +79,122 @@ def client_id_clean(client_id) -> str | None:
     return client_id
 
 
-def _room_locked(*, course: Course) -> Room:
-    """The course's room row, created if needed, locked until the transaction ends."""
-    room, _ = Room.objects.select_for_update().get_or_create(course=course)
-    return room
+@dataclass(frozen=True)
+class MessageDraft:
+    """A message to store: its author (a member of the course), room and client's text."""
+
+    author: object
+    course_id: int
+    text: object
+    client_id: object = None
+
+
+def _rooms_locked(course_ids: list[int]) -> dict[int, Room]:
+    """The rooms' rows, created if needed, locked in id order until the transaction ends."""
+
+    def lock():
+        rows = Room.objects.select_for_update().filter(pk__in=course_ids).order_by("pk")
+        return {room.pk: room for room in rows}
+
+    rooms = lock()
+    if len(rooms) < len(course_ids):
+        missing = [Room(course_id=course_id) for course_id in course_ids if course_id not in rooms]
+        Room.objects.bulk_create(missing, ignore_conflicts=True)
+        rooms = lock()
+    return rooms
+
+
+def _messages_stored(drafts: list[MessageDraft]) -> dict[tuple, Message]:
+    """Messages already stored under the drafts' (room, author, client_id) keys."""
+    keyed = [draft for draft in drafts if draft.client_id is not None]
+    if not keyed:
+        return {}
+    stored = Message.objects.filter(
+        room_id__in={draft.course_id for draft in keyed},
+        user_id__in={draft.author.pk for draft in keyed},
+        client_id__in={draft.client_id for draft in keyed},
+    ).select_related("user")
+    return {(message.room_id, message.user_id, message.client_id): message for message in stored}
 
 
 @transaction.atomic
+def message_create_many(drafts: list[MessageDraft]) -> list[tuple[Message, bool] | ValidationError]:
+    """Store messages in one transaction (group commit); for each draft, in order, either
+    (message, created) or the ValidationError (coded empty, too_long, invalid_frame or muted)
+    that refused it.
+
+    Each stored message takes its room's next seq. A draft whose author already stored its
+    client_id in the room (now or earlier in the batch) gets that message back, created False.
+    One event per room is published after the commit. Precondition: every author is a member.
+    """
+    results: list = [None] * len(drafts)
+    valid = []
+    for index, draft in enumerate(drafts):
+        try:
+            text, client_id = message_text_clean(draft.text), client_id_clean(draft.client_id)
+        except ValidationError as error:
+            results[index] = error
+            continue
+        valid.append((index, replace(draft, text=text, client_id=client_id)))
+    if not valid:
+        return results
+    rooms = _rooms_locked(sorted({draft.course_id for _, draft in valid}))
+    stored = _messages_stored([draft for _, draft in valid])
+    muted = mutes_active(course_ids=rooms.keys(), user_ids={draft.author.pk for _, draft in valid})
+    created: list[Message] = []
+    for index, draft in valid:
+        key = (draft.course_id, draft.author.pk, draft.client_id)
+        if draft.client_id is not None and key in stored:
+            results[index] = (stored[key], False)
+            continue
+        mute = muted.get((draft.course_id, draft.author.pk))
+        if mute is not None:
+            until = mute.until.isoformat(timespec="seconds")
+            results[index] = ValidationError(MUTED, code="muted", params={"until": until})
+            continue
+        room = rooms[draft.course_id]
+        room.last_seq += 1
+        message = Message(
+            room=room, seq=room.last_seq, user=draft.author, text=draft.text,
+            client_id=draft.client_id,
+        )  # fmt: skip
+        created.append(message)
+        if draft.client_id is not None:
+            stored[key] = message
+        results[index] = (message, True)
+    if created:
+        Message.objects.bulk_create(created)
+        changed = {message.room_id: rooms[message.room_id] for message in created}
+        Room.objects.bulk_update(changed.values(), ["last_seq"])
+        events_publish_on_commit(
+            [(room_group(room_id), messages_event(room_id, created)) for room_id in changed]
+        )
+    return results
+
+
+def messages_event(room_id: int, messages: list[Message]) -> dict:
+    """The channel-layer event carrying a room's new messages (in seq order)."""
+    return {
+        "type": "chat.messages",
+        "room": room_id,
+        "messages": [
+            {"seq": message.seq, "frame": message_frame(message)}
+            for message in messages
+            if message.room_id == room_id
+        ],
+    }
+
+
 def message_create(
     *, author, course: Course, text, client_id: str | None = None
 ) -> tuple[Message, bool]:
-    """Store a message with the room's next seq; (message, created).
-
-    A second call with the same author and client_id returns the stored message and creates
-    nothing. Raises ValidationError coded empty, too_long, invalid_frame or muted.
-    Precondition: the author is a member of the course.
-    """
-    text = message_text_clean(text)
-    client_id = client_id_clean(client_id)
-    # The lock serializes writers of this room until commit: seq follows commit order, and a
-    # rolled-back insert gives its number back.
-    room = _room_locked(course=course)
-    if client_id is not None:
-        stored = (
-            Message.objects.filter(room=room, user=author, client_id=client_id)
-            .select_related("user")
-            .first()
-        )
-        if stored is not None:
-            return stored, False
-    mute = mute_get_active(course_id=course.pk, user=author)
-    if mute is not None:
-        raise ValidationError(
-            MUTED, code="muted", params={"until": mute.until.isoformat(timespec="seconds")}
-        )
-    room.last_seq += 1
-    room.save(update_fields=["last_seq"])
-    message = Message.objects.create(
-        room=room, seq=room.last_seq, user=author, text=text, client_id=client_id
+    """Store one message (see message_create_many); (message, created) or a ValidationError."""
+    (result,) = message_create_many(
+        [MessageDraft(author=author, course_id=course.pk, text=text, client_id=client_id)]
     )
-    event_publish_on_commit(
-        room_group(course.pk),
-        {
-            "type": "chat.message",
-            "room": course.pk,
-            "seq": message.seq,
-            "frame": message_frame(message),
-        },
-    )
-    return message, True
+    if isinstance(result, ValidationError):
+        raise result
+    return result
 
 
 @transaction.atomic

@@ -119,15 +119,23 @@ return 1
 """
 )
 
-# KEYS[1] a sliding-window log; ARGV: window seconds, limit, unique member. 1 if allowed.
-RATE_ALLOW = (
+# KEYS: sliding-window logs, one per message (a key may repeat); ARGV: window seconds, limit,
+# a unique prefix for the members. For each key in order, 1 if its message is allowed.
+RATE_ALLOW_MANY = (
     _NOW
     + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 1)
-return 1
+local allowed = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - tonumber(ARGV[1]))
+  if redis.call('ZCARD', key) >= tonumber(ARGV[2]) then
+    allowed[i] = 0
+  else
+    redis.call('ZADD', key, now, ARGV[3] .. ':' .. i)
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[1])) + 1)
+    allowed[i] = 1
+  end
+end
+return allowed
 """
 )
 
@@ -181,7 +189,7 @@ class SharedState:
                     "presence_list": PRESENCE_LIST,
                     "touch": TOUCH,
                     "socket_acquire": SOCKET_ACQUIRE,
-                    "rate_allow": RATE_ALLOW,
+                    "rate_allow_many": RATE_ALLOW_MANY,
                 }.items()
             }
         self._failed_at: float | None = None
@@ -351,22 +359,28 @@ class SharedState:
 
     # --- rate limit -------------------------------------------------------------------------
 
-    async def rate_allow(self, *, room_id: int, user_id: int, rate: Rate) -> bool:
-        """Count one message of the user in the room; False if it is over the rate."""
+    async def rate_allow_many(self, senders: list[tuple[int, int]], *, rate: Rate) -> list[bool]:
+        """Count one message per (room, user) pair, in order; False for each one over the rate.
+
+        One round trip to Redis for the lot (the message writer asks per batch).
+        """
         if self._usable():
             self._counter += 1
             try:
                 allowed = await self._call(
-                    "rate_allow",
-                    [_rate_key(room_id, user_id)],
+                    "rate_allow_many",
+                    [_rate_key(room_id, user_id) for room_id, user_id in senders],
                     [rate.seconds, rate.count, f"{self.process_id}:{self._counter}"],
                 )
-                return bool(int(allowed))
+                return [bool(int(flag)) for flag in allowed]
             except REDIS_ERRORS as error:
                 self._failed(error)
-        window = self._local_rates.get((room_id, user_id))
+        return [self._local_rate_allow(sender, rate) for sender in senders]
+
+    def _local_rate_allow(self, sender: tuple[int, int], rate: Rate) -> bool:
+        window = self._local_rates.get(sender)
         if window is None or window.rate != rate:
-            window = self._local_rates[(room_id, user_id)] = SlidingWindow(rate)
+            window = self._local_rates[sender] = SlidingWindow(rate)
         return window.allow()
 
     def forget_local_rates(self) -> None:

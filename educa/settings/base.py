@@ -80,11 +80,26 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# Persistent connections leak under ASGI; each server's own configuration may raise this.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+def database_from_env(default_url: str) -> dict:
+    """DATABASE_URL's database, with the connection handling the environment asks for."""
+    database = env.db("DATABASE_URL", default=default_url)
+    # Persistent connections leak under ASGI; each server's own configuration may raise this.
+    database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+    database["CONN_HEALTH_CHECKS"] = True
+    database["ATOMIC_REQUESTS"] = False
+    if env.bool("DJANGO_DB_POOL", default=False) and "postgresql" in database["ENGINE"]:
+        # Django hands CONN_HEALTH_CHECKS to the pool as its `check`: a connection broken by a
+        # PostgreSQL restart is replaced before a request gets it.
+        database["CONN_MAX_AGE"] = 0
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=10),
+            "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=5.0),
+        }
+    return database
+
+
+DATABASES = {"default": database_from_env(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")

@@ -40,18 +40,6 @@ if not env("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL is not set (postgres://user:password@host:5432/db).")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DB_POOL = env.bool("DJANGO_DB_POOL", default=False)
-if DB_POOL:
-    # Django hands CONN_HEALTH_CHECKS to the pool as its `check`: a connection broken by a
-    # PostgreSQL restart is replaced before a request gets it.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=10),
-        "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=5.0),
-    }
-
 # Behind PgBouncer in transaction mode a cursor cannot outlive its transaction.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
     "DJANGO_DB_DISABLE_SERVER_SIDE_CURSORS", default=False

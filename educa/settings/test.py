@@ -1,14 +1,11 @@
 """Test settings: PostgreSQL (started by tests/conftest.py unless DATABASE_URL is set)."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import database_from_env
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-used-anywhere-else-0123456789abcdefghijklmnop"  # noqa: S105
-DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://educa@127.0.0.1:1/educa"),
-}
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES = {"default": database_from_env("postgres://educa@127.0.0.1:1/educa")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -8,13 +8,16 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.events import room_group
 from chat.models import Message, Mute, ReadMarker, Room
 from chat.services import (
+    MessageDraft,
     member_mute,
     message_create,
+    message_create_many,
     message_delete,
     message_tombstone,
     read_marker_update,
@@ -103,6 +106,78 @@ def test_a_muted_member_cannot_post_until_the_mute_ends(course, student):
     assert create(course, student)[1] is True
 
 
+# --- message_create_many (group commit) --------------------------------------------------------
+
+
+def draft(course, author, text="hello", client_id=None):
+    return MessageDraft(author=author, course_id=course.pk, text=text, client_id=client_id)
+
+
+def test_a_batch_numbers_each_room_gaplessly_in_draft_order(course, student):
+    other = CourseFactory(owner=course.owner)
+    create(course, student)
+    results = message_create_many(
+        [draft(course, student, "a"), draft(other, course.owner, "b"), draft(course, student, "c")]
+    )
+    assert [(message.room_id, message.seq, message.text) for message, _ in results] == [
+        (course.pk, 2, "a"),
+        (other.pk, 1, "b"),
+        (course.pk, 3, "c"),
+    ]
+    assert Room.objects.get(pk=course.pk).last_seq == 3
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(course, student):
+    def queries(size: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            message_create_many([draft(course, student, str(n)) for n in range(size)])
+        return len(captured)
+
+    create(course, student)
+    assert queries(2) == queries(50)
+    assert Message.objects.filter(room_id=course.pk).count() == 53
+
+
+def test_a_refused_draft_does_not_stop_the_rest_of_its_batch(course, student):
+    results = message_create_many(
+        [draft(course, student, "  "), draft(course, student, "kept"), draft(course, student, 7)]
+    )
+    assert [getattr(result, "code", None) for result in results] == ["empty", None, "invalid_frame"]
+    assert results[1][0].seq == 1
+
+
+def test_a_muted_author_is_refused_and_the_others_in_the_batch_are_stored(course, student):
+    member_mute(actor=course.owner, course=course, username=student.username, minutes=1)
+    muted, stored = message_create_many([draft(course, student), draft(course, course.owner)])
+    assert muted.code == "muted"
+    assert stored[0].seq == 1
+
+
+def test_a_client_id_repeated_in_one_batch_stores_one_message(course, student):
+    first, again = message_create_many(
+        [draft(course, student, "once", "same"), draft(course, student, "twice", "same")]
+    )
+    assert first[1] is True
+    assert again == (first[0], False)
+    assert Message.objects.filter(room_id=course.pk).count() == 1
+
+
+def test_a_batch_publishes_one_event_per_room_after_commit(
+    course, student, redis_channel_layer, django_capture_on_commit_callbacks
+):
+    layer = get_channel_layer()
+    listener = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(room_group(course.pk), listener)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message_create_many([draft(course, student, "one"), draft(course, student, "two")])
+    assert len(callbacks) == 1
+    event = async_to_sync(layer.receive)(listener)
+    assert [(item["seq"], item["frame"]["message"]) for item in event["messages"]] == [
+        (1, "one"),
+        (2, "two"),
+    ]
+
+
 def test_the_event_is_published_only_after_commit(
     course, student, redis_channel_layer, django_capture_on_commit_callbacks
 ):
@@ -115,8 +190,9 @@ def test_the_event_is_published_only_after_commit(
         assert len(connection.run_on_commit) == 1
     assert len(callbacks) == 1
     event = async_to_sync(layer.receive)(listener)
-    assert event["type"] == "chat.message"
-    assert (event["seq"], event["frame"]["message"]) == (message.seq, "after commit")
+    assert event["type"] == "chat.messages"
+    (published,) = event["messages"]
+    assert (published["seq"], published["frame"]["message"]) == (message.seq, "after commit")
 
 
 @pytest.mark.django_db(transaction=True)

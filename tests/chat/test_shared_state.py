@@ -59,13 +59,21 @@ async def test_a_silent_processs_entries_are_reaped_once(redis_url):
 async def test_the_rate_limit_is_shared_by_processes(redis_url):
     rate = rate_parse("3/10s")
     first, second = state(redis_url, "p1"), state(redis_url, "p2")
-    allowed = [await first.rate_allow(room_id=1, user_id=7, rate=rate) for _ in range(2)]
-    allowed.append(await second.rate_allow(room_id=1, user_id=7, rate=rate))
-    allowed.append(await second.rate_allow(room_id=1, user_id=7, rate=rate))
+    allowed = await first.rate_allow_many([(1, 7), (1, 7)], rate=rate)
+    allowed += await second.rate_allow_many([(1, 7), (1, 7)], rate=rate)
     assert allowed == [True, True, True, False]
-    assert await first.rate_allow(room_id=2, user_id=7, rate=rate) is True
+    assert await first.rate_allow_many([(2, 7)], rate=rate) == [True]
     await first.close()
     await second.close()
+
+
+async def test_one_batch_counts_each_sender_on_its_own(redis_url):
+    checker = state(redis_url, "p1")
+    allowed = await checker.rate_allow_many(
+        [(1, 7), (1, 8), (1, 7), (1, 8), (1, 7)], rate=rate_parse("2/10s")
+    )
+    assert allowed == [True, True, True, True, False]
+    await checker.close()
 
 
 async def test_the_socket_limit_is_shared_by_processes(redis_url):
@@ -91,11 +99,7 @@ async def test_without_redis_presence_is_per_process(dead_redis_url):
 async def test_without_redis_rate_and_socket_limits_are_per_process(dead_redis_url):
     local = state(dead_redis_url, "p1")
     rate = rate_parse("2/10s")
-    assert [await local.rate_allow(room_id=1, user_id=7, rate=rate) for _ in range(3)] == [
-        True,
-        True,
-        False,
-    ]
+    assert await local.rate_allow_many([(1, 7), (1, 7), (1, 7)], rate=rate) == [True, True, False]
     assert await local.socket_acquire(user_id=7, socket_id="a", limit=1)
     assert not await local.socket_acquire(user_id=7, socket_id="b", limit=1)
     await local.close()
