@@ -10,6 +10,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.exceptions import StopConsumer
@@ -19,11 +20,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 from django.http import Http404
 
+from courses.models import Course
 from students.selectors import course_get_for_member
 
 from . import selectors, services
 from .hub import db, hub_get
-from .limits import SlidingWindow, rate_parse
+from .limits import TokenBucket, rate_parse
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,36 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+class Mailbox:
+    """A socket's queue of events: one deque and, while the socket waits, one future.
+
+    asyncio.Queue keeps four deques per instance; thousands of idle sockets each hold one.
+    """
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self):
+        self.items: deque = deque()
+        self.waiter: asyncio.Future | None = None
+
+    def put_nowait(self, item) -> None:
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self):
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.popleft()
+
+    def qsize(self) -> int:
+        return len(self.items)
+
+
 class FrameError(Exception):
     def __init__(self, code: str, detail: str):
         super().__init__(detail)
@@ -57,7 +89,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.scope = scope
         # The hub is this socket's only link to the channel layer.
         self.channel_layer = None
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.queue = Mailbox()
         self.base_send = self._send_guarded(send)
         self.hub = None
         self.joined = False
@@ -68,9 +100,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.flooded = False
         self.last_seq = 0
         self.last_typing = 0.0
-        self.frame_budget = SlidingWindow(rate_parse(settings.CHAT_FRAME_BUDGET))
+        self.frame_budget = TokenBucket(rate_parse(settings.CHAT_FRAME_BUDGET))
         self.room_id = scope["url_route"]["kwargs"]["course_id"]
-        self.course = None
+        # The course's owner, not the Course: every socket of a room would hold its own copy.
+        self.owner_id = None
         self.user = scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
         self.username = self.user.get_username() if self.user_id is not None else ""
@@ -136,7 +169,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(selectors.CLOSE_NOT_AUTHENTICATED)
             return
         try:
-            self.course = await db(course_get_for_member)(user=self.user, course_id=self.room_id)
+            course = await db(course_get_for_member)(user=self.user, course_id=self.room_id)
+            self.owner_id = course.owner_id
         except Http404:
             await self._refuse(selectors.CLOSE_NOT_FOUND)
             return
@@ -270,6 +304,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             else:
                 await self.send(text_data=text)
 
+    def _course(self) -> Course:
+        """The room's course as the services need it: its id and owner."""
+        return Course(pk=self.room_id, owner_id=self.owner_id)
+
     async def frame_history(self, content: dict):
         before, after = content.get("before"), content.get("after")
         limit = content.get("limit", selectors.HISTORY_LIMIT_DEFAULT)
@@ -303,7 +341,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not _is_int(message_id):
             raise FrameError("invalid_frame", "id is a message id.")
         message, changed = await db(services.message_delete)(
-            actor=self.user, course=self.course, message_id=message_id
+            actor=self.user, course=self._course(), message_id=message_id
         )
         if not changed:
             await self.send_json({"type": "message.deleted", "id": message.pk, "seq": message.seq})
@@ -311,7 +349,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def frame_mute(self, content: dict):
         await db(services.member_mute)(
             actor=self.user,
-            course=self.course,
+            course=self._course(),
             username=content.get("user"),
             minutes=content.get("minutes"),
         )

@@ -1,4 +1,4 @@
-"""Rates written as "<count>/<period>" (CHAT_RATE_LIMIT, CHAT_FRAME_BUDGET) and a local window."""
+"""Rates written as "<count>/<period>" (CHAT_RATE_LIMIT, CHAT_FRAME_BUDGET) and local limiters."""
 
 import re
 import time
@@ -40,4 +40,29 @@ class SlidingWindow:
         if len(self.events) == self.rate.count and now - self.events[0] < self.rate.seconds:
             return False
         self.events.append(now)
+        return True
+
+
+class TokenBucket:
+    """Bursts of up to `rate.count` events, refilled at `rate.count` per `rate.seconds`.
+
+    Two floats per socket where a sliding window keeps a timestamp per event: the frame budget
+    of every idle socket costs next to nothing.
+    """
+
+    __slots__ = ("capacity", "refill", "tokens", "updated")
+
+    def __init__(self, rate: Rate):
+        self.capacity = float(rate.count)
+        self.refill = rate.count / rate.seconds
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+
+    def allow(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.refill)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
         return True
