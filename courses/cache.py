@@ -14,10 +14,13 @@ import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
+from django.db import connection
 from django.db.models import F
 from django.http import HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.safestring import SafeString, mark_safe
 
 from . import selectors
@@ -29,10 +32,23 @@ PAGE_CACHE_HEADER = "X-Cache"
 # --- versions ---------------------------------------------------------------------------------
 
 
+# Every cached page reads a version first, so these lookups are plain SQL: building the same
+# query with the ORM costs several times what PostgreSQL takes to answer it.
+_CATALOGUE_VERSION_SQL = 'SELECT "version" FROM "courses_catalogue" WHERE "id" = %s'
+_COURSE_STAMP_SQL = 'SELECT "id", "slug", "version", "status", "owner_id" FROM "courses_course" '
+_LARGEST_ID = 2**63 - 1
+
+
+def _fetch_one(sql: str, params: list) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def catalogue_version() -> int:
     """The version of the public lists (one query)."""
-    version = Catalogue.objects.filter(pk=CATALOGUE_PK).values_list("version", flat=True).first()
-    return version or 0
+    row = _fetch_one(_CATALOGUE_VERSION_SQL, [CATALOGUE_PK])
+    return (row[0] if row is not None else None) or 0
 
 
 def catalogue_version_bump() -> None:
@@ -59,9 +75,12 @@ class CourseStamp:
 
 def course_stamp(*, course_id: int | None = None, slug: str | None = None) -> CourseStamp | None:
     """The course's id, slug, version, status and owner (one query), or None if unknown."""
-    courses = Course.objects.all()
-    courses = courses.filter(pk=course_id) if course_id is not None else courses.filter(slug=slug)
-    row = courses.values_list("pk", "slug", "version", "status", "owner_id").first()
+    if course_id is not None:
+        if not 0 < course_id <= _LARGEST_ID:
+            return None
+        row = _fetch_one(_COURSE_STAMP_SQL + 'WHERE "id" = %s', [course_id])
+    else:
+        row = _fetch_one(_COURSE_STAMP_SQL + 'WHERE "slug" = %s', [slug])
     return CourseStamp(*row) if row is not None else None
 
 
@@ -118,6 +137,19 @@ class RenderedContent:
         return mark_safe(self.html)  # noqa: S308
 
 
+def module_list_for_course_cached(*, course: Course) -> list[Module]:
+    """The course's modules in order, each annotated with content_count; cached under the
+    course's version (fresh instances on every call).
+
+    Precondition: the caller may see the course.
+    """
+
+    def build():
+        return list(selectors.module_list_for_course(course=course))
+
+    return read_through(course_key(course, "modules"), build)
+
+
 def module_contents_rendered(*, module: Module, version: int) -> list[RenderedContent]:
     """The module's contents in order, rendered; cached under the course's `version`.
 
@@ -143,50 +175,95 @@ def module_contents_rendered(*, module: Module, version: int) -> list[RenderedCo
 # --- whole pages for anonymous visitors -------------------------------------------------------
 
 
-def _page_cacheable(request) -> bool:
-    """Only anonymous GETs with no messages waiting: their page is the same for everyone."""
-    return (
-        request.method == "GET"
-        and not request.user.is_authenticated
-        and len(messages.get_messages(request)) == 0
-    )
-
-
 class AnonymousPageCacheMixin:
-    """Anonymous visitors get this view's page from one cache entry named by page_cache_key().
+    """Marks a view whose whole page anonymous visitors get from one cache entry.
 
-    A response is stored only when it is a 200 that set no cookie and did not use the CSRF
-    token: such a page holds nothing of the visitor who caused it. Logged-in users never read
-    or write these entries. Responses say `X-Cache: hit` or `miss`.
+    AnonymousPageCacheMiddleware serves and stores the entries; the view only names them.
     """
 
     def page_cache_key(self) -> str | None:
-        """The entry for this request (computed from versions), or None not to cache it."""
+        """The entry for this anonymous GET (computed from versions), or None not to cache it.
+
+        Called before sessions and authentication run: `self.request` has no user, and only
+        requests of visitors without a session get here.
+        """
         raise NotImplementedError
 
-    def dispatch(self, request, *args, **kwargs):
-        if not _page_cacheable(request):
-            return super().dispatch(request, *args, **kwargs)
-        key = self.page_cache_key()
+
+def _has_cookie(request, name: str) -> bool:
+    # A deleted cookie comes back empty from some clients until it expires.
+    return bool(request.COOKIES.get(name))
+
+
+def _page_cache_view(request):
+    """The AnonymousPageCacheMixin view set up for this request, or None."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    view_class = getattr(match.func, "view_class", None)
+    if view_class is None or not issubclass(view_class, AnonymousPageCacheMixin):
+        return None
+    view = view_class(**match.func.view_initkwargs)
+    view.setup(request, *match.args, **match.kwargs)
+    return view
+
+
+class AnonymousPageCacheMiddleware:
+    """Whole pages for anonymous visitors, answered before sessions, CSRF, authentication,
+    messages and the view run: such a hit costs the version query and one cache read.
+
+    Only GETs without a session or messages cookie qualify (their page is the same for every
+    such visitor). A response is stored, with the headers the inner middleware gave it, only
+    when it is a 200 that set no cookie and did not use the CSRF token: it then holds nothing of
+    the visitor who caused it. Responses say `X-Cache: hit` or `miss`.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = self._key(request)
         if key is None:
-            return super().dispatch(request, *args, **kwargs)
+            return self.get_response(request)
         cached = cache.get(key)
         if cached is not None:
-            content, content_type = cached
-            response = HttpResponse(content, content_type=content_type)
+            headers, content = cached
+            response = HttpResponse(content)
+            for name, value in headers:
+                response[name] = value
             response[PAGE_CACHE_HEADER] = "hit"
             return response
-        response = super().dispatch(request, *args, **kwargs)
+        response = self.get_response(request)
         if response.status_code == 200:
-
-            def store(rendered):
-                if not rendered.cookies and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-                    value = (rendered.content, rendered["Content-Type"])
-                    cache.set(key, value, settings.CACHE_TIMEOUT)
-
-            if hasattr(response, "add_post_render_callback"):
-                response.add_post_render_callback(store)
-            else:
-                store(response)
+            if self._storable(request, response):
+                cache.set(key, (list(response.items()), response.content), settings.CACHE_TIMEOUT)
             response[PAGE_CACHE_HEADER] = "miss"
         return response
+
+    @staticmethod
+    def _key(request) -> str | None:
+        if (
+            request.method != "GET"
+            or _has_cookie(request, settings.SESSION_COOKIE_NAME)
+            or _has_cookie(request, CookieStorage.cookie_name)
+        ):
+            return None
+        try:
+            # The same host validation the rest of the chain would do (else a 400 follows).
+            request.get_host()
+        except DisallowedHost:
+            return None
+        view = _page_cache_view(request)
+        return view.page_cache_key() if view is not None else None
+
+    @staticmethod
+    def _storable(request, response) -> bool:
+        user = getattr(request, "user", None)
+        return (
+            not response.streaming
+            and not response.cookies
+            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+            and user is not None
+            and not user.is_authenticated
+        )

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -18,6 +19,7 @@ from django.utils.text import slugify
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from educa.views import InvalidSubmissionMixin
 from students.selectors import content_get_for_member, course_is_member
 
 from . import cache as course_cache
@@ -44,7 +46,7 @@ class CourseListView(AnonymousPageCacheMixin, ListView):
     def page_cache_key(self):
         page, query = self.request.GET.get("page", ""), self._query()
         return course_cache.cache_key(
-            "catalogue", self._catalogue_version(), "page",
+            "catalogue", self._catalogue_version(), "response",
             course_cache.text_digest(self.kwargs.get("subject", "")),
             course_cache.text_digest(f"{page}\x00{query}"),
         )  # fmt: skip
@@ -84,9 +86,9 @@ class CourseDetailView(AnonymousPageCacheMixin, DetailView):
 
     def page_cache_key(self):
         stamp = course_cache.course_stamp(slug=self.kwargs["slug"])
-        if stamp is None or not selectors.course_is_visible(user=self.request.user, course=stamp):
+        if stamp is None or not selectors.course_is_visible(user=AnonymousUser(), course=stamp):
             return None
-        return course_cache.course_key(stamp, "page")
+        return course_cache.course_key(stamp, "response")
 
     def get_object(self, queryset=None):
         return selectors.course_get_for_viewer(user=self.request.user, slug=self.kwargs["slug"])
@@ -178,7 +180,7 @@ class ManageCourseListView(InstructorRequiredMixin, ListView):
         return selectors.course_list_for_owner(owner=self.request.user)
 
 
-class CourseCreateView(InstructorRequiredMixin, FormView):
+class CourseCreateView(InstructorRequiredMixin, InvalidSubmissionMixin, FormView):
     permission_required = "courses.add_course"
     template_name = "courses/manage/course/form.html"
     form_class = CourseForm
@@ -203,7 +205,7 @@ class OwnedCourseMixin(InstructorRequiredMixin):
         return super().get_context_data(course=self.course, **kwargs)
 
 
-class CourseUpdateView(OwnedCourseMixin, FormView):
+class CourseUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, FormView):
     permission_required = "courses.change_course"
     template_name = "courses/manage/course/form.html"
     form_class = CourseForm
@@ -255,7 +257,7 @@ class CourseUnpublishView(OwnedCourseMixin, View):
 # --- CMS: modules and contents ------------------------------------------------------------------
 
 
-class CourseModuleUpdateView(OwnedCourseMixin, TemplateView):
+class CourseModuleUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, TemplateView):
     permission_required = "courses.change_course"
     template_name = "courses/manage/module/formset.html"
 
@@ -265,7 +267,7 @@ class CourseModuleUpdateView(OwnedCourseMixin, TemplateView):
     def post(self, request, pk):
         formset = self._formset(data=request.POST)
         if not formset.is_valid():
-            return self.render_to_response(self.get_context_data(formset=formset))
+            return self.render_invalid(formset=formset)
         services.module_formset_save(course=self.course, formset=formset)
         messages.success(request, "Modules saved.")
         return redirect("course_module_update", pk=self.course.pk)
@@ -293,7 +295,7 @@ class ModuleContentListView(InstructorRequiredMixin, TemplateView):
         )
 
 
-class ContentCreateUpdateView(InstructorRequiredMixin, TemplateView):
+class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, TemplateView):
     """Create (no `id`) or edit (`id` is the item's id) one content of the given kind."""
 
     template_name = "courses/manage/content/form.html"
@@ -338,7 +340,7 @@ class ContentCreateUpdateView(InstructorRequiredMixin, TemplateView):
             else:
                 messages.success(request, f"“{item.title}” saved.")
                 return redirect("module_content_list", module_id=self.module.pk)
-        return self.render_to_response(self.get_context_data(form=form))
+        return self.render_invalid(form=form)
 
     def _form(self, data=None, files=None):
         instance = self.content.item if self.content is not None else None

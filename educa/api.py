@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from chat.limits import rate_parse
+from educa.cache_backends import RedisCache
 from educa.client_ip import client_ip_address
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ class RateThrottle(BaseThrottle):
     @staticmethod
     def _increment(key: str, period: int) -> int:
         store = caches[settings.API_THROTTLE_CACHE]
+        if isinstance(store, RedisCache):
+            return store.count(key, timeout=period + 1)
         store.add(key, 0, timeout=period + 1)
         try:
             return store.incr(key)

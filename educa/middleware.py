@@ -2,6 +2,10 @@
 
 import ipaddress
 
+from csp.constants import HEADER as CSP_HEADER
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponseRedirect
@@ -57,3 +61,47 @@ class CourseSubdomainMiddleware:
         course = course_get_for_viewer(user=AnonymousUser(), slug=slug)
         authority = f"{parent_host}:{port}" if port else parent_host
         return HttpResponseRedirect(f"{request.scheme}://{authority}{course.get_absolute_url()}")
+
+
+# Attributes django-csp's decorators set on a response that wants a policy of its own.
+_CSP_PER_RESPONSE = tuple(
+    f"_csp_{kind}{suffix}"
+    for kind in ("exempt", "config", "update", "replace")
+    for suffix in ("", "_ro")
+)
+
+
+class CSPMiddleware(DjangoCSPMiddleware):
+    """django-csp's middleware with the site's policy built once per process, not per response.
+
+    A response with a policy of its own (django-csp's decorators), a request that used a nonce,
+    and any configuration beyond CONTENT_SECURITY_POLICY's directives go through django-csp.
+    """
+
+    _built = (None, "")
+
+    def process_response(self, request, response):
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        if (
+            settings.DEBUG
+            or not policy
+            or set(policy) != {"DIRECTIVES"}
+            or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+            or getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in _CSP_PER_RESPONSE)
+        ):
+            return super().process_response(request, response)
+        if CSP_HEADER not in response:
+            response[CSP_HEADER] = self._policy(policy)
+        # As django-csp does: a nonce asked for after the header is written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+    @classmethod
+    def _policy(cls, policy: dict) -> str:
+        built_from, header = cls._built
+        if built_from is not policy:
+            # Settings are replaced, not mutated, when they change (override_settings in tests).
+            header = build_policy()
+            cls._built = (policy, header)
+        return header

@@ -1,3 +1,5 @@
+from itertools import chain
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -9,17 +11,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView, ListView, TemplateView, View
 
-from courses.cache import module_contents_rendered
+from courses.cache import module_contents_rendered, text_digest
 from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
+from educa.views import InvalidSubmissionMixin
 
 from .forms import AccountDeleteForm, CourseIdForm, ProfileForm, StudentRegistrationForm
 from .selectors import (
-    content_done_ids,
+    content_done_ids_by_module,
     content_get_for_member,
-    course_get_for_member,
+    course_get_for_study,
     course_progress_from_modules,
-    enrollment_get,
     enrollment_list_for_course,
     enrollment_list_for_student,
     module_list_for_study,
@@ -36,6 +38,9 @@ from .services import (
     user_profile_update,
     user_register,
 )
+
+# The study page's main part, cached per user, course version, progress and CSRF secret.
+STUDY_FRAGMENT_TIMEOUT = 600
 
 # Several authentication backends are configured (django-axes first); a user who
 # has just registered was checked by none of them, so login() must be told which one applies.
@@ -73,7 +78,7 @@ class PostActionMixin(LoginRequiredMixin):
 # --- accounts ---------------------------------------------------------------------------------
 
 
-class StudentRegistrationView(FormView):
+class StudentRegistrationView(InvalidSubmissionMixin, FormView):
     template_name = "students/student/registration.html"
     form_class = StudentRegistrationForm
 
@@ -106,7 +111,22 @@ class StudentRegistrationView(FormView):
         return redirect("student_course_list")
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+# Django's account views, with an invalid submission answered 400 like every form of the site.
+
+
+class LoginView(InvalidSubmissionMixin, auth_views.LoginView):
+    """A failed log-in is a 400 until django-axes' middleware swaps it for its lock-out page."""
+
+
+class PasswordChangeView(InvalidSubmissionMixin, auth_views.PasswordChangeView):
+    """Django's password change."""
+
+
+class PasswordResetConfirmView(InvalidSubmissionMixin, auth_views.PasswordResetConfirmView):
+    """Django's new password from a reset link."""
+
+
+class PasswordResetView(InvalidSubmissionMixin, auth_views.PasswordResetView):
     """Django's password reset, with the e-mails throttled per address and per client."""
 
     def form_valid(self, form):
@@ -122,7 +142,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
-class ProfileView(LoginRequiredMixin, FormView):
+class ProfileView(LoginRequiredMixin, InvalidSubmissionMixin, FormView):
     template_name = "students/account/profile.html"
     form_class = ProfileForm
 
@@ -139,7 +159,7 @@ class ProfileView(LoginRequiredMixin, FormView):
         return redirect("profile")
 
 
-class AccountDeleteView(LoginRequiredMixin, FormView):
+class AccountDeleteView(LoginRequiredMixin, InvalidSubmissionMixin, FormView):
     template_name = "students/account/delete.html"
     form_class = AccountDeleteForm
 
@@ -212,18 +232,22 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, pk, module_id=None, **kwargs):
         user = self.request.user
-        course = course_get_for_member(user=user, course_id=pk)
-        modules = module_list_for_study(course=course, student=user)
+        course, enrollment = course_get_for_study(user=user, course_id=pk)
         is_owner = course.owner_id == user.pk
-        enrollment = None if is_owner else enrollment_get(student=user, course=course)
+        # The owner previews: no progress of theirs is shown.
+        done_by_module = {} if is_owner else content_done_ids_by_module(student=user, course=course)
+        modules = module_list_for_study(course=course, done_by_module=done_by_module)
         module = module_pick_for_study(modules=modules, module_id=module_id, enrollment=enrollment)
         contents = []
         if module is not None:
-            # Rendered contents are shared by every member (cached per course version); what
-            # this user has done is added here.
-            rendered = module_contents_rendered(module=module, version=course.version)
-            done = content_done_ids(student=user, module=module)
-            contents = [(content, content.id in done) for content in rendered]
+            done = done_by_module.get(module.pk, set())
+
+            def contents():
+                # Shared by every member (cached per course version), with what this user has
+                # done added; read only when the page's fragment is not in the cache.
+                rendered = module_contents_rendered(module=module, version=course.version)
+                return [(content, content.id in done) for content in rendered]
+
             if enrollment is not None and enrollment.last_module_id != module.pk:
                 enrollment_visit_module(student=user, module=module)
         progress = course_progress_from_modules(modules)
@@ -238,8 +262,35 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             enrollment=enrollment,
             progress=progress,
             is_owner=is_owner,
+            fragment_key=_study_fragment_key(
+                self.request, course=course, module=module, done_by_module=done_by_module
+            ),
+            fragment_timeout=STUDY_FRAGMENT_TIMEOUT,
             **kwargs,
         )
+
+
+def _study_fragment_key(request, *, course, module, done_by_module) -> str | None:
+    """Everything the study page's main part shows depends on, or None not to cache it.
+
+    The part holds the user's progress and forms whose CSRF token is valid for this browser's
+    CSRF secret only: the key names the user, what they have done and a digest of the secret.
+    Without a CSRF cookie the secret is new on every request, so nothing is cached.
+    """
+    secret = request.META.get("CSRF_COOKIE")
+    if not secret:
+        return None
+    done = sorted(chain.from_iterable(done_by_module.values()))
+    return ":".join(
+        [
+            str(request.user.pk),
+            str(course.pk),
+            str(course.version),
+            str(module.pk if module is not None else ""),
+            text_digest(",".join(map(str, done))),
+            text_digest(secret),
+        ]
+    )
 
 
 class ContentCompletionCreateView(PostActionMixin, View):

@@ -44,9 +44,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the policy built once rather than for every response.
+    "educa.middleware.CSPMiddleware",
     # A no-op unless PARENT_HOST is set.
     "educa.middleware.CourseSubdomainMiddleware",
+    # Before sessions, CSRF and authentication: a cached anonymous page costs none of them.
+    "courses.cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,6 +83,7 @@ TEMPLATES = [
     },
 ]
 
+
 def database_from_env(default_url: str) -> dict:
     """DATABASE_URL's database, with the connection handling the environment asks for."""
     database = env.db("DATABASE_URL", default=default_url)
@@ -96,6 +100,14 @@ def database_from_env(default_url: str) -> dict:
             "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=10),
             "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=5.0),
         }
+    prepare_threshold = env("DJANGO_DB_PREPARE_THRESHOLD", default="off")
+    if prepare_threshold not in ("", "off") and "postgresql" in database["ENGINE"]:
+        # PostgreSQL parses and plans a query run that many times on a connection once, which
+        # halves its work per page; psycopg prepares only with server-side parameter binding.
+        # For connections that live (uWSGI's); not behind PgBouncer in transaction mode.
+        database.setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": int(prepare_threshold)}
+        )
     return database
 
 
@@ -165,7 +177,7 @@ else:
 API_THROTTLE_CACHE = "throttle"
 if REDIS_URL:
     CACHES[API_THROTTLE_CACHE] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "educa.cache_backends.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "throttle",
         # Longer than any window; each counter is given its window's length when it starts.
@@ -188,6 +200,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # django-axes first: it refuses a locked-out client before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend's permissions in one query instead of two; ModelBackend still logs users in.
+    "educa.auth_backends.PermissionsBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 

@@ -366,6 +366,25 @@ def test_anonymous_pages_come_from_the_cache_the_second_time(course, url):
     assert second.content == first.content
 
 
+@pytest.mark.parametrize("url", ["/", "/course/{slug}/"])
+def test_a_cached_anonymous_page_has_the_headers_of_the_page_that_was_stored(course, url):
+    anonymous = client_for()
+    url = url.format(slug=course.slug)
+
+    first, second = anonymous.get(url), anonymous.get(url)
+
+    assert second[PAGE_CACHE_HEADER] == "hit"
+    for header in ("Content-Type", "Content-Security-Policy", "X-Frame-Options", "Vary"):
+        assert second[header] == first[header], header
+    assert not second.cookies
+
+
+def test_a_cached_anonymous_page_is_refused_to_a_host_that_is_not_allowed(course):
+    client_for().get("/")
+
+    assert client_for().get("/", HTTP_HOST="evil.example").status_code == 400
+
+
 def test_logged_in_users_never_get_the_whole_page_cache(course, student):
     client_for().get(f"/course/{course.slug}/")
 

@@ -269,7 +269,8 @@ def test_a_module_of_another_course_slipped_into_the_formset_is_left_alone(
 def test_a_broken_management_form_is_a_form_error(instructor_client, course):
     response = instructor_client.post(reverse("course_module_update", args=[course.pk]), {})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.context["formset"].non_form_errors()
 
 
 # --- contents -----------------------------------------------------------------------------------

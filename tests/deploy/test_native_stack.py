@@ -1,85 +1,36 @@
 """The native production stack, booted once by the same script `make prod` runs.
 
 PostgreSQL, Redis, Memcached, uWSGI, two Daphne processes and Nginx with the rendered template
-and a self-signed certificate, on free loopback ports in a temp folder. The tests drive it the
-way clients do, over HTTPS and WSS, and read the servers' own logs to tell who served what.
+and a self-signed certificate, on free loopback ports in a temp folder (the `stack` fixture of
+conftest.py). The tests drive it the way clients do, over HTTPS and WSS, and read the servers'
+own logs to tell who served what.
 """
 
-import asyncio
 import hashlib
 import json
-import os
-import re
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 
-from tests.servers import free_port
+from students.lockout import LOCKED_OUT
+from tests.deploy.conftest import (
+    FILE_BYTES,
+    ROOT,
+    UPLOAD_MAX_BYTES,
+    NativeStack,
+    next_message,
+    open_room,
+    socket_upstreams,
+    upstreams_of,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-NATIVE = ROOT / "deploy" / "native.py"
-UPLOAD_MAX_BYTES = 1024 * 1024
 NGINX_BODY_CAP = UPLOAD_MAX_BYTES + 1024 * 1024
-FILE_BYTES = b"%PDF-1.4\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
-WS_TIMEOUT = 10
-
-# Variables of the developer's or the suite's own environment that must not leak into the stack.
-LEAKY_PREFIXES = ("DJANGO_", "NGINX_", "PROD_", "WEB_", "DAPHNE_", "CHAT_")
-LEAKY_NAMES = {
-    "DATABASE_URL", "REDIS_URL", "MEMCACHED_LOCATION", "EMAIL_URL", "PARENT_HOST",
-    "UPLOAD_MAX_BYTES", "MEDIA_ACCEL_REDIRECT_PREFIX", "ADMINS",
-}  # fmt: skip
-
-SEED = """
-import json
-from django.contrib.auth.models import Group, User
-from django.core.files.base import ContentFile
-from django.test import Client
-from courses.models import Content, Course, File, Module, Subject
-from students.models import Enrollment
-
-def session(user):
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-instructor = User.objects.create_user("teacher", "teacher@example.com", "pass-word-123")
-instructor.groups.add(Group.objects.get(name="Instructors"))
-student = User.objects.create_user("pupil", "pupil@example.com", "pass-word-123")
-other = User.objects.create_user("pupil2", "pupil2@example.com", "pass-word-123")
-outsider = User.objects.create_user("stranger", "stranger@example.com", "pass-word-123")
-subject, _ = Subject.objects.get_or_create(slug="programming", defaults={"title": "Programming"})
-course = Course.objects.create(
-    owner=instructor, subject=subject, title="Native stack", slug="native-stack",
-    overview="Served by Nginx.", status=Course.Status.PUBLISHED,
-)
-module = Module.objects.create(course=course, title="Module one")
-item = File.objects.create(
-    owner=instructor, title="Notes", file=ContentFile(FILE_BYTES, name="notes.pdf")
-)
-content = Content.objects.create(module=module, item=item)
-Enrollment.objects.create(student=student, course=course)
-Enrollment.objects.create(student=other, course=course)
-print("SEED:" + json.dumps({
-    "course_id": course.pk, "course_slug": course.slug, "module_id": module.pk,
-    "content_id": content.pk, "stored_name": item.file.name,
-    "sessions": {
-        "instructor": session(instructor), "student": session(student),
-        "other": session(other), "outsider": session(outsider),
-    },
-}))
-"""
 
 SNAPSHOT = """
 import json
@@ -97,146 +48,6 @@ print("SNAPSHOT:" + json.dumps({
     "messages": rows("chat.Message", "room_id", "seq", "user__username", "text", "created"),
 }, cls=DjangoJSONEncoder))
 """
-
-
-@dataclass
-class NativeStack:
-    directory: Path
-    state_dir: Path
-    env: dict
-    cafile: Path
-
-    @property
-    def state(self) -> dict:
-        return json.loads((self.state_dir / "stack.json").read_text())
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.state['ports']['https']}"
-
-    @property
-    def wss(self) -> str:
-        return f"wss://127.0.0.1:{self.state['ports']['https']}"
-
-    def log(self, name: str) -> str:
-        return (self.state_dir / "logs" / f"{name}.log").read_text(errors="replace")
-
-    def log_line(self, name: str, text: str, timeout: float = 5) -> str | None:
-        """The first line of a server's log that contains `text`, waiting for it to be written
-        (servers log a request after answering it)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.log(name).splitlines():
-                if text in line:
-                    return line
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.1)
-
-    def native(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, str(NATIVE), "--state-dir", str(self.state_dir), *arguments],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
-        assert result.returncode == 0, f"native.py {arguments}:\n{result.stdout}{result.stderr}"
-        return result
-
-    def shell(self, code: str, marker: str) -> dict:
-        """Runs Python code with manage.py shell in the stack's environment; returns its JSON."""
-        output = self.native("manage", "shell", "-c", code).stdout
-        lines = [line for line in output.splitlines() if line.startswith(marker)]
-        assert lines, f"no {marker} line in:\n{output}"
-        return json.loads(lines[0].removeprefix(marker))
-
-    def ssl_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.cafile))
-
-    def client(self, session: str | None = None) -> httpx.Client:
-        client = httpx.Client(
-            base_url=self.url, verify=self.ssl_context(), trust_env=False, timeout=30
-        )
-        if session:
-            client.cookies.set("sessionid", session)
-        return client
-
-
-def log_tails(directory: Path, lines: int = 15) -> str:
-    """The end of every log of a stack that failed to start, for the failure message."""
-    return "\n".join(
-        f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-        for log in sorted(directory.glob("*.log"))
-    )
-
-
-@pytest.fixture(scope="module")
-def stack():
-    # Not pytest's tmp_path: its folders are 0700, and PostgreSQL and Nginx's workers run as
-    # other users that must reach theirs.
-    directory = Path(tempfile.mkdtemp(prefix="educa-native-"))
-    directory.chmod(0o755)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(LEAKY_PREFIXES) and key not in LEAKY_NAMES
-    }
-    env.update(
-        {
-            "PROD_HTTP_PORT": str(free_port()),
-            "PROD_HTTPS_PORT": str(free_port()),
-            "PROD_CERT_DIR": str(directory / "certs"),
-            "UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
-            "WEB_PROCESSES": "2",
-            "WEB_THREADS": "2",
-            "NGINX_WORKER_PROCESSES": "2",
-        }
-    )
-    native = NativeStack(directory, directory / "state", env, directory / "certs" / "educa.crt")
-    try:
-        native.native("cert", "--out", str(directory / "certs"))
-        try:
-            native.native("start", timeout=240)
-        except AssertionError as failure:
-            raise AssertionError(f"{failure}\n{log_tails(native.state_dir / 'logs')}") from None
-        yield native
-    finally:
-        subprocess.run(
-            [sys.executable, str(NATIVE), "--state-dir", str(native.state_dir), "stop"],
-            cwd=ROOT, env=env, capture_output=True, timeout=120,
-        )  # fmt: skip
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def seed(stack):
-    return stack.shell(SEED.replace("FILE_BYTES", repr(FILE_BYTES)), "SEED:")
-
-
-def ws_headers(session: str) -> dict:
-    return {"Cookie": f"sessionid={session}"}
-
-
-async def open_room(stack: NativeStack, seed: dict, who: str):
-    return await connect(
-        f"{stack.wss}/ws/chat/room/{seed['course_id']}/",
-        ssl=stack.ssl_context(),
-        origin=stack.url,
-        additional_headers=ws_headers(seed["sessions"][who]),
-        proxy=None,
-        open_timeout=WS_TIMEOUT,
-    )
-
-
-async def next_message(ws, text: str) -> dict:
-    """The first `message` frame carrying `text`; presence and other frames are skipped."""
-    async with asyncio.timeout(WS_TIMEOUT):
-        while True:
-            frame = json.loads(await ws.recv())
-            if frame.get("type") == "message" and frame.get("message") == text:
-                return frame
-
-
-def upstreams_of(access_log: str, path: str) -> list[str]:
-    return re.findall(rf'"GET {re.escape(path)}\S* HTTP/1.1" 101 .*upstream=(\S+)', access_log)
 
 
 # --- HTTPS, static files and the HTTP redirect ------------------------------------------------
@@ -310,12 +121,7 @@ async def test_clients_on_different_daphne_processes_chat_through_redis(stack, s
         await first.close()
         await second.close()
     assert received["user"] == "pupil"
-    # Nginx writes a WebSocket's log line when it closes.
-    for _ in range(50):
-        upstreams = upstreams_of(stack.log("nginx-access"), path)[before:]
-        if len(upstreams) >= 2:
-            break
-        await asyncio.sleep(0.1)
+    upstreams = await socket_upstreams(stack, path, skip=before, count=2)
     daphnes = {f"127.0.0.1:{port}" for port in stack.state["ports"]["daphne"]}
     assert len(upstreams) == 2
     assert set(upstreams) == daphnes
@@ -337,16 +143,12 @@ async def test_websocket_round_trips_a_message_through_nginx(stack, seed):
 
 
 def post_file(stack: NativeStack, seed: dict, size: int) -> httpx.Response:
-    form_path = f"/course/module/{seed['module_id']}/content/file/create/"
     with stack.client(seed["sessions"]["instructor"]) as client:
-        page = client.get(form_path)
-        assert page.status_code == 200
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
-        return client.post(
-            form_path,
-            data={"title": f"Upload of {size} bytes", "csrfmiddlewaretoken": token},
+        return stack.post_form(
+            client,
+            f"/course/module/{seed['module_id']}/content/file/create/",
+            {"title": f"Upload of {size} bytes"},
             files={"file": ("data.bin", b"x" * size, "application/octet-stream")},
-            headers={"Origin": stack.url, "Referer": f"{stack.url}{form_path}"},
         )
 
 
@@ -358,7 +160,7 @@ def test_upload_just_under_the_limit_is_accepted(stack, seed):
 
 def test_upload_just_over_the_limit_gets_the_form_error(stack, seed):
     response = post_file(stack, seed, UPLOAD_MAX_BYTES + 1024)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "the limit is" in response.text
 
 
@@ -420,11 +222,8 @@ def test_readyz_names_the_stopped_part(stack, service, part):
             "cache": "ok",
             "channel_layer": "ok",
         }
-        stack.native("service-stop", service)
-        try:
+        with stack.stopped(service):
             response = client.get("/readyz")
-        finally:
-            stack.native("service-start", service)
         assert response.status_code == 503
         assert response.json()["failing"] == [part]
         assert client.get("/readyz").status_code == 200
@@ -441,6 +240,93 @@ def test_container_healthchecks_reach_uwsgi_and_daphne(stack):
             env=env, capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         assert result.returncode == 0, (protocol, port, result.stderr)
+
+
+# --- Log-in lock-out: counted under the address Nginx saw, whatever the client claims -----------
+
+PASSWORD = "pass-word-123"
+# The stack keeps AXES_FAILURE_LIMIT's default.
+FAILURE_LIMIT = 5
+# Nginx listens on 127.0.0.1; a client socket bound to another loopback address reaches it from
+# there, so Nginx sees a second machine.
+ELSEWHERE = "127.0.0.2"
+
+ACCOUNT = """
+import json, uuid
+from django.contrib.auth.models import User
+user = User.objects.create_user("user-" + uuid.uuid4().hex[:12], password="PASSWORD")
+print("ACCOUNT:" + json.dumps(user.username))
+"""
+
+
+@pytest.fixture
+def account(stack) -> str:
+    """The username of a new account whose password is PASSWORD."""
+    return stack.shell(ACCOUNT.replace("PASSWORD", PASSWORD), "ACCOUNT:")
+
+
+def log_in(
+    stack: NativeStack,
+    username: str,
+    password: str,
+    *,
+    local_address: str | None = None,
+    forwarded_for: str | None = None,
+) -> httpx.Response:
+    """The HTML log-in through Nginx and uWSGI, from a fresh browser."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+    with stack.client(local_address=local_address) as client:
+        return stack.post_form(
+            client,
+            "/accounts/login/",
+            {"username": username, "password": password},
+            headers=headers,
+        )
+
+
+def logged_in(response: httpx.Response) -> bool:
+    return response.status_code == 302 and "sessionid" in response.cookies
+
+
+def test_repeated_failed_log_ins_through_nginx_are_locked_out_with_the_message(stack, account):
+    failures = [log_in(stack, account, "wrong-guess") for _ in range(FAILURE_LIMIT)]
+    right_password = log_in(stack, account, PASSWORD)
+
+    assert 429 not in [response.status_code for response in failures[:-1]]
+    for response in (failures[-1], right_password):
+        assert response.status_code == 429
+        assert LOCKED_OUT % {"minutes": 15} in response.text
+        assert response.headers["retry-after"] == "900"
+    assert not logged_in(right_password)
+
+
+def test_a_forged_forwarded_for_header_cannot_spread_failures_over_addresses(stack):
+    username = f"target-{uuid.uuid4().hex[:12]}"
+    failures = [
+        log_in(stack, username, "wrong-guess", forwarded_for=f"203.0.113.{number}")
+        for number in range(1, FAILURE_LIMIT + 1)
+    ]
+
+    # Every failure counted under the one address Nginx saw.
+    assert failures[-1].status_code == 429
+
+
+def test_a_forged_forwarded_for_header_cannot_lock_out_the_address_it_names(stack, account):
+    failures = [
+        log_in(stack, account, "wrong-guess", forwarded_for=ELSEWHERE) for _ in range(FAILURE_LIMIT)
+    ]
+    from_there = log_in(stack, account, PASSWORD, local_address=ELSEWHERE)
+
+    assert failures[-1].status_code == 429
+    assert logged_in(from_there)
+
+
+def test_failures_from_one_address_leave_the_user_free_to_log_in_from_another(stack, account):
+    failures = [log_in(stack, account, "wrong-guess") for _ in range(FAILURE_LIMIT)]
+    from_elsewhere = log_in(stack, account, PASSWORD, local_address=ELSEWHERE)
+
+    assert failures[-1].status_code == 429
+    assert logged_in(from_elsewhere)
 
 
 # --- Backups ------------------------------------------------------------------------------

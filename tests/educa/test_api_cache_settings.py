@@ -32,7 +32,7 @@ def test_without_memcached_the_cache_is_local_memory():
 
 
 def test_throttle_counters_go_to_redis_when_it_is_configured(values):
-    assert values["CACHES"]["throttle"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHES"]["throttle"]["BACKEND"] == "educa.cache_backends.RedisCache"
 
 
 def test_throttle_counters_go_to_the_database_without_redis():

@@ -1,7 +1,10 @@
 import pytest
+from csp.utils import build_policy
+from django.http import HttpResponse
+from django.test import RequestFactory
 
 from courses.models import Course
-from educa.middleware import course_slug_from_host
+from educa.middleware import CSPMiddleware, course_slug_from_host
 from tests.factories import CourseFactory
 
 PARENT = "educa.test"
@@ -76,3 +79,38 @@ def test_slug_is_read_from_the_first_label_whatever_the_case_and_port():
     assert course_slug_from_host(host=f"Python-Basics.{PARENT}:8443", parent_host=PARENT) == (
         "python-basics"
     )
+
+
+# --- Content-Security-Policy ------------------------------------------------------------------
+
+
+def _csp_request():
+    return RequestFactory().get("/")
+
+
+def test_the_site_policy_is_the_one_django_csp_builds():
+    response = CSPMiddleware(lambda request: HttpResponse())(_csp_request())
+
+    assert response["Content-Security-Policy"] == build_policy()
+
+
+def test_a_changed_policy_is_sent_at_once(settings):
+    middleware = CSPMiddleware(lambda request: HttpResponse())
+    middleware(_csp_request())
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+
+    response = middleware(_csp_request())
+
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_a_view_with_a_policy_of_its_own_keeps_it():
+    def view(request):
+        response = HttpResponse()
+        response._csp_update = {"img-src": ["https://images.example"]}
+        return response
+
+    response = CSPMiddleware(view)(_csp_request())
+
+    assert "https://images.example" in response["Content-Security-Policy"]
+    assert response["Content-Security-Policy"] != build_policy()

@@ -181,7 +181,7 @@ def test_a_successful_log_in_starts_the_count_again(alice):
 
     response = fail(4)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
 
 
 def test_the_lock_out_ends_after_15_minutes(alice):

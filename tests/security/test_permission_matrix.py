@@ -4,10 +4,18 @@ The table below is explicit; the URL configuration decides what it must cover. A
 with an object parameter (an id or a slug) and no row fails
 `test_every_object_route_has_a_row_in_the_table`, so no address escapes the matrix.
 
+Bad data is a 400: every request that changes something (any route, with an object parameter
+or not) is sent invalid data by a user allowed to make it, as the BAD_DATA table says. A new
+state-changing route or method without a row there, or in NO_DATA, fails
+`test_every_state_changing_request_has_a_bad_data_row`.
+
 Each case builds its own world, so a deletion or an unenrollment cannot leak into the next.
 """
 
+import html
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -15,11 +23,17 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.views.generic.edit import ProcessFormView
 from rest_framework.authtoken.models import Token
 
 from courses import services
+from courses.forms import ORDER_PAYLOAD_INVALID
 from courses.models import File
 from tests.chat.conftest import open_socket, room_path
 from tests.courses.uploads import upload
@@ -38,9 +52,10 @@ ROLES = ("anonymous", "stranger", "student", "other_instructor", "owner", "staff
 # URL parameters that name an object somebody may or may not be allowed to see.
 OBJECT_PARAMETERS = {"pk", "id", "module_id", "content_id", "course_id", "slug", "subject"}
 
-# Routes with such a parameter left out of the matrix, each with the reason.
+# Routes left out of the matrix, by name prefix (or pattern prefix when unnamed), with why.
 NOT_IN_MATRIX = {
     "admin:": "Django's admin: its own staff and permission checks, not the site's rules",
+    "admin/": "the admin's unnamed redirects and catch-all",
 }
 
 LOGIN = "log-in"  # a 302 to the log-in page
@@ -170,14 +185,16 @@ def route_parameters(route) -> set[str]:
     return set(_ROUTE_PARAMETER.findall(route.template)) | set(_REGEX_GROUP.findall(route.template))
 
 
+def in_matrix(route) -> bool:
+    return not (route.name or route.template).startswith(tuple(NOT_IN_MATRIX))
+
+
 def object_routes():
     """Named routes with an object parameter, outside NOT_IN_MATRIX."""
     return [
         route
         for route in project_routes()
-        if route.name
-        and route_parameters(route) & OBJECT_PARAMETERS
-        and not any(route.name.startswith(prefix) for prefix in NOT_IN_MATRIX)
+        if route.name and route_parameters(route) & OBJECT_PARAMETERS and in_matrix(route)
     ]
 
 
@@ -322,6 +339,285 @@ def test_post_only_action_answers_a_get_with_405(world, name):
     client = client_for(world.users["owner"], api=name.startswith("api:"))
 
     assert client.get(url).status_code == 405
+
+
+# --- bad data: a 400 that says what is wrong --------------------------------------------------
+
+STATE_CHANGING_METHODS = ("post", "put", "patch", "delete")
+
+# Function views tell the URL configuration nothing of their methods: each is listed, with why
+# it changes nothing.
+FUNCTION_VIEWS = {
+    "healthz": "GET only (require_GET)",
+    "readyz": "GET only (require_GET)",
+    "api/(?P<path>.*)": "the API's JSON 404, whatever the method",
+}
+
+# The CMS's JSON endpoints outside the API (the API's are all JSON).
+JSON_VIEWS = {"module_order", "content_order"}
+
+ADDRESS_ONLY = "its only input is the object its address names (the permission matrix)"
+
+# Requests with nothing to send but the address (or the session), so no data to get wrong.
+NO_DATA = {
+    ("logout", "POST"): "ends the session",
+    ("course_delete", "POST"): ADDRESS_ONLY,
+    ("course_publish", "POST"): ADDRESS_ONLY,
+    ("course_unpublish", "POST"): ADDRESS_ONLY,
+    ("module_content_delete", "POST"): ADDRESS_ONLY,
+    ("content_mark_done", "POST"): ADDRESS_ONLY,
+    ("content_mark_undone", "POST"): ADDRESS_ONLY,
+    ("api:token", "DELETE"): "revokes the token it is sent with",
+    ("api:course-detail", "DELETE"): ADDRESS_ONLY,
+    ("api:course-publish", "POST"): ADDRESS_ONLY,
+    ("api:course-unpublish", "POST"): ADDRESS_ONLY,
+    ("api:course-enrollment-enroll", "POST"): ADDRESS_ONLY,
+    ("api:course-enrollment-unenroll", "POST"): ADDRESS_ONLY,
+    ("api:module-detail", "DELETE"): ADDRESS_ONLY,
+    ("api:content-detail", "DELETE"): ADDRESS_ONLY,
+    ("api:content-completion-done", "POST"): ADDRESS_ONLY,
+    ("api:content-completion-done", "DELETE"): ADDRESS_ONLY,
+}
+
+
+def reset_link_target(client, world) -> str:
+    """Follows a real password-reset link of the student: Django keeps the token in the
+    session and sends the browser on to the form's own address."""
+    user = world.users["student"]
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+    return client.get(link)["Location"]
+
+
+@dataclass(frozen=True)
+class BadData:
+    """Invalid `data` (a form, a JSON body, or a str sent as it is) from `role`, who may make
+    the request; the answer must show `says`."""
+
+    role: str
+    data: Callable[[SimpleNamespace], dict | str]
+    says: str
+    # (client, world) -> where to send it, when not to the route's own address
+    address: Callable[[Client, SimpleNamespace], str] | None = None
+
+
+REQUIRED = "This field is required."
+BLANK = "This field may not be blank."
+NEW_PASSWORDS = {"new_password1": "a-new-pass-word-1", "new_password2": "another-pass-word-2"}
+
+# (route name, method) -> the bad data and what the answer says about it. HTML forms are
+# re-rendered with their errors, JSON endpoints name the problem in their message.
+BAD_DATA = {
+    # --- accounts
+    ("login", "POST"): BadData(
+        "anonymous",
+        lambda world: {"username": "owner", "password": "wrong"},
+        "Please enter a correct username and password.",
+    ),
+    ("password_change", "POST"): BadData(
+        "student",
+        lambda world: {"old_password": "wrong", **NEW_PASSWORDS},
+        "Your old password was entered incorrectly.",
+    ),
+    ("password_reset", "POST"): BadData(
+        "anonymous", lambda world: {"email": "not-an-address"}, "Enter a valid email address."
+    ),
+    ("password_reset_confirm", "POST"): BadData(
+        "anonymous",
+        lambda world: NEW_PASSWORDS,
+        "The two password fields didn’t match.",
+        address=reset_link_target,
+    ),
+    ("profile", "POST"): BadData(
+        "student",
+        lambda world: {"first_name": "A", "last_name": "B", "email": "not-an-address"},
+        "Enter a valid email address.",
+    ),
+    ("account_delete", "POST"): BadData(
+        "student", lambda world: {"password": "wrong"}, "This is not your password."
+    ),
+    ("student_registration", "POST"): BadData(
+        "anonymous",
+        lambda world: {
+            "username": "newcomer",
+            "email": "newcomer@example.com",
+            "password1": "a-new-pass-word-1",
+            "password2": "another-pass-word-2",
+        },
+        "The two password fields didn’t match.",
+    ),
+    # --- enrollment
+    ("student_enroll_course", "POST"): BadData(
+        "stranger", lambda world: {"course_id": "first"}, "Enter a whole number."
+    ),
+    ("student_unenroll_course", "POST"): BadData(
+        "student", lambda world: {"course_id": ""}, REQUIRED
+    ),
+    # --- the instructor's CMS
+    ("course_create", "POST"): BadData(
+        "owner",
+        lambda world: {"subject": world.course.subject_id, "title": "", "overview": "Text."},
+        REQUIRED,
+    ),
+    ("course_edit", "POST"): BadData(
+        "owner",
+        lambda world: {"subject": world.course.subject_id, "title": "", "overview": "Text."},
+        REQUIRED,
+    ),
+    ("course_module_update", "POST"): BadData(
+        "owner",
+        lambda world: {
+            "modules-TOTAL_FORMS": "1",
+            "modules-INITIAL_FORMS": "0",
+            "modules-0-title": "",
+            "modules-0-description": "A module without a title.",
+        },
+        REQUIRED,
+    ),
+    ("module_content_create", "POST"): BadData("owner", lambda world: {"title": ""}, REQUIRED),
+    ("module_content_update", "POST"): BadData("owner", lambda world: {"title": ""}, REQUIRED),
+    ("module_order", "POST"): BadData("owner", lambda world: '{"1": ', ORDER_PAYLOAD_INVALID),
+    ("content_order", "POST"): BadData(
+        "owner", lambda world: json.dumps({world.content.pk: -1}), ORDER_PAYLOAD_INVALID
+    ),
+    # --- API
+    ("api:token", "POST"): BadData(
+        "anonymous", lambda world: {"username": "owner"}, f"password: {REQUIRED}"
+    ),
+    ("api:course-list", "POST"): BadData(
+        "owner",
+        lambda world: {"subject": world.course.subject_id, "title": "", "overview": "Text."},
+        f"title: {BLANK}",
+    ),
+    ("api:course-detail", "PUT"): BadData(
+        "owner",
+        lambda world: {"subject": world.course.subject_id, "title": "", "overview": "Text."},
+        f"title: {BLANK}",
+    ),
+    ("api:course-detail", "PATCH"): BadData(
+        "owner", lambda world: {"title": ""}, f"title: {BLANK}"
+    ),
+    ("api:course-modules", "POST"): BadData(
+        "owner", lambda world: {"title": ""}, f"title: {BLANK}"
+    ),
+    ("api:course-modules-order", "POST"): BadData(
+        "owner", lambda world: {"ids": "first"}, "ids: Expected a list of items"
+    ),
+    ("api:module-detail", "PUT"): BadData("owner", lambda world: {"title": ""}, f"title: {BLANK}"),
+    ("api:module-detail", "PATCH"): BadData(
+        "owner", lambda world: {"title": ""}, f"title: {BLANK}"
+    ),
+    ("api:module-contents", "POST"): BadData(
+        "owner", lambda world: {"kind": "poem", "title": "A poem"}, "is not a valid choice."
+    ),
+    ("api:module-contents-order", "POST"): BadData(
+        "owner",
+        lambda world: {"ids": [world.content.pk, world.content.pk]},
+        "ids: An id appears more than once.",
+    ),
+    ("api:content-detail", "PUT"): BadData(
+        "owner",
+        lambda world: {"kind": "text", "title": "Now a text"},
+        "kind: This content is a file; its kind cannot change.",
+    ),
+    ("api:content-detail", "PATCH"): BadData(
+        "owner", lambda world: {"title": ""}, f"title: {BLANK}"
+    ),
+}
+
+
+def view_methods(route) -> set[str] | None:
+    """The state-changing methods a route's view answers; None for a function view."""
+    actions = getattr(route.callback, "actions", None)
+    if actions is not None:  # a DRF view set: the methods its router mapped to actions
+        return {method.upper() for method in actions if method in STATE_CHANGING_METHODS}
+    view_class = getattr(route.callback, "view_class", None)
+    if view_class is None:
+        return None
+    # Django's FormView answers PUT like POST but reads request.POST, which Django fills for a
+    # POST only: no client of ours sends it, and the form it gets is always empty.
+    return {
+        method.upper()
+        for method in view_class.http_method_names
+        if method in STATE_CHANGING_METHODS
+        and getattr(view_class, method, None) not in (None, ProcessFormView.put)
+    }
+
+
+def state_changing_requests() -> set[tuple[str, str]]:
+    """(route name, method) of every request in the URL configuration that may change
+    something, outside NOT_IN_MATRIX."""
+    return {
+        (route.name or route.template, method)
+        for route in project_routes()
+        if in_matrix(route)
+        for method in view_methods(route) or ()
+    }
+
+
+def send_bad_data(world, name: str, method: str, data=None):
+    """The request of BAD_DATA's row, with its data or the `data` given."""
+    bad = BAD_DATA[(name, method)]
+    api = name.startswith("api:")
+    client = client_for(world.users[bad.role], api=api)
+    url = bad.address(client, world) if bad.address else route_url(name, world)
+    data = bad.data(world) if data is None else data
+    if api or name in JSON_VIEWS:
+        body = data if isinstance(data, str) else json.dumps(data)
+        return client.generic(method, url, body, content_type="application/json")
+    return client.generic(method, url, urlencode(data), content_type=_FORM)
+
+
+def shown_text(response) -> str:
+    """What the answer tells its reader: a JSON body's message, or the page's text."""
+    if response["Content-Type"].startswith("application/json"):
+        body = response.json()
+        return body.get("message") or body.get("error") or ""
+    return html.unescape(response.content.decode())
+
+
+def test_every_state_changing_request_has_a_bad_data_row():
+    missing = sorted(state_changing_requests() - set(BAD_DATA) - set(NO_DATA))
+
+    assert missing == []
+
+
+def test_every_bad_data_row_names_a_state_changing_request():
+    rows = set(BAD_DATA) | set(NO_DATA)
+
+    assert sorted(rows - state_changing_requests()) == []
+
+
+def test_every_function_view_is_listed_as_changing_nothing():
+    function_views = {
+        route.name or route.template
+        for route in project_routes()
+        if in_matrix(route) and view_methods(route) is None
+    }
+
+    assert function_views == set(FUNCTION_VIEWS)
+
+
+@pytest.mark.parametrize(
+    ("name", "method"), [pytest.param(*key, id="-".join(key)) for key in BAD_DATA]
+)
+def test_bad_data_is_answered_with_400_saying_what_is_wrong(world, name, method):
+    response = send_bad_data(world, name, method)
+
+    says = BAD_DATA[(name, method)].says
+    assert (response.status_code, says in shown_text(response)) == (400, True)
+
+
+JSON_REQUESTS = [key for key in BAD_DATA if key[0].startswith("api:") or key[0] in JSON_VIEWS]
+
+
+@pytest.mark.parametrize(
+    ("name", "method"), [pytest.param(*key, id="-".join(key)) for key in JSON_REQUESTS]
+)
+def test_malformed_json_is_answered_with_400_and_a_message(world, name, method):
+    response = send_bad_data(world, name, method, data='{"title": ')
+
+    assert (response.status_code, shown_text(response) != "") == (400, True)
 
 
 # --- the chat room's socket ---------------------------------------------------------------------

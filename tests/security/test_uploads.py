@@ -50,7 +50,7 @@ def upload(client, module, kind, filename, data, content_type="application/octet
 
 
 def refused(response) -> list[str]:
-    assert response.status_code == 200
+    assert response.status_code == 400
     return response.context["form"].errors.get("file", [])
 
 

@@ -137,5 +137,5 @@ def test_a_username_cannot_carry_markup(username):
         reverse("student_registration"), {**data, "password1": password, "password2": password}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "username" in response.context["form"].errors

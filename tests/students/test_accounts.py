@@ -60,7 +60,7 @@ def test_the_registration_form_asks_for_an_email(client):
 def test_registering_without_an_email_shows_the_form_again(client):
     response = client.post(REGISTER, registration(email=""))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["email"]
     assert not User.objects.exists()
 
@@ -110,7 +110,7 @@ def test_logging_in_with_a_wrong_password_shows_the_form_again(client):
 
     response = client.post(reverse("login"), {"username": user.username, "password": "wrong"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].non_field_errors()
 
 
@@ -254,7 +254,7 @@ def test_deleting_the_account_takes_enrollments_and_progress_and_logs_out(client
 def test_deleting_the_account_needs_the_right_password(client, user):
     response = client.post(reverse("account_delete"), {"password": "not-it"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["password"]
     assert User.objects.filter(pk=user.pk).exists()
 

@@ -64,6 +64,37 @@ def test_getting_a_course_for_a_non_member_is_refused():
         selectors.course_get_for_member(user=UserFactory(), course_id=CourseFactory().pk)
 
 
+def test_the_study_view_gets_a_students_course_and_enrollment_in_one_query(
+    django_assert_num_queries,
+):
+    enrollment = EnrollmentFactory()
+
+    with django_assert_num_queries(1):
+        course, found = selectors.course_get_for_study(
+            user=enrollment.student, course_id=enrollment.course.pk
+        )
+
+    assert (course, found) == (enrollment.course, enrollment)
+
+
+def test_the_study_view_gets_its_owners_draft_without_an_enrollment():
+    course = CourseFactory(status=Course.Status.DRAFT)
+
+    assert selectors.course_get_for_study(user=course.owner, course_id=course.pk) == (course, None)
+
+
+def test_the_study_view_of_a_draft_is_a_404_for_its_enrolled_students():
+    enrollment = EnrollmentFactory(course__status=Course.Status.DRAFT)
+
+    with pytest.raises(Http404):
+        selectors.course_get_for_study(user=enrollment.student, course_id=enrollment.course.pk)
+
+
+def test_the_study_view_is_refused_to_a_non_member():
+    with pytest.raises(PermissionDenied):
+        selectors.course_get_for_study(user=UserFactory(), course_id=CourseFactory().pk)
+
+
 def test_getting_a_content_for_an_enrolled_student_returns_it():
     enrollment = EnrollmentFactory()
     content = ContentFactory(module__course=enrollment.course)
@@ -181,8 +212,12 @@ def test_modules_for_study_count_contents_and_the_students_completions():
     ContentCompletionFactory(student=enrollment.student, content=contents[0])
     ContentCompletionFactory(content=contents[1])  # another student
 
-    modules = selectors.module_list_for_study(course=enrollment.course, student=enrollment.student)
+    done = selectors.content_done_ids_by_module(
+        student=enrollment.student, course=enrollment.course
+    )
+    modules = selectors.module_list_for_study(course=enrollment.course, done_by_module=done)
 
+    assert done == {first.pk: {contents[0].pk}}
     assert [(m, m.content_count, m.done_count) for m in modules] == [
         (first, 2, 1),
         (second, 0, 0),

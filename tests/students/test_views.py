@@ -1,4 +1,7 @@
+import re
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from courses.models import Course
@@ -351,6 +354,53 @@ def test_the_study_view_offers_done_for_todo_contents_and_undo_for_done_ones(cli
     assert reverse("content_mark_undone", args=[done.pk]) in page
     assert reverse("content_mark_done", args=[todo.pk]) in page
     assert reverse("content_mark_done", args=[done.pk]) not in page
+
+
+STUDY_PART = "students/course/_study.html"
+
+
+def test_a_students_study_page_is_rendered_once_then_served_from_the_cache(client, enrollment):
+    module = ModuleFactory(course=enrollment.course)
+    content = ContentFactory(module=module)
+    client.get(study_url(enrollment.course, module))  # sets the CSRF cookie
+
+    first = client.get(study_url(enrollment.course, module))
+    second = client.get(study_url(enrollment.course, module))
+
+    assert STUDY_PART in [template.name for template in first.templates]
+    assert STUDY_PART not in [template.name for template in second.templates]
+    assert content.item.title in second.content.decode()
+
+
+def test_a_cached_study_page_shows_new_progress_at_once(client, enrollment):
+    module = ModuleFactory(course=enrollment.course)
+    content = ContentFactory(module=module)
+    for _ in range(2):
+        client.get(study_url(enrollment.course, module))
+
+    client.post(reverse("content_mark_done", args=[content.pk]))
+    page = client.get(study_url(enrollment.course, module)).content.decode()
+
+    assert reverse("content_mark_undone", args=[content.pk]) in page
+    assert '<progress max="100" value="100"' in page
+
+
+def test_each_browser_of_a_student_gets_forms_that_work_with_its_own_csrf_cookie(enrollment):
+    module = ModuleFactory(course=enrollment.course)
+    first, second = ContentFactory.create_batch(2, module=module)
+    browsers = [Client(enforce_csrf_checks=True) for _ in range(2)]
+    for browser, content in zip(browsers, (first, second), strict=True):
+        browser.force_login(enrollment.student)
+        for _ in range(3):
+            page = browser.get(study_url(enrollment.course, module)).content.decode()
+        form = page[page.index(reverse("content_mark_done", args=[content.pk])) :]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+
+        response = browser.post(
+            reverse("content_mark_done", args=[content.pk]), {"csrfmiddlewaretoken": token}
+        )
+
+        assert response.status_code == 302
 
 
 def build_course(*, modules, contents_per_module):
