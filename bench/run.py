@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -27,8 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "deploy")]
 
+from chart import latency_chart, report_latencies  # noqa: E402
 from chat_load import chat_scenario, summary  # noqa: E402
 from http_load import http_scenario  # noqa: E402
+from idle_load import idle_scenario  # noqa: E402
+from idle_load import summary as idle_summary  # noqa: E402
+from process_stats import raise_nofile  # noqa: E402
+from soak import soak_scenario  # noqa: E402
+from soak import summary as soak_summary  # noqa: E402
 
 from tests.servers import AsgiServer, PostgresServer, RedisServer, free_port  # noqa: E402
 
@@ -41,12 +48,23 @@ RAISED_LIMITS = {
 # (name, rooms, clients per room, messages per client, seconds between messages)
 CHAT_FULL = [("chat latency", 4, 25, 10, 0.5), ("chat throughput", 4, 25, 20, 0.05)]
 CHAT_SMOKE = [("chat latency", 1, 3, 3, 0.1), ("chat throughput", 1, 3, 3, 0.02)]
-# (name, path, target requests/s); {slug} is a benchmark course.
+# Idle sockets (issue 6): (sockets, rooms, students per room), one socket per student, so the
+# per-user socket limit (CHAT_MAX_SOCKETS_PER_USER) keeps its default.
+IDLE_FULL = (5000, 200, 25)
+IDLE_SMOKE = (50, 2, 25)
+# Soak (issue 7): (rooms, clients per room, warm-up s, soak s, s between a client's messages,
+# s between its pages).
+SOAK_FULL = (8, 25, 15.0, 60.0, 5.0, 10.0)
+SOAK_SMOKE = (2, 5, 1.0, 3.0, 0.5, 0.5)
+# (name, path, target requests/s, logged in): {slug}, {course_id} and {module_id} name a
+# benchmark course and its first module; a logged-in page is asked for by one of its students.
 HTTP_PAGES = [
-    ("catalogue /", "/", 1400),
-    ("course page", "/course/{slug}/", 1400),
-    ("API /api/courses/", "/api/courses/", 800),
+    ("catalogue /", "/", 1400, False),
+    ("course page", "/course/{slug}/", 1400, False),
+    ("API /api/courses/", "/api/courses/", 800, False),
+    ("study view", "/students/course/{course_id}/{module_id}/", 400, True),
 ]
+HTTP_SETUP = ["--rooms=1", "--students=1", "--modules=3", "--contents=3", "--sessions"]
 
 
 def manage(arguments: list[str], env: dict[str, str]) -> None:
@@ -71,6 +89,11 @@ def chat_rows(name: str, result: dict, *, throughput: bool) -> list[dict]:
             {"scenario": name, "figure": "deliveries/s", "value": rate, "target": ">= 20000",
              "pass": rate >= 20000}
         )  # fmt: skip
+        sent = result["messages_sent"]
+        rows.append(
+            {"scenario": name, "figure": "committed", "value": result["committed"],
+             "target": f"= {sent}", "pass": result["committed"] == sent}
+        )  # fmt: skip
     else:
         p99 = result["latency_ms"]["p99"]
         rows.append(
@@ -80,9 +103,13 @@ def chat_rows(name: str, result: dict, *, throughput: bool) -> list[dict]:
     return rows
 
 
-def run_chat(ws_url: str, rooms: list[dict], sizes: list[tuple]) -> tuple[dict, list[dict]]:
+def run_chat(
+    ws_url: str, rooms: list[dict], sizes: list[tuple], database_url: str
+) -> tuple[dict, list[dict]]:
     results, rows = {}, []
     for name, room_count, clients, messages, interval in sizes:
+        room_ids = [room["course_id"] for room in rooms[:room_count]]
+        committed_before = messages_committed(database_url, room_ids)
         result = asyncio.run(
             chat_scenario(
                 url=ws_url,
@@ -93,43 +120,161 @@ def run_chat(ws_url: str, rooms: list[dict], sizes: list[tuple]) -> tuple[dict, 
                 timeout=30 + messages * interval * 4,
             )
         )
-        print(summary(name, result), flush=True)
+        # Every acknowledged message is committed before anyone receives it: rows, not frames.
+        result["committed"] = messages_committed(database_url, room_ids) - committed_before
+        print(summary(name, result), f"committed {result['committed']}", flush=True)
         results[name] = result
         rows += chat_rows(name, result, throughput="throughput" in name)
     return results, rows
 
 
-def run_http(base_url: str, slug: str, duration: float) -> tuple[dict, list[dict]]:
+def messages_committed(database_url: str, room_ids: list[int]) -> int:
+    """Chat messages stored in these rooms (a chat room's id is its course's)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        query = "SELECT count(*) FROM chat_message WHERE room_id = ANY(%s)"
+        return connection.execute(query, [room_ids]).fetchone()[0]
+
+
+def restart(server: AsgiServer) -> None:
+    """A fresh server process: a memory figure must not inherit another scenario's heap."""
+    server.stop()
+    server.start()
+
+
+def run_idle(server: AsgiServer, rooms: list[dict], size: tuple) -> tuple[dict, list[dict]]:
+    connections = size[0]
+    result = asyncio.run(
+        idle_scenario(
+            url=server.ws_url, rooms=rooms, connections=connections, server_pid=server.process.pid
+        )
+    )
+    name = f"idle {connections} sockets"
+    print(idle_summary(name, result), flush=True)
+    per_socket, held = result["kib_per_connection"], result["held_at_measurement"]
+    rows = [
+        {"scenario": name, "figure": "sockets held", "value": held,
+         "target": f"= {connections}", "pass": held == connections},
+        {"scenario": name, "figure": "KiB/socket", "value": per_socket, "target": "<= 25",
+         "pass": per_socket is not None and per_socket <= 25},
+    ]  # fmt: skip
+    return result, rows
+
+
+def run_soak(server: AsgiServer, setup: dict, size: tuple) -> tuple[dict, list[dict]]:
+    """Chat and pages on the one Daphne, so its RSS is the whole of the server's memory."""
+    rooms, clients, warmup, duration, message_interval, page_interval = size
+    result = asyncio.run(
+        soak_scenario(
+            ws_url=server.ws_url,
+            http_url=server.url,
+            rooms=setup["rooms"][:rooms],
+            session_cookie=setup.get("session_cookie", "sessionid"),
+            clients_per_room=clients,
+            warmup=warmup,
+            duration=duration,
+            message_interval=message_interval,
+            page_interval=page_interval,
+            server_pids=[server.process.pid],
+        )
+    )
+    name = f"soak {rooms * clients} clients {duration:g} s"
+    print(soak_summary(name, result), flush=True)
+    growth = result["rss_growth_pct"]
+    rows = [
+        {"scenario": name, "figure": "errors", "value": result["error_count"], "target": "= 0",
+         "pass": result["error_count"] == 0},
+        {"scenario": name, "figure": "RSS growth %", "value": growth, "target": "<= 10",
+         "pass": growth <= 10},
+    ]  # fmt: skip
+    return result, rows
+
+
+def run_http(base_url: str, setup: dict, duration: float) -> tuple[dict, list[dict]]:
+    """Load each page of HTTP_PAGES; `setup` is bench_setup's output for HTTP_SETUP."""
+    room = setup["rooms"][0]
+    # A browser that has logged in holds the session and the CSRF cookie (its forms use it).
+    session = f"{setup['session_cookie']}={room['members'][0]['session']}"
+    cookie = f"{session}; csrftoken={secrets.token_hex(16)}"
     results, rows = {}, []
-    for name, path, target in HTTP_PAGES:
-        result = http_scenario(base_url.rstrip("/") + path.format(slug=slug), duration=duration)
+    for name, path, target, logged_in in HTTP_PAGES:
+        url = base_url.rstrip("/") + path.format(
+            slug=room["slug"], course_id=room["course_id"], module_id=room["module_ids"][0]
+        )
+        headers = {"Cookie": cookie} if logged_in else {}
+        result = http_scenario(url, duration=duration, headers=headers)
         print(f"{name}: {result}", flush=True)
         results[name] = result
         rate = result["requests_per_s"]
+        answered = result["warmup_status"] == 200 and result["non_2xx_3xx"] == 0
         rows.append(
             {"scenario": f"HTTP {name}", "figure": "requests/s", "value": rate,
-             "target": f">= {target}", "pass": rate >= target and result["non_2xx_3xx"] == 0}
+             "target": f">= {target}", "pass": rate >= target and answered}
         )  # fmt: skip
     return results, rows
 
 
-def native_http(slug_rooms: int, students: int, duration: float, data_file: Path) -> tuple:
-    """Start the native stack in bench/.stack (unless it runs), load it, stop what was started."""
+def query_rows(counts: dict) -> list[dict]:
+    """One row per page: its queries (first request/repeated) with few and with many courses."""
+    rows = []
+    for name, sizes in counts["pages"].items():
+        few, many = (f"{sizes[size]['first']}/{sizes[size]['repeat']}" for size in ("few", "many"))
+        rows.append(
+            {"scenario": f"SQL {name}", "figure": "queries", "value": f"{few} vs {many}",
+             "target": "constant", "pass": sizes["few"] == sizes["many"]}
+        )  # fmt: skip
+    return rows
+
+
+def http_part(base_url: str, run_manage, duration: float, work: Path) -> tuple[dict, dict, list]:
+    """HTTP_SETUP's data, the HTTP scenarios and the query counts (bench_queries)."""
+    run_manage(["bench_setup", *HTTP_SETUP, f"--out={work / 'http.json'}"])
+    http, rows = run_http(base_url, json.loads((work / "http.json").read_text()), duration)
+    run_manage(["bench_queries", f"--out={work / 'queries.json'}"])
+    queries = json.loads((work / "queries.json").read_text())
+    return http, queries, rows + query_rows(queries)
+
+
+def native_chat(stack, run_manage, sizes: list[tuple], work: Path) -> tuple[dict, list[dict]]:
+    """The chat scenarios through Nginx to the stack's Daphne processes: reported, not held to
+    the targets, which are for one Daphne serving directly."""
+    rooms, students = max(size[1] for size in sizes), max(size[2] for size in sizes)
+    data_file = work / "native-chat.json"
+    run_manage(["bench_setup", f"--rooms={rooms}", f"--students={students}", f"--out={data_file}"])
+    wss = stack.url.rstrip("/").replace("https://", "wss://", 1)
+    results, rows = run_chat(
+        wss,
+        json.loads(data_file.read_text())["rooms"],
+        [(f"{name} via Nginx", *size) for name, *size in sizes],
+        stack.state["app_env"]["DATABASE_URL"],
+    )
+    for row in rows:
+        row["target"], row["pass"] = "reported", None
+    return results, rows
+
+
+def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
+    """Start the native stack in bench/.stack or $BENCH_STACK_DIR (unless it runs), load it
+    (HTTP, then chat through Nginx), stop what was started: (http, queries, rows, chat)."""
     import native
 
     os.environ.update(RAISED_LIMITS)
     os.environ.setdefault("PROD_HTTPS_PORT", str(free_port()))
     os.environ.setdefault("PROD_HTTP_PORT", str(free_port()))
-    stack = native.Stack(ROOT / "bench" / ".stack")
+    stack = native.Stack(Path(os.environ.get("BENCH_STACK_DIR", ROOT / "bench" / ".stack")))
     started = not stack.running_services()
     if started:
         stack.start()
+
+    def run_manage(arguments: list[str]) -> None:
+        if stack.manage(arguments) != 0:
+            raise RuntimeError(f"manage.py {arguments[0]} failed on the native stack")
+
     try:
-        stack.manage(
-            ["bench_setup", f"--rooms={slug_rooms}", f"--students={students}", f"--out={data_file}"]
-        )
-        slug = json.loads(data_file.read_text())["rooms"][0]["slug"]
-        return run_http(stack.url, slug, duration)
+        http, queries, rows = http_part(stack.url, run_manage, duration, work)
+        chat, chat_rows = native_chat(stack, run_manage, chat_sizes, work)
+        return http, queries, rows + chat_rows, chat
     finally:
         if started:
             stack.stop()
@@ -140,7 +285,7 @@ def print_table(rows: list[dict]) -> None:
     print(header)
     print("-" * len(header))
     for row in rows:
-        verdict = "pass" if row["pass"] else "FAIL"
+        verdict = {True: "pass", False: "FAIL", None: "-"}[row["pass"]]
         print(
             f"{row['scenario']:<24} {row['figure']:<14} {row['value']!s:>12} "
             f"{row['target']:>10}  {verdict}"
@@ -150,44 +295,84 @@ def print_table(rows: list[dict]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, correctness only")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument(
+        "--only", choices=("chat", "http"), help="only the WebSocket scenarios, or only HTTP"
+    )
+    parser.add_argument("--out", type=Path, help="default bench/results/latest[-ONLY].json")
     args = parser.parse_args()
+    if args.out is None:
+        name = f"latest-{args.only}.json" if args.only else "latest.json"
+        args.out = ROOT / "bench" / "results" / name
+    sockets, pages = args.only != "http", args.only != "chat"
     sizes = CHAT_SMOKE if args.smoke else CHAT_FULL
     rooms = max(size[1] for size in sizes)
     students = max(size[2] for size in sizes)
     http_duration = 2.0 if args.smoke else 10.0
+    idle_size = IDLE_SMOKE if args.smoke else IDLE_FULL
+    soak_size = SOAK_SMOKE if args.smoke else SOAK_FULL
+    # Thousands of sockets: for this process and the servers it starts (they inherit it).
+    raise_nofile(idle_size[0] + 1024)
     work = Path(tempfile.mkdtemp(prefix="educa-bench-"))
     data_file = work / "bench.json"
 
-    postgres, redis = PostgresServer(), RedisServer()
+    # The WebSocket scenarios, and the smoke run's HTTP ones, use a local Daphne.
+    local = sockets or args.smoke
+    postgres, redis = (PostgresServer(), RedisServer()) if local else (None, None)
     daphne = None
+    rows, chat, chat_via_nginx, idle, soak, http, queries = [], {}, {}, {}, {}, {}, {}
     try:
-        postgres.start()
-        redis.start()
-        env = {
-            "DJANGO_SETTINGS_MODULE": "educa.settings.test",
-            "DATABASE_URL": postgres.url,
-            "REDIS_URL": redis.url,
-            "MEMCACHED_LOCATION": "",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            # As deploy/daphne.sh runs it: pooled, health-checked connections.
-            "DJANGO_DB_POOL": "1",
-            **RAISED_LIMITS,
-        }
-        manage(["migrate", "--no-input"], env)
-        manage(
-            ["bench_setup", f"--rooms={rooms}", f"--students={students}", f"--out={data_file}"],
-            env,
-        )
-        daphne = AsgiServer("daphne", env)
-        daphne.start()
-        bench_rooms = json.loads(data_file.read_text())["rooms"]
-        chat, rows = run_chat(daphne.ws_url, bench_rooms, sizes)
-        if args.smoke:
-            http, http_rows = run_http(daphne.url, bench_rooms[0]["slug"], http_duration)
-        else:
-            http, http_rows = native_http(1, 1, http_duration, work / "native.json")
-        rows += http_rows
+        if local:
+            postgres.start()
+            redis.start()
+            env = {
+                "DJANGO_SETTINGS_MODULE": "educa.settings.test",
+                "DATABASE_URL": postgres.url,
+                "REDIS_URL": redis.url,
+                "MEMCACHED_LOCATION": "",
+                "DJANGO_LOG_LEVEL": "WARNING",
+                # As deploy/daphne.sh runs it: pooled, health-checked connections.
+                "DJANGO_DB_POOL": "1",
+                **RAISED_LIMITS,
+            }
+            manage(["migrate", "--no-input"], env)
+        if sockets:
+            manage(
+                ["bench_setup", f"--rooms={rooms}", f"--students={students}", f"--out={data_file}"],
+                env,
+            )
+            soak_rooms, soak_clients = soak_size[:2]
+            manage(
+                ["bench_setup", f"--rooms={soak_rooms}", f"--students={soak_clients}",
+                 "--sessions", f"--out={work / 'soak.json'}"],
+                env,
+            )  # fmt: skip
+            idle_sockets, idle_rooms, idle_students = idle_size
+            manage(
+                ["bench_setup", f"--rooms={idle_rooms}", f"--students={idle_students}",
+                 "--modules=0", f"--out={work / 'idle.json'}"],
+                env,
+            )  # fmt: skip
+        if local:
+            daphne = AsgiServer("daphne", env)
+            daphne.start()
+        if sockets:
+            bench_rooms = json.loads(data_file.read_text())["rooms"]
+            idle_setup = json.loads((work / "idle.json").read_text())
+            idle, idle_rows = run_idle(daphne, idle_setup["rooms"], idle_size)
+            restart(daphne)
+            chat, rows = run_chat(daphne.ws_url, bench_rooms, sizes, postgres.url)
+            restart(daphne)
+            soak_setup = json.loads((work / "soak.json").read_text())
+            soak, soak_rows = run_soak(daphne, soak_setup, soak_size)
+            rows += idle_rows + soak_rows
+        if pages and args.smoke:
+            http, queries, http_rows = http_part(
+                daphne.url, lambda arguments: manage(arguments, env), http_duration, work
+            )
+            rows += http_rows
+        elif pages:
+            http, queries, http_rows, chat_via_nginx = native_http(http_duration, work, sizes)
+            rows += http_rows
     finally:
         for server in (daphne, redis, postgres):
             if server is not None:
@@ -200,12 +385,27 @@ def main() -> int:
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
-        "command": "bench/run.py" + (" --smoke" if args.smoke else ""),
+        "command": " ".join(
+            [
+                "bench/run.py",
+                *(["--smoke"] if args.smoke else []),
+                *(["--only", args.only] if args.only else []),
+            ]
+        ),
         "smoke": args.smoke,
         "chat": chat,
+        "chat_via_nginx": chat_via_nginx,
+        "idle": idle,
+        "soak": soak,
         "http": http,
+        "queries": queries,
         "table": rows,
     }
+    chart = args.out.parent / "latency.png"
+    if args.smoke or args.only:
+        chart = args.out.with_name(f"{args.out.stem}-latency.png")
+    title = f"{report['command']}, {report['date']}, {report['machine']}"
+    report["chart"] = str(latency_chart(report_latencies(report), chart, title=title))
     args.out.write_text(json.dumps(report, indent=2))
     print(f"\nwritten to {args.out}")
     return 0

@@ -37,7 +37,62 @@ def test_smoke_chat_scenario_delivers_every_message_once_in_order(smoke_report, 
 
 @pytest.mark.timeout(200)
 def test_smoke_http_scenarios_get_only_successful_answers(smoke_report):
-    assert set(smoke_report["http"]) == {"catalogue /", "course page", "API /api/courses/"}
+    assert set(smoke_report["http"]) == {
+        "catalogue /",
+        "course page",
+        "API /api/courses/",
+        "study view",
+    }
     for result in smoke_report["http"].values():
         assert result["warmup_status"] == 200
         assert result["non_2xx_3xx"] == 0
+
+
+@pytest.mark.timeout(200)
+def test_smoke_counts_each_pages_queries_with_few_and_many_courses(smoke_report):
+    pages = smoke_report["queries"]["pages"]
+
+    assert set(pages) == set(smoke_report["http"])
+    for name, sizes in pages.items():
+        assert sizes["few"] == sizes["many"], name
+    rows = [row for row in smoke_report["table"] if row["scenario"].startswith("SQL ")]
+    assert len(rows) == len(pages) and all(row["pass"] for row in rows)
+
+
+@pytest.mark.timeout(200)
+@pytest.mark.parametrize("scenario", ["chat latency", "chat throughput"])
+def test_smoke_chat_scenario_commits_every_message_sent_once(smoke_report, scenario):
+    result = smoke_report["chat"][scenario]
+
+    assert result["messages_sent"] == 9
+    assert result["committed"] == 9
+
+
+@pytest.mark.timeout(200)
+def test_smoke_idle_scenario_holds_every_socket_and_measures_the_server(smoke_report):
+    result = smoke_report["idle"]
+
+    assert result["held_at_measurement"] == result["connections"] == 50
+    assert result["connect_failures"] == 0
+    assert result["rss_open_kib"] > 0
+    assert result["kib_per_connection"] is not None
+
+
+@pytest.mark.timeout(200)
+def test_smoke_soak_chats_and_browses_without_an_error(smoke_report):
+    result = smoke_report["soak"]
+
+    assert result["errors"] == {}
+    assert result["messages_sent"] > 0
+    assert result["deliveries"] == result["expected_deliveries"] > 0
+    assert result["pages"] > 0
+    assert result["rss_after_warmup_kib"] > 0
+    assert result["rss_after_soak_kib"] > 0
+
+
+@pytest.mark.timeout(200)
+def test_smoke_writes_a_latency_chart_beside_the_report(smoke_report):
+    chart = Path(smoke_report["chart"])
+
+    assert chart.name == "latest-latency.png"
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

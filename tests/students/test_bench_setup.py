@@ -2,17 +2,20 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from courses.models import Course
+from courses.models import Content, Course, Module
 from students.models import Enrollment
 
 pytestmark = pytest.mark.django_db
 
 
-def _setup(tmp_path, rooms=2, students=3):
+def _setup(tmp_path, rooms=2, students=3, **options):
     out = tmp_path / "bench.json"
-    call_command("bench_setup", rooms=rooms, students=students, out=str(out), stdout=None)
+    call_command(
+        "bench_setup", rooms=rooms, students=students, out=str(out), stdout=None, **options
+    )
     return json.loads(out.read_text())
 
 
@@ -36,3 +39,45 @@ def test_running_bench_setup_twice_creates_nothing_new(tmp_path):
 
     assert second == first
     assert Enrollment.objects.count() == 6
+
+
+def test_bench_setup_gives_new_courses_modules_of_text_and_video(tmp_path):
+    room = _setup(tmp_path, rooms=1, students=1, modules=2, contents=3)["rooms"][0]
+
+    modules = Module.objects.filter(course_id=room["course_id"]).order_by("order")
+    assert room["module_ids"] == [module.pk for module in modules]
+    kinds = [content.kind for content in Content.objects.filter(module=modules[0])]
+    assert kinds == ["text", "text", "video"]
+
+
+def test_bench_setup_adds_no_modules_to_a_course_that_has_some(tmp_path):
+    first = _setup(tmp_path, rooms=1, students=1, modules=2, contents=1)
+    second = _setup(tmp_path, rooms=1, students=1, modules=5, contents=5)
+
+    assert second["rooms"][0]["module_ids"] == first["rooms"][0]["module_ids"]
+    assert Content.objects.count() == 2
+
+
+def test_bench_setup_sessions_log_the_students_in(tmp_path):
+    data = _setup(tmp_path, rooms=1, students=2, modules=1, contents=1, sessions=True)
+    room = data["rooms"][0]
+
+    for member in room["members"]:
+        client = Client()
+        client.cookies[data["session_cookie"]] = member["session"]
+        response = client.get(f"/students/course/{room['course_id']}/")
+        assert response.status_code == 200
+        assert member["username"] in response.content.decode()
+
+
+def test_bench_queries_counts_the_same_queries_with_few_and_many_courses(tmp_path):
+    out = tmp_path / "queries.json"
+
+    call_command("bench_queries", out=str(out), stdout=None)
+
+    report = json.loads(out.read_text())
+    assert set(report["pages"]) == {"catalogue /", "course page", "API /api/courses/", "study view"}
+    for name, sizes in report["pages"].items():
+        assert sizes["few"] == sizes["many"], name
+        assert sizes["few"]["repeat"] >= 1, name
+    assert not Course.objects.exists()
