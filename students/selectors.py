@@ -132,9 +132,6 @@ def enrollment_list_for_course(*, course: Course) -> QuerySet[Enrollment]:
     return _with_progress(enrollments)
 
 
-# --- progress ---------------------------------------------------------------------------------
-
-
 # --- study view -------------------------------------------------------------------------------
 
 

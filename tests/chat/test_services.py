@@ -162,16 +162,22 @@ def test_a_client_id_repeated_in_one_batch_stores_one_message(course, student):
     assert Message.objects.filter(room_id=course.pk).count() == 1
 
 
-def test_a_batch_publishes_one_event_per_room_after_commit(
-    course, student, redis_channel_layer, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def room_events(course, redis_channel_layer):
+    """Receives the channel-layer events of the course's room group."""
     layer = get_channel_layer()
     listener = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(room_group(course.pk), listener)
+    return lambda: async_to_sync(layer.receive)(listener)
+
+
+def test_a_batch_publishes_one_event_per_room_after_commit(
+    course, student, room_events, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         message_create_many([draft(course, student, "one"), draft(course, student, "two")])
     assert len(callbacks) == 1
-    event = async_to_sync(layer.receive)(listener)
+    event = room_events()
     assert [(item["seq"], item["frame"]["message"]) for item in event["messages"]] == [
         (1, "one"),
         (2, "two"),
@@ -179,17 +185,14 @@ def test_a_batch_publishes_one_event_per_room_after_commit(
 
 
 def test_the_event_is_published_only_after_commit(
-    course, student, redis_channel_layer, django_capture_on_commit_callbacks
+    course, student, room_events, django_capture_on_commit_callbacks
 ):
-    layer = get_channel_layer()
-    listener = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(room_group(course.pk), listener)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         message, _ = create(course, student, "after commit")
         # Stored, not yet broadcast: the broadcast waits for the commit.
         assert len(connection.run_on_commit) == 1
     assert len(callbacks) == 1
-    event = async_to_sync(layer.receive)(listener)
+    event = room_events()
     assert event["type"] == "chat.messages"
     (published,) = event["messages"]
     assert (published["seq"], published["frame"]["message"]) == (message.seq, "after commit")
