@@ -1,0 +1,17 @@
+"""The ASGI entry point's adjustments of the servers under it."""
+
+import sys
+
+from autobahn import util
+
+
+def test_the_event_loop_gives_database_threads_the_gil_within_half_a_millisecond():
+    import educa.asgi  # noqa: F401
+
+    assert sys.getswitchinterval() <= 0.0005
+
+
+def test_autobahn_builds_its_debug_log_arguments_without_colouring_them():
+    import educa.asgi  # noqa: F401
+
+    assert util.hl("frame") == "frame"
