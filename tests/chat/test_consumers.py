@@ -470,6 +470,26 @@ async def test_after_replays_every_later_message_in_order(room):
     await communicator.disconnect()
 
 
+async def test_a_socket_resuming_while_the_room_talks_gets_every_message_once_in_order(room):
+    course, owner, (student, _) = room
+    # More than one replay batch, so live messages arrive while the replay is still reading.
+    await add_messages(course, owner, 600)
+    talker = await join(course, owner)
+
+    async def talk():
+        for index in range(20):
+            await send(talker, message=f"live {index}")
+
+    talking = asyncio.create_task(talk())
+    resumer = await join(course, student, after=0)
+    seqs = [(await receive_type(resumer, "message"))["seq"] for _ in range(620)]
+    await talking
+    assert seqs == list(range(1, 621))
+    await nothing_more(resumer)
+    await resumer.disconnect()
+    await talker.disconnect()
+
+
 async def test_without_after_nothing_old_is_replayed(room):
     course, owner, _ = room
     await add_messages(course, owner, 3)
