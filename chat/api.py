@@ -5,6 +5,7 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from educa.db import BIGINT_MAX
 from students.selectors import course_get_for_member
 
 from .selectors import (
@@ -14,17 +15,15 @@ from .selectors import (
     message_list_for_room,
 )
 
-_SEQ_MAX = 2**63 - 1
-
 
 class HistoryQuerySerializer(serializers.Serializer):
     before = serializers.IntegerField(
-        required=False, min_value=0, max_value=_SEQ_MAX, help_text="Only messages below this seq."
+        required=False, min_value=0, max_value=BIGINT_MAX, help_text="Only messages below this seq."
     )
     after = serializers.IntegerField(
         required=False,
         min_value=0,
-        max_value=_SEQ_MAX,
+        max_value=BIGINT_MAX,
         help_text="Only messages above this seq, oldest first (to catch up).",
     )
     limit = serializers.IntegerField(

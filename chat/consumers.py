@@ -287,6 +287,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def frame_message(self, content: dict):
         if "message" not in content:
             raise FrameError("invalid_frame", 'A message frame has a "message" string.')
+        # Refused here, before the writer: an invalid frame costs no rate-limit call or thread
+        # hop (message_create_many checks again for its other callers).
         text = services.message_text_clean(content["message"])
         client_id = services.client_id_clean(content.get("client_id"))
         message, created = await self.hub.writer.write(

@@ -23,6 +23,8 @@ from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.safestring import SafeString, mark_safe
 
+from educa.db import BIGINT_MAX
+
 from . import selectors
 from .models import Catalogue, Course, Module
 
@@ -36,7 +38,6 @@ PAGE_CACHE_HEADER = "X-Cache"
 # query with the ORM costs several times what PostgreSQL takes to answer it.
 _CATALOGUE_VERSION_SQL = 'SELECT "version" FROM "courses_catalogue" WHERE "id" = %s'
 _COURSE_STAMP_SQL = 'SELECT "id", "slug", "version", "status", "owner_id" FROM "courses_course" '
-_LARGEST_ID = 2**63 - 1
 
 
 def _fetch_one(sql: str, params: list) -> tuple | None:
@@ -76,7 +77,7 @@ class CourseStamp:
 def course_stamp(*, course_id: int | None = None, slug: str | None = None) -> CourseStamp | None:
     """The course's id, slug, version, status and owner (one query), or None if unknown."""
     if course_id is not None:
-        if not 0 < course_id <= _LARGEST_ID:
+        if not 0 < course_id <= BIGINT_MAX:
             return None
         row = _fetch_one(_COURSE_STAMP_SQL + 'WHERE "id" = %s', [course_id])
     else:

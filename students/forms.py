@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from educa.db import BIGINT_MAX
+
 from .selectors import course_get_for_enrollment
 from .services import EMAIL_TAKEN
 
@@ -71,7 +73,7 @@ class AccountDeleteForm(forms.Form):
 class CourseIdForm(forms.Form):
     """A course id posted by a button; resolves to a published course as `course`."""
 
-    course_id = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    course_id = forms.IntegerField(min_value=1, max_value=BIGINT_MAX)
 
     def clean_course_id(self):
         course_id = self.cleaned_data["course_id"]

@@ -8,8 +8,9 @@ from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 
-from courses.cache import module_list_for_course_cached
+from courses.cache import module_contents_rendered, module_list_for_course_cached
 from courses.models import Content, Course, Module
+from educa.db import BIGINT_MAX
 
 from .models import ContentCompletion, Enrollment
 
@@ -151,7 +152,6 @@ _DONE_SQL = (
     "JOIN courses_module m ON m.id = ct.module_id "
     "WHERE cc.student_id = %s AND m.course_id = %s"
 )
-_LARGEST_ID = 2**63 - 1
 
 
 def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | None]:
@@ -159,7 +159,7 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
 
     Same rules as course_get_for_member; one query for an enrolled student.
     """
-    if not 0 < course_id <= _LARGEST_ID:
+    if not 0 < course_id <= BIGINT_MAX:
         raise Http404("No such course.")
     course = next(iter(Course.objects.raw(_STUDY_COURSE_SQL, [user.pk, course_id])), None)
     if course is None:
@@ -199,6 +199,14 @@ def module_list_for_study(*, course: Course, done_by_module: dict[int, set[int]]
     for module in modules:
         module.done_count = len(done_by_module.get(module.pk, ()))
     return modules
+
+
+def content_list_for_study(*, module: Module, version: int, done_ids: set[int]) -> list[tuple]:
+    """The module's contents, rendered, each with whether the student has done it: (content,
+    done) pairs. The rendering is shared by every member (cached per course `version`).
+    """
+    rendered = module_contents_rendered(module=module, version=version)
+    return [(content, content.id in done_ids) for content in rendered]
 
 
 def module_pick_for_study(

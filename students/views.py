@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView, ListView, TemplateView, View
 
-from courses.cache import module_contents_rendered, text_digest
+from courses.cache import text_digest
 from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
 from educa.views import InvalidSubmissionMixin
@@ -20,6 +20,7 @@ from .forms import AccountDeleteForm, CourseIdForm, ProfileForm, StudentRegistra
 from .selectors import (
     content_done_ids_by_module,
     content_get_for_member,
+    content_list_for_study,
     course_get_for_study,
     course_progress_from_modules,
     enrollment_list_for_course,
@@ -238,18 +239,16 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
         done_by_module = {} if is_owner else content_done_ids_by_module(student=user, course=course)
         modules = module_list_for_study(course=course, done_by_module=done_by_module)
         module = module_pick_for_study(modules=modules, module_id=module_id, enrollment=enrollment)
-        contents = []
-        if module is not None:
+        if module is not None and enrollment is not None and enrollment.last_module_id != module.pk:
+            enrollment_visit_module(student=user, module=module)
+
+        def contents():
+            # Called by the template only when the page's cached fragment is missing.
+            if module is None:
+                return []
             done = done_by_module.get(module.pk, set())
+            return content_list_for_study(module=module, version=course.version, done_ids=done)
 
-            def contents():
-                # Shared by every member (cached per course version), with what this user has
-                # done added; read only when the page's fragment is not in the cache.
-                rendered = module_contents_rendered(module=module, version=course.version)
-                return [(content, content.id in done) for content in rendered]
-
-            if enrollment is not None and enrollment.last_module_id != module.pk:
-                enrollment_visit_module(student=user, module=module)
         progress = course_progress_from_modules(modules)
         index = modules.index(module) if module is not None else 0
         return super().get_context_data(

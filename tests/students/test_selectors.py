@@ -224,6 +224,18 @@ def test_modules_for_study_count_contents_and_the_students_completions():
     ]
 
 
+def test_a_modules_contents_for_study_come_in_order_each_marked_done_or_not():
+    enrollment = EnrollmentFactory()
+    module = ModuleFactory(course=enrollment.course)
+    first, second = ContentFactory.create_batch(2, module=module)
+
+    pairs = selectors.content_list_for_study(
+        module=module, version=enrollment.course.version, done_ids={second.pk}
+    )
+
+    assert [(content.id, done) for content, done in pairs] == [(first.pk, False), (second.pk, True)]
+
+
 # --- the module the study view shows -----------------------------------------------------------
 
 
