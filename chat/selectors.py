@@ -5,15 +5,18 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from courses.models import Course
-from students.models import Enrollment
-from students.selectors import course_get_for_member
+from students.selectors import (
+    COURSE_MEMBER_SQL,
+    Refusal,
+    course_member_sql_params,
+    course_membership_refusal,
+    course_membership_refusals,
+)
 
 from .models import Message, Mute, Room
 
@@ -124,8 +127,10 @@ def mutes_active(*, course_ids, user_ids) -> dict[tuple[int, int], Mute]:
 
 
 # Every logged-in page shows the user's rooms: written out, as building it with the ORM costs
-# several times what PostgreSQL takes to answer. Columns are listed (prepared statements).
-_ROOMS_FOR_USER_SQL = """
+# several times what PostgreSQL takes to answer. The rooms are those of COURSE_MEMBER_SQL, the
+# membership rule's SQL twin (its parameters include `user`). Built from constants alone, every
+# value a parameter; columns are listed (prepared statements).
+_ROOMS_FOR_USER_SQL = f"""
 SELECT c.id, c.title,
   (SELECT count(*) FROM chat_message m
     WHERE m.room_id = c.id AND m.deleted_at IS NULL
@@ -135,20 +140,18 @@ SELECT c.id, c.title,
           WHERE r.room_id = c.id AND r.user_id = %(user)s), 0)
   ) AS unread
 FROM courses_course c
-WHERE c.owner_id = %(user)s
-   OR (c.status = %(published)s
-       AND c.id IN (SELECT e.course_id FROM students_enrollment e WHERE e.student_id = %(user)s))
+WHERE {COURSE_MEMBER_SQL}
 ORDER BY c.title, c.id
-"""
+"""  # noqa: S608
 
 
 def course_list_for_chat(*, user) -> list[Course]:
     """Courses whose room the user may enter, by title, each with `unread`: the live messages
     of others above the user's read marker. One query; only id and title are loaded.
     """
-    if not user.is_authenticated:
+    params = course_member_sql_params(user=user)
+    if params is None:
         return []
-    params = {"user": user.pk, "published": Course.Status.PUBLISHED}
     return list(Course.objects.raw(_ROOMS_FOR_USER_SQL, params))
 
 
@@ -160,17 +163,20 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 
+_CLOSE_CODES = {
+    Refusal.NOT_AUTHENTICATED: CLOSE_NOT_AUTHENTICATED,
+    Refusal.NOT_FOUND: CLOSE_NOT_FOUND,
+    Refusal.FORBIDDEN: CLOSE_FORBIDDEN,
+}
+
+
 def chat_access_refusal(*, user, course_id: int) -> int | None:
     """None when the user may be in the room, else the close code that says why not."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if user is None:
         return CLOSE_NOT_AUTHENTICATED
-    try:
-        course_get_for_member(user=user, course_id=course_id)
-    except Http404:
-        return CLOSE_NOT_FOUND
-    except PermissionDenied:
-        return CLOSE_FORBIDDEN
-    return None
+    course = Course.objects.filter(pk=course_id).only("owner_id", "status").first()
+    refusal = course_membership_refusal(user=user, course=course)
+    return None if refusal is None else _CLOSE_CODES[refusal]
 
 
 def user_get_for_token(*, key: str):
@@ -216,29 +222,5 @@ def room_access_refusals(*, course_id: int, user_ids) -> dict[int, int]:
 
     The rules of chat_access_refusal, for a whole room in three queries.
     """
-    user_ids = set(user_ids)
-    course = Course.objects.filter(pk=course_id).values("owner_id", "status").first()
-    if course is None:
-        return dict.fromkeys(user_ids, CLOSE_NOT_FOUND)
-    active = set(
-        get_user_model()
-        .objects.filter(pk__in=user_ids, is_active=True)
-        .values_list("pk", flat=True)
-    )
-    enrolled = set(
-        Enrollment.objects.filter(course_id=course_id, student_id__in=user_ids).values_list(
-            "student_id", flat=True
-        )
-    )
-    published = course["status"] == Course.Status.PUBLISHED
-    refusals = {}
-    for user_id in user_ids:
-        if user_id not in active:
-            refusals[user_id] = CLOSE_NOT_AUTHENTICATED
-        elif user_id == course["owner_id"]:
-            continue
-        elif not published:
-            refusals[user_id] = CLOSE_NOT_FOUND
-        elif user_id not in enrolled:
-            refusals[user_id] = CLOSE_FORBIDDEN
-    return refusals
+    refusals = course_membership_refusals(course_id=course_id, user_ids=user_ids)
+    return {user_id: _CLOSE_CODES[refusal] for user_id, refusal in refusals.items()}

@@ -1,7 +1,10 @@
 """Reads about students: membership, enrollments and progress."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
@@ -42,21 +45,136 @@ def _count(queryset: QuerySet):
 
 
 # --- membership -------------------------------------------------------------------------------
+# Who may see a course's student pages, enter its room and read its history. The rule is
+# membership_refusal; the other forms here (for one user, for a whole room) feed it, and its SQL
+# twin is checked against it for every role by tests/students/test_selectors.py.
+
+
+class Refusal(Enum):
+    """Why the membership rule keeps a user out of a course."""
+
+    NOT_AUTHENTICATED = "not authenticated"
+    NOT_FOUND = "not found"
+    FORBIDDEN = "forbidden"
+
+
+def membership_refusal(
+    *,
+    user_id: int | None,
+    user_active: bool,
+    owner_id: int | None,
+    status: str | None,
+    enrolled: Callable[[], bool],
+) -> Refusal | None:
+    """The membership rule: None for the course's owner and, in a published course, its
+    enrolled students; otherwise why not.
+
+    `user_active` is False for anonymous and inactive users alike (neither is authenticated);
+    `owner_id` and `status` are None for a course that does not exist. A draft is NOT_FOUND to
+    anyone but its owner. `enrolled` is asked only when the answer depends on it (it may cost a
+    query).
+    """
+    if not user_active:
+        return Refusal.NOT_AUTHENTICATED
+    if owner_id is None or (status != Course.Status.PUBLISHED and user_id != owner_id):
+        return Refusal.NOT_FOUND
+    if not _belongs(user_id=user_id, owner_id=owner_id, enrolled=enrolled):
+        return Refusal.FORBIDDEN
+    return None
+
+
+def _belongs(*, user_id: int, owner_id: int, enrolled: Callable[[], bool]) -> bool:
+    return user_id == owner_id or enrolled()
+
+
+def _user_active(user) -> bool:
+    return user.is_authenticated and user.is_active
+
+
+def _enrollment_exists(*, user, course: Course) -> bool:
+    return Enrollment.objects.filter(student_id=user.pk, course_id=course.pk).exists()
+
+
+def course_membership_refusal(*, user, course: Course | None) -> Refusal | None:
+    """The membership rule for one user and a course already fetched (None: no such course).
+
+    The enrollment is read (one query) only when it decides.
+    """
+    return membership_refusal(
+        user_id=user.pk,
+        user_active=_user_active(user),
+        owner_id=None if course is None else course.owner_id,
+        status=None if course is None else course.status,
+        enrolled=lambda: _enrollment_exists(user=user, course=course),
+    )
 
 
 def course_is_member(*, user, course: Course) -> bool:
-    """True for the course owner and its enrolled students."""
+    """True for the course's owner and its enrolled students: the rule's last test alone, which
+    also holds in a draft (who may enter is course_membership_refusal's to say).
+
+    `course` needs only its pk and owner_id.
+    """
     if not user.is_authenticated:
         return False
-    if course.owner_id == user.pk:
-        return True
-    return Enrollment.objects.filter(student=user, course=course).exists()
+    return _belongs(
+        user_id=user.pk,
+        owner_id=course.owner_id,
+        enrolled=lambda: _enrollment_exists(user=user, course=course),
+    )
 
 
-def _course_check_member(*, user, course: Course | None) -> None:
-    if course is None or (not course.is_published and course.owner_id != user.pk):
+def course_membership_refusals(*, course_id: int, user_ids) -> dict[int, Refusal]:
+    """The membership rule for many users of one course, in three queries: those it refuses,
+    with why."""
+    user_ids = set(user_ids)
+    course = Course.objects.filter(pk=course_id).values("owner_id", "status").first() or {}
+    active_ids = set(
+        get_user_model()
+        .objects.filter(pk__in=user_ids, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    enrolled_ids = set(
+        Enrollment.objects.filter(course_id=course_id, student_id__in=user_ids).values_list(
+            "student_id", flat=True
+        )
+    )
+
+    def refusal_of(user_id: int) -> Refusal | None:
+        return membership_refusal(
+            user_id=user_id,
+            user_active=user_id in active_ids,
+            owner_id=course.get("owner_id"),
+            status=course.get("status"),
+            enrolled=lambda: user_id in enrolled_ids,
+        )
+
+    refusals = {user_id: refusal_of(user_id) for user_id in user_ids}
+    return {user_id: refusal for user_id, refusal in refusals.items() if refusal is not None}
+
+
+# The rule's SQL twin, for queries written out for speed (the chat's room list, on every page):
+# a condition true for the courses `c` of which user %(user)s is a member, with the parameters
+# course_member_sql_params gives. Keep it in step with membership_refusal.
+COURSE_MEMBER_SQL = (
+    "(c.owner_id = %(user)s OR (c.status = %(published)s AND c.id IN "
+    "(SELECT e.course_id FROM students_enrollment e WHERE e.student_id = %(user)s)))"
+)
+
+
+def course_member_sql_params(*, user) -> dict | None:
+    """COURSE_MEMBER_SQL's parameters for the user, or None when the rule admits them nowhere
+    (anonymous or inactive): then there is nothing to ask the database."""
+    if not _user_active(user):
+        return None
+    return {"user": user.pk, "published": Course.Status.PUBLISHED}
+
+
+def _raise_refusal(refusal: Refusal | None) -> None:
+    """Http404 or PermissionDenied for a refusal of the membership rule; nothing for None."""
+    if refusal is Refusal.NOT_FOUND:
         raise Http404("No such course.")
-    if not course_is_member(user=user, course=course):
+    if refusal is not None:
         raise PermissionDenied("Only the course's students and instructor may enter.")
 
 
@@ -67,7 +185,7 @@ def course_get_for_member(*, user, course_id: int) -> Course:
     for anyone else.
     """
     course = Course.objects.select_related("owner", "subject").filter(pk=course_id).first()
-    _course_check_member(user=user, course=course)
+    _raise_refusal(course_membership_refusal(user=user, course=course))
     return course
 
 
@@ -79,7 +197,7 @@ def content_get_for_member(*, user, content_id: int) -> Content:
     content = Content.objects.select_related("module__course").filter(pk=content_id).first()
     if content is None:
         raise Http404("No such content.")
-    _course_check_member(user=user, course=content.module.course)
+    _raise_refusal(course_membership_refusal(user=user, course=content.module.course))
     return content
 
 
@@ -164,10 +282,17 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
     course = next(iter(Course.objects.raw(_STUDY_COURSE_SQL, [user.pk, course_id])), None)
     if course is None:
         return course_get_for_member(user=user, course_id=course_id), None
+    # Found through the user's enrollment.
+    refusal = membership_refusal(
+        user_id=user.pk,
+        user_active=_user_active(user),
+        owner_id=course.owner_id,
+        status=course.status,
+        enrolled=lambda: True,
+    )
+    _raise_refusal(refusal)
     if course.owner_id == user.pk:
         return course, None
-    if not course.is_published:
-        raise Http404("No such course.")
     enrollment = Enrollment.from_db(
         connection.alias,
         ["id", "student_id", "course_id", "created", "last_module_id"],

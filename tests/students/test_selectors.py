@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404
 
 from courses.models import Course
@@ -62,6 +63,80 @@ def test_getting_a_draft_for_its_owner_returns_it():
 def test_getting_a_course_for_a_non_member_is_refused():
     with pytest.raises(PermissionDenied):
         selectors.course_get_for_member(user=UserFactory(), course_id=CourseFactory().pk)
+
+
+def test_getting_a_course_for_an_inactive_student_is_refused():
+    enrollment = EnrollmentFactory(student__is_active=False)
+
+    with pytest.raises(PermissionDenied):
+        selectors.course_get_for_member(user=enrollment.student, course_id=enrollment.course.pk)
+
+
+# Each role against a published course and a draft of one owner (staff are no exception).
+ROLES = (
+    "owner",
+    "student of the published course",
+    "student of the draft",
+    "unenrolled student",
+    "inactive student",
+    "staff",
+)
+
+
+def user_in_role(role: str, *, published: Course, draft: Course):
+    if role == "owner":
+        return published.owner
+    user = UserFactory(is_active=role != "inactive student", is_staff=role == "staff")
+    if role in ("student of the published course", "inactive student"):
+        EnrollmentFactory(student=user, course=published)
+    if role in ("student of the draft", "inactive student"):
+        EnrollmentFactory(student=user, course=draft)
+    return user
+
+
+@pytest.fixture
+def published_and_draft() -> tuple[Course, Course]:
+    published = CourseFactory()
+    draft = CourseFactory(owner=published.owner, status=Course.Status.DRAFT)
+    CourseFactory()  # someone else's, which no role may enter
+    return published, draft
+
+
+def course_ids_admitted_by_sql(user) -> set[int]:
+    params = selectors.course_member_sql_params(user=user)
+    if params is None:
+        return set()
+    sql = "SELECT c.id FROM courses_course c WHERE " + selectors.COURSE_MEMBER_SQL  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {course_id for (course_id,) in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_sql_twin_of_the_membership_rule_agrees_with_it(role, published_and_draft):
+    published, draft = published_and_draft
+    user = user_in_role(role, published=published, draft=draft)
+
+    admitted_by_rule = {
+        course.pk
+        for course in Course.objects.all()
+        if selectors.course_membership_refusal(user=user, course=course) is None
+    }
+
+    assert course_ids_admitted_by_sql(user) == admitted_by_rule
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_membership_rule_for_a_whole_room_agrees_with_the_rule_for_one_user(
+    role, published_and_draft
+):
+    published, draft = published_and_draft
+    user = user_in_role(role, published=published, draft=draft)
+
+    for course in (published, draft):
+        refusal = selectors.course_membership_refusal(user=user, course=course)
+        refusals = selectors.course_membership_refusals(course_id=course.pk, user_ids=[user.pk])
+        assert refusals.get(user.pk) == refusal
 
 
 def test_the_study_view_gets_a_students_course_and_enrollment_in_one_query(
