@@ -11,7 +11,7 @@ import socket
 import tarfile
 from pathlib import Path
 
-from deploy.processes import ROOT, ProcessError, postgres_bin
+from deploy.processes import ROOT, ProcessError, postgres_bin, run
 from deploy.stack import Stack
 
 
@@ -34,7 +34,7 @@ def backup(stack: Stack, out: Path | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=False)
     dump = target / "database.dump"
     # The dump comes first: every file it references was on disk when the archive is made.
-    stack.run(
+    run(
         [database_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
          f"--file={dump}", f"--dbname={stack.state['database_url']}"],
         what="pg_dump",
@@ -60,7 +60,7 @@ def restore(stack: Stack, source: Path) -> None:
     if not dump.exists() or not archive_path.exists():
         raise ProcessError(f"{source} holds no database.dump and media.tar.gz")
     started_stack(stack)
-    stack.run(
+    run(
         [database_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
          "--no-privileges", "--single-transaction", "--exit-on-error",
          f"--dbname={stack.state['database_url']}", str(dump)],

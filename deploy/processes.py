@@ -152,6 +152,13 @@ def kill(record: dict) -> None:
         wait_until(lambda: not is_running(record), timeout=5, what=f"pid {record['pid']} to exit")
 
 
+def run(argv: list[str], *, what: str, env: dict[str, str] | None = None) -> None:
+    """Runs a command to its end; a failure raises with the end of its output."""
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ProcessError(f"{what} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+
 def running_as_root() -> bool:
     return os.geteuid() == 0
 
@@ -236,11 +243,6 @@ class PostgresCluster:
             account = pwd.getpwnam(self.account)
             os.chown(path, account.pw_uid, account.pw_gid)
 
-    def _run(self, argv: list[str], *, what: str, env: dict[str, str] | None = None) -> None:
-        result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise ProcessError(f"{what} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-
     def exists(self) -> bool:
         return self.data.exists()
 
@@ -253,13 +255,13 @@ class PostgresCluster:
         argv = [str(self.bin / "initdb"), "-D", str(self.data), "-U", self.superuser,
                 "-E", "UTF8", "--no-sync"]  # fmt: skip
         if password is None:
-            self._run(self._as_account([*argv, "-A", "trust"]), what="initdb")
+            run(self._as_account([*argv, "-A", "trust"]), what="initdb")
             return
         password_file = self.directory / "password"
         password_file.write_text(password + "\n")
         self._give_to_account(password_file)
         try:
-            self._run(
+            run(
                 self._as_account(
                     [*argv, f"--pwfile={password_file}", "--auth-host=scram-sha-256",
                      "--auth-local=peer"]
@@ -273,7 +275,7 @@ class PostgresCluster:
         self.log.touch()
         self._give_to_account(self.log)
         options = f"-p {self.port} -c listen_addresses={self.bind} -k {self.directory}"
-        self._run(
+        run(
             self._as_account(
                 [str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
                  "-t", str(int(START_TIMEOUT)), "-o", f"{options} {self.settings}", "start"]
@@ -282,7 +284,7 @@ class PostgresCluster:
         )  # fmt: skip
 
     def stop(self) -> None:
-        self._run(
+        run(
             self._as_account(
                 [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
             ),
@@ -297,7 +299,7 @@ class PostgresCluster:
         return subprocess.run(self._as_account(status), capture_output=True).returncode == 0
 
     def create_database(self, name: str, *, password: str) -> None:
-        self._run(
+        run(
             [str(self.bin / "createdb"), "-h", self.bind, "-p", str(self.port),
              "-U", self.superuser, name],
             env={**os.environ, "PGPASSWORD": password},

@@ -19,12 +19,12 @@ from deploy.processes import (
     ROOT,
     START_TIMEOUT,
     PostgresCluster,
-    ProcessError,
     free_port,
     is_running,
     memcached_command,
     nginx_command,
     redis_command,
+    run,
     spawn,
     terminate,
     wait_for_port,
@@ -153,13 +153,6 @@ class Stack:
     def wait_port(self, name: str, port: int) -> None:
         wait_for_port(port, self.bind, record=self.processes.get(name), what=name)
 
-    def run(self, argv: list[str], *, env: dict[str, str] | None = None, what: str) -> None:
-        result = subprocess.run(
-            argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise ProcessError(f"{what} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-
     def postgres(self) -> PostgresCluster:
         return PostgresCluster(
             self.dir / "postgres",
@@ -199,8 +192,8 @@ class Stack:
     def prepare_django(self) -> None:
         manage = [sys.executable, "manage.py"]
         env = self.process_env()
-        self.run([*manage, "migrate", "--no-input"], env=env, what="migrate")
-        self.run([*manage, "collectstatic", "--no-input"], env=env, what="collectstatic")
+        run([*manage, "migrate", "--no-input"], env=env, what="migrate")
+        run([*manage, "collectstatic", "--no-input"], env=env, what="collectstatic")
 
     def start_uwsgi(self) -> None:
         port = self.ports["uwsgi"]
@@ -264,14 +257,14 @@ class Stack:
         folder = self.dir / "nginx"
         folder.mkdir(exist_ok=True)
         conf = folder / "nginx.conf"
-        self.run(
+        run(
             ["sh", str(ROOT / "nginx" / "render.sh"), str(ROOT / "nginx" / "educa.conf.template"),
              str(conf)],
             env=self.nginx_env(),
             what="rendering the Nginx template",
         )  # fmt: skip
         argv = nginx_command(folder, conf, self.logs / "nginx-error.log")
-        self.run([*argv, "-t"], what="nginx -t")
+        run([*argv, "-t"], what="nginx -t")
         self.spawn("nginx", [*argv, "-g", "daemon off;"], env=self.process_env())
         self.wait_port("nginx", self.ports["https"])
         context = ssl.create_default_context(cafile=str(Path(self.state["cert_dir"]) / "educa.crt"))
