@@ -48,11 +48,11 @@ test: system-packages $(VENV)/.installed-test lint
 # The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
 # uWSGI, two Daphne processes and Nginx; prints the https address.
 prod: prod-packages $(VENV)/.installed-prod cert
-	$(PYTHON) deploy/native.py start
+	$(PYTHON) -m deploy.native start
 
 # Stops exactly the processes `make prod` started (recorded in .prod/stack.json).
 prod-stop:
-	$(PYTHON) deploy/native.py stop
+	$(PYTHON) -m deploy.native stop
 
 prod-packages:
 	@$(MAKE) --no-print-directory system-packages DEB_PACKAGES="$(PROD_DEB_PACKAGES)"
@@ -61,25 +61,25 @@ prod-packages:
 cert: certs/educa.crt
 
 certs/educa.crt:
-	python3 deploy/native.py cert --out certs
+	python3 -m deploy.native cert --out certs
 
 # Database dump and media archive of the native stack into backups/<date-time>/.
 backup:
-	$(PYTHON) deploy/native.py backup
+	$(PYTHON) -m deploy.native backup
 
 # make restore DIR=backups/<date-time>
 restore:
 	@test -n "$(DIR)" || { echo "usage: make restore DIR=backups/<date-time>"; exit 1; }
-	$(PYTHON) deploy/native.py restore "$(DIR)"
+	$(PYTHON) -m deploy.native restore "$(DIR)"
 
 # Benchmark (README: Benchmark): chat on one Daphne, HTTP on the native stack; prints one table
 # and writes bench/results/latest.json. Rate limits are raised for the run only.
 bench: bench-packages $(VENV)/.installed-test cert
-	$(PYTHON) bench/run.py
+	$(PYTHON) -m bench.run
 
 # Every scenario at a tiny size (the test suite runs it too): correctness, not speed.
 bench-smoke: $(VENV)/.installed-test
-	$(PYTHON) bench/run.py --smoke --out bench/results/smoke.json
+	$(PYTHON) -m bench.run --smoke --out bench/results/smoke.json
 
 bench-packages:
 	@$(MAKE) --no-print-directory system-packages DEB_PACKAGES="$(BENCH_DEB_PACKAGES)"

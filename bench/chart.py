@@ -1,6 +1,6 @@
 """The latency chart of a benchmark run: p50, p90, p99 and max per chat scenario, as a PNG.
 
-python bench/chart.py bench/results/latest.json bench/results/latency.png
+python -m bench.chart bench/results/latest.json bench/results/latency.png
 """
 
 import argparse

@@ -13,7 +13,7 @@ arrived at the end (never delivered, as far as the client could wait).
 The server must run with raised limits, or the rate limit refuses messages and the frame budget
 closes sockets: CHAT_RATE_LIMIT=100000/10s CHAT_FRAME_BUDGET=100000/10s (bench/run.py sets them).
 
-    python bench/chat_load.py --url ws://127.0.0.1:8000 --data bench.json \
+    python -m bench.chat_load --url ws://127.0.0.1:8000 --data bench.json \
         --rooms 4 --clients 25 --messages 10 --interval 0.5
 """
 

@@ -3,7 +3,7 @@
 Uses `wrk` (Debian package wrk) when installed, else a small asyncio + httpx client (slower:
 its own cost caps the figure, so install wrk for real measurements).
 
-    python bench/http_load.py http://127.0.0.1:8000/ --duration 10
+    python -m bench.http_load http://127.0.0.1:8000/ --duration 10
 """
 
 import argparse

@@ -11,7 +11,7 @@ Clients read everything the server sends (presence notices of the others joining
 waits in the server's send buffers; they send no ping (a browser does not either; the server
 pings them). The caller needs an open-file limit above the socket count (process_stats).
 
-    python bench/idle_load.py --url ws://127.0.0.1:8000 --data bench.json --pid <server pid> \
+    python -m bench.idle_load --url ws://127.0.0.1:8000 --data bench.json --pid <server pid> \
         --connections 5000
 """
 
@@ -23,8 +23,9 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from process_stats import raise_nofile, rss_kib, wait_quiet
 from websockets.asyncio.client import ClientConnection, connect
+
+from bench.process_stats import raise_nofile, rss_kib, wait_quiet
 
 HANDSHAKES_AT_ONCE = 50
 PRESENCE_TIMEOUT = 60.0

@@ -1,13 +1,14 @@
 """Runs Educa's benchmark scenarios (issue 6) and prints one table.
 
 Chat: one Daphne process serving directly (the chat targets hold for one process), with its own
-throwaway PostgreSQL and redis-server (tests/servers.py), test settings, and the chat limits
+throwaway PostgreSQL and redis-server (deploy/processes.py), test settings, and the chat limits
 raised through CHAT_RATE_LIMIT / CHAT_FRAME_BUDGET (the defaults stay strict).
-HTTP: the native production stack (deploy/native.py, its own state folder bench/.stack and free
-ports) unless --smoke, which loads the same Daphne briefly instead.
+HTTP: the native production stack (deploy/stack.py, its own state folder bench/.stack and free
+ports) under the benchmark settings (educa.settings.bench: production's plus the bench app and
+its commands) unless --smoke, which loads the same Daphne briefly instead.
 
-    python bench/run.py            # make bench: full sizes, a few minutes
-    python bench/run.py --smoke    # make bench-smoke: tiny sizes, correctness only
+    python -m bench.run            # make bench: full sizes, a few minutes
+    python -m bench.run --smoke    # make bench-smoke: tiny sizes, correctness only
 
 Writes bench/results/latest.json (or --out).
 """
@@ -25,20 +26,18 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "deploy")]
+from bench.chart import latency_chart, report_latencies
+from bench.chat_load import chat_scenario, summary
+from bench.http_load import http_scenario
+from bench.idle_load import idle_scenario
+from bench.idle_load import summary as idle_summary
+from bench.process_stats import raise_nofile
+from bench.soak import soak_scenario
+from bench.soak import summary as soak_summary
+from deploy.processes import ROOT, AsgiServer, PostgresServer, RedisServer, free_port
+from deploy.stack import Stack
 
-from chart import latency_chart, report_latencies  # noqa: E402
-from chat_load import chat_scenario, summary  # noqa: E402
-from http_load import http_scenario  # noqa: E402
-from idle_load import idle_scenario  # noqa: E402
-from idle_load import summary as idle_summary  # noqa: E402
-from process_stats import raise_nofile  # noqa: E402
-from soak import soak_scenario  # noqa: E402
-from soak import summary as soak_summary  # noqa: E402
-
-from tests.servers import AsgiServer, PostgresServer, RedisServer, free_port  # noqa: E402
-
+BENCH_SETTINGS = "educa.settings.bench"
 RAISED_LIMITS = {
     "CHAT_RATE_LIMIT": "1000000/10s",
     "CHAT_FRAME_BUDGET": "1000000/10s",
@@ -257,18 +256,21 @@ def native_chat(stack, run_manage, sizes: list[tuple], work: Path) -> tuple[dict
 def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
     """Start the native stack in bench/.stack or $BENCH_STACK_DIR (unless it runs), load it
     (HTTP, then chat through Nginx), stop what was started: (http, queries, rows, chat)."""
-    import native
-
     os.environ.update(RAISED_LIMITS)
     os.environ.setdefault("PROD_HTTPS_PORT", str(free_port()))
     os.environ.setdefault("PROD_HTTP_PORT", str(free_port()))
-    stack = native.Stack(Path(os.environ.get("BENCH_STACK_DIR", ROOT / "bench" / ".stack")))
+    stack = Stack(
+        Path(os.environ.get("BENCH_STACK_DIR", ROOT / "bench" / ".stack")),
+        settings_module=BENCH_SETTINGS,
+    )
     started = not stack.running_services()
     if started:
         stack.start()
 
     def run_manage(arguments: list[str]) -> None:
-        if stack.manage(arguments) != 0:
+        # The benchmark's commands exist under its settings only, also on a stack started by
+        # `make prod`.
+        if stack.manage(arguments, DJANGO_SETTINGS_MODULE=BENCH_SETTINGS) != 0:
             raise RuntimeError(f"manage.py {arguments[0]} failed on the native stack")
 
     try:
@@ -387,7 +389,7 @@ def main() -> int:
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
         "command": " ".join(
             [
-                "bench/run.py",
+                "python -m bench.run",
                 *(["--smoke"] if args.smoke else []),
                 *(["--only", args.only] if args.only else []),
             ]

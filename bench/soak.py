@@ -13,7 +13,7 @@ Errors (issue 7: none): failed handshakes, sockets the server closed, error fram
 duplicated or out of order, deliveries still missing after the last drain (`lost`), sends that
 failed, pages not answered 200, failed HTTP requests.
 
-    python bench/soak.py --url http://127.0.0.1:8000 --data bench.json --pid <server pid>
+    python -m bench.soak --url http://127.0.0.1:8000 --data bench.json --pid <server pid>
 """
 
 import argparse
@@ -27,9 +27,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-from chat_load import percentile
-from process_stats import rss_kib, wait_quiet
 from websockets.asyncio.client import ClientConnection, connect
+
+from bench.chat_load import percentile
+from bench.process_stats import rss_kib, wait_quiet
 
 HANDSHAKES_AT_ONCE = 20
 DRAIN_TIMEOUT = 30.0

@@ -1,8 +1,10 @@
 """Test settings: PostgreSQL (started by tests/conftest.py unless DATABASE_URL is set)."""
 
 from .base import *  # noqa: F403
-from .base import database_from_env
+from .base import INSTALLED_APPS, database_from_env
 
+# The benchmark's management commands: the suite runs them, production never installs them.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-used-anywhere-else-0123456789abcdefghijklmnop"  # noqa: S105
 DATABASES = {"default": database_from_env("postgres://educa@127.0.0.1:1/educa")}

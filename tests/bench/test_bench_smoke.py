@@ -1,4 +1,4 @@
-"""`bench/run.py --smoke` keeps working; it checks correctness, never speed."""
+"""`python -m bench.run --smoke` keeps working; it checks correctness, never speed."""
 
 import json
 import subprocess
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def smoke_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "latest.json"
     finished = subprocess.run(
-        [sys.executable, "bench/run.py", "--smoke", f"--out={out}"],
+        [sys.executable, "-m", "bench.run", "--smoke", f"--out={out}"],
         cwd=ROOT,
         capture_output=True,
         text=True,

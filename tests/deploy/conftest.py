@@ -1,5 +1,5 @@
 """Shared by the deployment tests: the rendered Nginx template, the Compose file, and the
-native production stack (deploy/native.py) with the helpers that drive it like a client."""
+native production stack (python -m deploy.native) with the helpers that drive it like a client."""
 
 import asyncio
 import json
@@ -66,7 +66,7 @@ def compose_nginx_conf(compose, tmp_path) -> str:
 # module by the same script `make prod` runs. Tests drive it the way clients do, over HTTPS and
 # WSS, and read the servers' own logs to tell who served what.
 
-NATIVE = ROOT / "deploy" / "native.py"
+NATIVE = [sys.executable, "-m", "deploy.native"]
 UPLOAD_MAX_BYTES = 1024 * 1024
 FILE_BYTES = b"%PDF-1.4\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
 WS_TIMEOUT = 10
@@ -156,10 +156,10 @@ class NativeStack:
 
     def native(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [sys.executable, str(NATIVE), "--state-dir", str(self.state_dir), *arguments],
+            [*NATIVE, "--state-dir", str(self.state_dir), *arguments],
             cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
-        assert result.returncode == 0, f"native.py {arguments}:\n{result.stdout}{result.stderr}"
+        assert result.returncode == 0, f"deploy.native {arguments}:\n{result.stdout}{result.stderr}"
         return result
 
     @contextmanager
@@ -245,7 +245,7 @@ def stack():
         yield native
     finally:
         subprocess.run(
-            [sys.executable, str(NATIVE), "--state-dir", str(native.state_dir), "stop"],
+            [*NATIVE, "--state-dir", str(native.state_dir), "stop"],
             cwd=ROOT, env=env, capture_output=True, timeout=120,
         )  # fmt: skip
         shutil.rmtree(directory, ignore_errors=True)
