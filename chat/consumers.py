@@ -20,11 +20,11 @@ from django.db import DatabaseError
 from django.http import Http404
 
 from courses.models import Course
+from educa.ratelimit import TokenBucket, rate_parse
 from students.selectors import course_get_for_member
 
 from . import selectors, services
 from .hub import db, hub_get
-from .limits import TokenBucket, rate_parse
 
 logger = logging.getLogger(__name__)
 

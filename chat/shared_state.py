@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .limits import Rate, SlidingWindow
+from educa.ratelimit import LocalWindows, Rate, RedisWindows
 
 logger = logging.getLogger(__name__)
 
@@ -119,26 +119,6 @@ return 1
 """
 )
 
-# KEYS: sliding-window logs, one per message (a key may repeat); ARGV: window seconds, limit,
-# a unique prefix for the members. For each key in order, 1 if its message is allowed.
-RATE_ALLOW_MANY = (
-    _NOW
-    + """
-local allowed = {}
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - tonumber(ARGV[1]))
-  if redis.call('ZCARD', key) >= tonumber(ARGV[2]) then
-    allowed[i] = 0
-  else
-    redis.call('ZADD', key, now, ARGV[3] .. ':' .. i)
-    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[1])) + 1)
-    allowed[i] = 1
-  end
-end
-return allowed
-"""
-)
-
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 # After a failure, Redis is tried again at most this often (seconds); meanwhile local state.
 RETRY_AFTER = 1.0
@@ -189,15 +169,14 @@ class SharedState:
                     "presence_list": PRESENCE_LIST,
                     "touch": TOUCH,
                     "socket_acquire": SOCKET_ACQUIRE,
-                    "rate_allow_many": RATE_ALLOW_MANY,
                 }.items()
             }
+            self._rates = RedisWindows(self.redis)
         self._failed_at: float | None = None
-        self._counter = 0
         # This process's own share, which is also the whole truth while Redis is away.
         self.local_presence: dict[int, set[str]] = defaultdict(set)
         self.local_sockets: dict[int, set[str]] = defaultdict(set)
-        self._local_rates: dict[tuple[int, int], SlidingWindow] = {}
+        self._local_rates = LocalWindows()
 
     @property
     def shared(self) -> bool:
@@ -364,24 +343,15 @@ class SharedState:
 
         One round trip to Redis for the lot (the message writer asks per batch).
         """
+        keys = [_rate_key(room_id, user_id) for room_id, user_id in senders]
         if self._usable():
-            self._counter += 1
             try:
-                allowed = await self._call(
-                    "rate_allow_many",
-                    [_rate_key(room_id, user_id) for room_id, user_id in senders],
-                    [rate.seconds, rate.count, f"{self.process_id}:{self._counter}"],
-                )
-                return [bool(int(flag)) for flag in allowed]
+                waits = await self._rates.acquire_many_async(keys, rate)
+                self._succeeded()
+                return [not wait for wait in waits]
             except REDIS_ERRORS as error:
                 self._failed(error)
-        return [self._local_rate_allow(sender, rate) for sender in senders]
-
-    def _local_rate_allow(self, sender: tuple[int, int], rate: Rate) -> bool:
-        window = self._local_rates.get(sender)
-        if window is None or window.rate != rate:
-            window = self._local_rates[sender] = SlidingWindow(rate)
-        return window.allow()
+        return [not wait for wait in self._local_rates.acquire_many(keys, rate)]
 
     def forget_local_rates(self) -> None:
         """Drop per-process rate windows (they only matter during an outage)."""

@@ -1,24 +1,20 @@
 """What every endpoint of the REST API shares: errors, throttles, pagination, OPTIONS answers.
 
 Errors are JSON `{"message", "code"}`; invalid input adds `"errors": {field: [messages]}`.
-Throttle counters live in the `API_THROTTLE_CACHE` cache (Redis or the database, never
-Memcached), one counter per client and fixed window.
+Throttles count each client in a sliding window (educa.ratelimit), in Redis when it is configured.
 """
 
 import logging
-import time
+import math
 
-from django.conf import settings
-from django.core.cache import caches
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, metadata, pagination, status
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from chat.limits import rate_parse
-from educa.cache_backends import RedisCache
 from educa.client_ip import client_ip_address
+from educa.ratelimit import StoreUnavailable, rate_parse, throttle_acquire
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +97,10 @@ class ServiceUnavailable(exceptions.APIException):
 
 
 class RateThrottle(BaseThrottle):
-    """A fixed-window counter per client (`ident_for`) in the throttle cache.
+    """A sliding window per client (`ident_for`), in Redis shared by every process.
 
-    One atomic increment per request on Redis; the rate ("<count>/<period>", chat.limits) is
-    the setting of `scope` in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]. A client may get up to
-    twice the rate across a window boundary: the price of one counter per client.
+    The rate ("<count>/<period>", educa.ratelimit) is the setting of `scope` in
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]; a refused request is not counted.
     """
 
     scope = ""
@@ -119,33 +114,16 @@ class RateThrottle(BaseThrottle):
         if ident is None:
             return True
         rate = rate_parse(api_settings.DEFAULT_THROTTLE_RATES[self.scope])
-        number, period = rate.count, max(1, round(rate.seconds))
-        now = time.time()
-        window = int(now // period)
-        key = f"api:{self.scope}:{ident}:{window}"
         try:
-            count = self._increment(key, period)
-        except Exception as error:
+            self._wait = throttle_acquire(f"api:{self.scope}:{ident}", rate)
+        except StoreUnavailable as error:
             # Throttles protect log-in: without their store they refuse rather than let all in.
-            logger.error("API throttle store unavailable: %s: %s", type(error).__name__, error)
+            logger.error("API throttle store unavailable: %s", error)
             raise ServiceUnavailable() from error
-        self._wait = (window + 1) * period - now
-        return count <= number
-
-    @staticmethod
-    def _increment(key: str, period: int) -> int:
-        store = caches[settings.API_THROTTLE_CACHE]
-        if isinstance(store, RedisCache):
-            return store.count(key, timeout=period + 1)
-        store.add(key, 0, timeout=period + 1)
-        try:
-            return store.incr(key)
-        except ValueError:  # expired between add and incr
-            store.set(key, 1, timeout=period + 1)
-            return 1
+        return not self._wait
 
     def wait(self):
-        return max(1, round(self._wait))
+        return max(1, math.ceil(self._wait))
 
 
 def _client_ident(request) -> str:

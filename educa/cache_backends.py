@@ -15,8 +15,6 @@ from collections import Counter
 
 from django.core.cache.backends.locmem import LocMemCache as DjangoLocMemCache
 from django.core.cache.backends.memcached import PyMemcacheCache as DjangoPyMemcacheCache
-from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
-from django.core.cache.backends.redis import RedisCacheClient
 from pymemcache import HashClient
 
 logger = logging.getLogger("educa.cache")
@@ -138,39 +136,3 @@ class PyMemcacheCache(ObservedMixin, DjangoPyMemcacheCache):
 
 class LocMemCache(ObservedMixin, DjangoLocMemCache):
     """Django's local-memory cache, observed (development and tests)."""
-
-
-class ReusedClientRedisCacheClient(RedisCacheClient):
-    """Django's Redis cache client, with one redis-py client per connection pool.
-
-    Django builds a new redis-py client for every command, and building one costs more than the
-    round trip to Redis; a client is safe to share (each command borrows from the pool).
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
-
-    def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
-        if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
-        return client
-
-
-class RedisCache(DjangoRedisCache):
-    """Django's Redis cache with reused clients and counters in one round trip (API throttles)."""
-
-    def __init__(self, server, params):
-        super().__init__(server, params)
-        self._class = ReusedClientRedisCacheClient
-
-    def count(self, key, *, timeout: int, version=None) -> int:
-        """Add one to the counter `key` and return it; a new counter lives `timeout` seconds."""
-        key = self.make_and_validate_key(key, version=version)
-        client = self._cache.get_client(key, write=True)
-        with client.pipeline(transaction=True) as pipe:
-            pipe.set(key, 0, ex=timeout, nx=True)
-            pipe.incr(key)
-            return pipe.execute()[1]

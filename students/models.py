@@ -58,22 +58,3 @@ class EnrollmentReminder(models.Model):
 
     def __str__(self):
         return f"enrollment reminder to {self.user} on {self.sent:%Y-%m-%d}"
-
-
-class ThrottleWindow(models.Model):
-    """How many times one thing was done in the current window (students.services throttles).
-
-    `key` names the action and who or what it is counted for, hashed (no e-mail address is kept).
-    Kept in the database so that limits hold across server processes and cache restarts.
-    """
-
-    key = models.CharField(max_length=100, unique=True)
-    started = models.DateTimeField()
-    ends = models.DateTimeField(db_index=True)
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-started"]
-
-    def __str__(self):
-        return f"{self.key}: {self.count} until {self.ends:%Y-%m-%d %H:%M}"

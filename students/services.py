@@ -1,20 +1,16 @@
 """Writes about students: accounts, throttles, enrollments and progress."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.authtoken.models import Token
 
-from chat.limits import Rate, rate_parse
 from courses.models import Content, Course, Module
+from educa.ratelimit import rate_parse, throttle_acquire
 
-from .models import ContentCompletion, Enrollment, ThrottleWindow
+from .models import ContentCompletion, Enrollment
 
 COURSE_NOT_PUBLISHED = "This course is not open for enrollment."
 OWNER_CANNOT_ENROLL = "You teach this course; instructors do not enroll in their own courses."
@@ -37,32 +33,10 @@ User = get_user_model()
 # --- throttles --------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def throttle_hit(*, key: str, rate: Rate) -> bool:
-    """Count one attempt under `key`; False, counting nothing, once the window is full.
-
-    A window opens at the first attempt and lasts `rate.seconds`; it holds `rate.count` attempts.
-    The row lock makes concurrent attempts from several server processes count one by one.
-    """
-    now = timezone.now()
-    ThrottleWindow.objects.filter(ends__lte=now).delete()
-    window, created = ThrottleWindow.objects.select_for_update().get_or_create(
-        key=key,
-        defaults={"started": now, "ends": now + timedelta(seconds=rate.seconds), "count": 1},
-    )
-    if created:
-        return True
-    if window.count >= rate.count:
-        return False
-    window.count = F("count") + 1
-    window.save(update_fields=["count"])
-    return True
-
-
 def _throttle_key(*, action: str, subject: str) -> str:
-    # Hashed: the table must not become a list of every address anyone typed.
+    # Hashed: the throttle store must not become a list of every address anyone typed.
     digest = salted_hmac("students.throttle", subject, algorithm="sha256").hexdigest()
-    return f"{action}:{digest}"
+    return f"email:{action}:{digest}"
 
 
 def email_throttle_check(*, action: str, email: str, client_ip: str | None) -> None:
@@ -71,13 +45,15 @@ def email_throttle_check(*, action: str, email: str, client_ip: str | None) -> N
     Raises ValidationError(EMAIL_THROTTLED) once the client address (EMAIL_THROTTLE_PER_CLIENT)
     or the e-mail address (EMAIL_THROTTLE_PER_ADDRESS) has had its share. A refused client is
     not counted against the address, so one client cannot use up an address's share alone.
+    The counts live in Redis (educa.ratelimit), kept across restarts of the application; while
+    Redis does not answer, each process counts on its own rather than refuse every e-mail.
     """
     limits = [(f"address:{email.strip().lower()}", settings.EMAIL_THROTTLE_PER_ADDRESS)]
     if client_ip:
         limits.insert(0, (f"client:{client_ip}", settings.EMAIL_THROTTLE_PER_CLIENT))
     for subject, rate in limits:
         key = _throttle_key(action=action, subject=subject)
-        if not throttle_hit(key=key, rate=rate_parse(rate)):
+        if throttle_acquire(key, rate_parse(rate), local_while_down=True):
             raise ValidationError(EMAIL_THROTTLED, code="throttled")
 
 

@@ -90,19 +90,19 @@ def _empty_default_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _empty_throttle_windows():
+    """Each test starts with no API or e-mail throttle used: without Redis they count in this
+    process, across tests."""
+    from educa.ratelimit import local_throttle_windows
+
+    local_throttle_windows.clear()
+
+
 @pytest.fixture
 def throttle_in_memory(settings):
-    """API throttle counters in local memory: no SQL of theirs in a test's query counts."""
-    settings.CACHES = {
-        **settings.CACHES,
-        settings.API_THROTTLE_CACHE: {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "throttle-in-memory",
-        },
-    }
-    from django.core.cache import caches
-
-    caches[settings.API_THROTTLE_CACHE].clear()
+    """API throttles counted in this process: no round trip of theirs in a test's query counts."""
+    settings.THROTTLE_REDIS_URL = ""
 
 
 @pytest.fixture

@@ -173,26 +173,9 @@ if MEMCACHED_LOCATION:
     }
 else:
     CACHES = {"default": {"BACKEND": "educa.cache_backends.LocMemCache", "TIMEOUT": CACHE_TIMEOUT}}
-# API throttle counters: never in Memcached, whose outage would switch them off unnoticed.
-API_THROTTLE_CACHE = "throttle"
-if REDIS_URL:
-    CACHES[API_THROTTLE_CACHE] = {
-        "BACKEND": "educa.cache_backends.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "throttle",
-        # Longer than any window; each counter is given its window's length when it starts.
-        "TIMEOUT": 24 * 3600,
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }
-else:
-    # The table is made by a migration (courses 0005); entries expire with their window.
-    CACHES[API_THROTTLE_CACHE] = {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "educa_throttle_cache",
-        # An increment here rewrites the entry with this timeout: longer than any window.
-        "TIMEOUT": 24 * 3600,
-        "OPTIONS": {"MAX_ENTRIES": 100_000},
-    }
+# API and e-mail throttles (educa/ratelimit.py): in Redis, shared by every process and kept
+# across their restarts; "" = per process. Never Memcached, whose outage would switch them off.
+THROTTLE_REDIS_URL = REDIS_URL
 
 # Sessions outlive a cache restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -46,7 +46,7 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
 )
 
 # Redis Sentinel for the channel layer: "sentinel-1:26379,sentinel-2:26379" and the master's
-# name. Chat presence and API throttles still use REDIS_URL (point it at the current master
+# name. Chat presence and rate limits still use REDIS_URL (point it at the current master
 # or a Sentinel-aware proxy).
 REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
 if REDIS_SENTINELS:

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from chat.limits import SlidingWindow, rate_parse
 from chat.shared_state import SharedState
+from educa.ratelimit import rate_parse
 from tests.servers import free_port
 
 
@@ -110,25 +110,3 @@ async def test_with_no_redis_configured_state_is_per_process():
     assert await local.presence_add(room_id=1, username="ann") is True
     assert await local.presence_list(room_id=1) == ["ann"]
     await local.close()
-
-
-@pytest.mark.parametrize(
-    ("text", "count", "seconds"),
-    [("20/10s", 20, 10), ("60/10s", 60, 10), ("5/m", 5, 60), ("1/500ms", 1, 0.5)],
-)
-def test_rates_are_parsed(text, count, seconds):
-    rate = rate_parse(text)
-    assert (rate.count, rate.seconds) == (count, seconds)
-
-
-@pytest.mark.parametrize("text", ["", "20", "0/10s", "x/10s", "20/10 parsecs"])
-def test_malformed_rates_are_refused(text):
-    from django.core.exceptions import ImproperlyConfigured
-
-    with pytest.raises(ImproperlyConfigured):
-        rate_parse(text)
-
-
-def test_a_sliding_window_allows_count_events_per_period():
-    window = SlidingWindow(rate_parse("2/10s"))
-    assert [window.allow(now=t) for t in (0, 1, 2, 10.5, 11.5)] == [True, True, False, True, True]

@@ -31,14 +31,18 @@ def test_without_memcached_the_cache_is_local_memory():
     assert values["CACHES"]["default"]["BACKEND"] == "educa.cache_backends.LocMemCache"
 
 
-def test_throttle_counters_go_to_redis_when_it_is_configured(values):
-    assert values["CACHES"]["throttle"]["BACKEND"] == "educa.cache_backends.RedisCache"
+def test_throttles_count_in_redis_when_it_is_configured(values):
+    assert values["THROTTLE_REDIS_URL"] == values["REDIS_URL"] != ""
 
 
-def test_throttle_counters_go_to_the_database_without_redis():
+def test_without_redis_throttles_count_in_each_process():
     values = prod_settings(REDIS_URL="")
 
-    assert values["CACHES"]["throttle"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert values["THROTTLE_REDIS_URL"] == ""
+
+
+def test_no_cache_holds_throttle_counters(values):
+    assert list(values["CACHES"]) == ["default"]
 
 
 def test_sessions_never_live_in_the_cache_alone(values):

@@ -1,17 +1,20 @@
 """Registration and password-reset e-mails: throttled per e-mail address and per client address."""
 
-from datetime import timedelta
+import os
+import subprocess
+import sys
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from chat.limits import Rate
-from students.models import ThrottleWindow
-from students.services import EMAIL_THROTTLED, throttle_hit
+from students.services import EMAIL_THROTTLED
 from tests.factories import UserFactory
+from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +25,9 @@ REGISTER = reverse("student_registration")
 
 
 @pytest.fixture(autouse=True)
-def limits(settings):
+def limits(settings, redis_server):
+    redis.Redis.from_url(redis_server.url).flushdb()
+    settings.THROTTLE_REDIS_URL = redis_server.url
     settings.TRUSTED_PROXY_COUNT = 0
     settings.EMAIL_THROTTLE_PER_ADDRESS = "2/h"
     settings.EMAIL_THROTTLE_PER_CLIENT = "4/h"
@@ -37,41 +42,6 @@ def register(n, address=CLIENT):
     data = {"username": f"ada{n}", "email": f"ada{n}@example.com"}
     data.update(password1=password, password2=password)
     return Client().post(REGISTER, data, REMOTE_ADDR=address)
-
-
-# --- the counter --------------------------------------------------------------------------------
-
-
-def test_a_window_holds_as_many_attempts_as_the_rate_allows():
-    rate = Rate(count=2, seconds=60)
-
-    answers = [throttle_hit(key="k", rate=rate) for _ in range(3)]
-
-    assert answers == [True, True, False]
-
-
-def test_a_refused_attempt_is_not_counted():
-    rate = Rate(count=2, seconds=60)
-    for _ in range(5):
-        throttle_hit(key="k", rate=rate)
-
-    assert ThrottleWindow.objects.get(key="k").count == 2
-
-
-def test_a_new_window_opens_when_the_old_one_ends():
-    rate = Rate(count=1, seconds=60)
-    throttle_hit(key="k", rate=rate)
-    window = ThrottleWindow.objects.get(key="k")
-    ThrottleWindow.objects.filter(pk=window.pk).update(ends=window.started - timedelta(seconds=1))
-
-    assert throttle_hit(key="k", rate=rate) is True
-
-
-def test_keys_are_counted_apart():
-    rate = Rate(count=1, seconds=60)
-    throttle_hit(key="a", rate=rate)
-
-    assert throttle_hit(key="b", rate=rate) is True
 
 
 # --- password reset -----------------------------------------------------------------------------
@@ -142,10 +112,44 @@ def test_the_counters_survive_a_cache_outage(settings):
     assert reset("ada@example.com").status_code == 429
 
 
-def test_no_e_mail_address_is_stored_in_the_counters():
+def test_the_counters_survive_a_restart_of_the_application(redis_server):
+    check = (
+        "import django; django.setup(); from students.services import email_throttle_check; "
+        "email_throttle_check(action='reset', email='ada@example.com', client_ip=None)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "educa.settings.test",
+        "REDIS_URL": redis_server.url,
+        "EMAIL_THROTTLE_PER_ADDRESS": "1/h",
+    }
+
+    def run_in_a_new_process():
+        command = [sys.executable, "-c", check]
+        return subprocess.run(command, cwd=django_settings.BASE_DIR, env=env, capture_output=True)
+
+    assert run_in_a_new_process().returncode == 0
+    refused = run_in_a_new_process()
+    assert refused.returncode != 0
+    assert EMAIL_THROTTLED in refused.stderr.decode()
+
+
+def test_while_redis_is_down_each_process_still_throttles(settings):
+    settings.THROTTLE_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    reset("ada@example.com")
+    reset("ada@example.com", address=OTHER_CLIENT)
+
+    response = reset("ada@example.com", address="192.0.2.1")
+
+    assert response.status_code == 429
+
+
+def test_no_e_mail_address_is_stored_in_the_counters(redis_server):
     reset("ada@example.com")
 
-    assert not ThrottleWindow.objects.filter(key__contains="ada").exists()
+    keys = redis.Redis.from_url(redis_server.url).keys("*")
+    assert keys
+    assert not [key for key in keys if b"ada" in key]
 
 
 # --- registration -------------------------------------------------------------------------------

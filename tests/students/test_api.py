@@ -2,7 +2,6 @@
 
 import pytest
 import redis
-from django.core.cache import caches
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -18,6 +17,7 @@ from tests.factories import (
     ModuleFactory,
     UserFactory,
 )
+from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -299,37 +299,22 @@ def test_throttles_hold_while_memcached_is_down(api, settings, memcached_cache, 
     assert response.status_code == 429
 
 
-def test_throttle_counters_go_to_redis_when_it_is_configured(api, settings, redis_server):
-    redis.Redis.from_url(redis_server.url).flushdb()
-    settings.CACHES = {
-        **settings.CACHES,
-        "throttle": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-            "KEY_PREFIX": "throttle",
-        },
-    }
+def test_throttles_count_in_redis_when_it_is_configured(api, settings, redis_server):
+    store = redis.Redis.from_url(redis_server.url)
+    store.flushdb()
+    settings.THROTTLE_REDIS_URL = redis_server.url
     rates(settings, anon="1/m")
-    try:
-        api.get("/api/subjects/")
-        response = api.get("/api/subjects/")
-        keys = redis.Redis.from_url(redis_server.url).keys("throttle:*")
-    finally:
-        caches["throttle"].close()
+
+    api.get("/api/subjects/")
+    response = api.get("/api/subjects/")
 
     assert response.status_code == 429
-    assert len(keys) == 1
+    assert 59 <= int(response["Retry-After"]) <= 60
+    assert store.keys("api:anon:*") == [b"api:anon:127.0.0.1"]
 
 
 def test_a_dead_throttle_store_refuses_with_a_503(api, settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        "throttle": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        },
-    }
+    settings.THROTTLE_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
 
     response = api.get("/api/subjects/")
 
