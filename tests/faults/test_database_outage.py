@@ -72,7 +72,6 @@ def stack():
     try:
         full_env = {**os.environ, **env}
         manage(full_env, "migrate", "--noinput")
-        manage(full_env, "createcachetable")
         seed = json.loads(manage(full_env, "shell", "-c", SEED).strip().splitlines()[-1])
         server.start()
         yield server, postgres, seed

@@ -29,7 +29,6 @@ PAGES = {
 # servers' cache under versions the database will hand out again.
 PRIVATE_CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bench"},
-    "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"},
 }
 
 
