@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "educa.middleware.CourseSubdomainMiddleware",
     # Before sessions, CSRF and authentication: a cached anonymous page costs none of them.
     "courses.cache.AnonymousPageCacheMiddleware",
+    # Above sessions: its look at the user comes after SessionMiddleware has set Vary.
+    "educa.middleware.PrivateCacheControlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
