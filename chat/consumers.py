@@ -486,7 +486,7 @@ FRAME_HANDLERS = {
 class NotFoundConsumer(AsyncJsonWebsocketConsumer):
     """Any WebSocket path that is not a room: accepted, then closed with 4404."""
 
-    # No channel-layer channel: it has nothing to receive (see AllowedHostsOriginCheck).
+    # No channel-layer channel: it has nothing to receive (see TrustedOriginCheck).
     channel_layer_alias = None
 
     async def connect(self):

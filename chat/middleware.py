@@ -1,18 +1,22 @@
 """WebSocket authentication: a session cookie behind the Origin check, or a token header.
 
 Browsers send cookies with any cross-site WebSocket, so a cookie-authenticated handshake must
-come from an allowed Origin (else HTTP 403). Browsers cannot set an Authorization header on a
-WebSocket, so a handshake carrying one is not a cross-site browser request: it needs no Origin,
-and its cookies are ignored. A token in the query string is never read (it would end up in
-access logs).
+come from an Origin that Django's CSRF check would trust (else HTTP 403): the handshake's own
+origin (scheme, Host and port) or one of CSRF_TRUSTED_ORIGINS. Browsers cannot set an
+Authorization header on a WebSocket, so a handshake carrying one is not a cross-site browser
+request: it needs no Origin, and its cookies are ignored. A token in the query string is never
+read (it would end up in access logs).
 """
 
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest
+from django.utils.http import is_same_domain
 
 from .selectors import user_get_for_token
 
@@ -37,8 +41,56 @@ def token_from_authorization(value: bytes) -> str | None:
     return parts[1]
 
 
-class AllowedHostsOriginCheck(OriginValidator):
-    """Channels' AllowedHostsOriginValidator with a refusal that holds no channel-layer receive.
+class HandshakeRequest(HttpRequest):
+    """A WebSocket handshake as Django sees a request: its headers, Host and scheme.
+
+    The scheme is the server's (wss or ws) unless SECURE_PROXY_SSL_HEADER names a header that
+    the proxy in front sets, exactly as for HTTP requests.
+    """
+
+    def __init__(self, scope):
+        super().__init__()
+        self._transport_scheme = "https" if scope.get("scheme") == "wss" else "http"
+        self.META = {"SERVER_NAME": "", "SERVER_PORT": ""}
+        for name, value in scope.get("headers", ()):
+            name = name.decode("latin-1").upper()
+            # As WSGI servers do: `X_Forwarded_Proto` must not pass for `X-Forwarded-Proto`.
+            if "_" in name:
+                continue
+            key = "HTTP_" + name.replace("-", "_")
+            value = value.decode("latin-1")
+            self.META[key] = f"{self.META[key]},{value}" if key in self.META else value
+
+    def _get_scheme(self):
+        return self._transport_scheme
+
+
+def origin_is_trusted(request: HttpRequest, origin: str) -> bool:
+    """Whether Django's CSRF check would trust `origin` for `request` (as its Origin check does:
+    the request's own scheme://host[:port], or a CSRF_TRUSTED_ORIGINS entry, `*.` wildcards
+    included)."""
+    try:
+        own_origin = f"{request.scheme}://{request.get_host()}"
+    except DisallowedHost:
+        own_origin = None
+    if origin == own_origin:
+        return True
+    trusted = settings.CSRF_TRUSTED_ORIGINS
+    if origin in trusted:
+        return True
+    try:
+        parsed = urlsplit(origin)
+    except ValueError:
+        return False
+    return any(
+        is_same_domain(parsed.netloc, pattern.netloc.lstrip("*"))
+        for pattern in (urlsplit(entry) for entry in trusted if "*" in entry)
+        if pattern.scheme == parsed.scheme
+    )
+
+
+class TrustedOriginCheck:
+    """Lets a handshake reach `application` only from a trusted Origin; refuses it otherwise.
 
     Channels refuses through a consumer that listens on the channel layer, and cancelling a
     channels-redis receive can hang until its blocking read times out: every refused handshake
@@ -46,16 +98,13 @@ class AllowedHostsOriginCheck(OriginValidator):
     """
 
     def __init__(self, application):
-        validator = AllowedHostsOriginValidator(application)
-        super().__init__(application, validator.allowed_origins)
+        self.application = application
 
     async def __call__(self, scope, receive, send):
         origin = _header(scope, b"origin")
-        try:
-            parsed = urlparse(origin.decode("latin-1")) if origin is not None else None
-        except ValueError:
-            parsed = None
-        if self.valid_origin(parsed):
+        if origin is not None and origin_is_trusted(
+            HandshakeRequest(scope), origin.decode("latin-1")
+        ):
             return await self.application(scope, receive, send)
         message = await receive()
         if message["type"] == "websocket.connect":
@@ -67,7 +116,7 @@ class TokenOrCookieAuthMiddleware:
 
     def __init__(self, inner):
         self.inner = inner
-        self.cookie_app = AllowedHostsOriginCheck(AuthMiddlewareStack(inner))
+        self.cookie_app = TrustedOriginCheck(AuthMiddlewareStack(inner))
 
     async def __call__(self, scope, receive, send):
         authorization = _header(scope, b"authorization")

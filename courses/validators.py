@@ -27,14 +27,11 @@ RASTER_CONTENT_TYPES = {
     ".gif": "image/gif",
     ".webp": "image/webp",
 }
-# Decoding needs about 4 bytes a pixel: 40 megapixels is already 160 MB of memory.
-IMAGE_MAX_PIXELS = 40_000_000
-
 SLUG_RESERVED = "“%(slug)s” is a reserved word; choose another slug."
 VIDEO_URL_UNSUPPORTED = "Only YouTube and Vimeo video links are supported."
 UPLOAD_TOO_LARGE = "The file is %(size)s; the limit is %(limit)s."
 IMAGE_INVALID = "Upload a valid PNG, JPEG, GIF or WebP image; this file is not one."
-IMAGE_TOO_LARGE = "The image is %(width)s×%(height)s pixels; the limit is 40 megapixels."
+IMAGE_TOO_LARGE = "The image is %(width)s×%(height)s pixels; the limit is %(limit)s megapixels."
 
 
 def validate_slug_not_reserved(value: str) -> None:
@@ -69,20 +66,28 @@ def raster_format(fileobj) -> str:
     """The format ("PNG", "JPEG", "GIF" or "WEBP") of an image that Pillow fully decodes.
 
     Raises ValidationError for anything else: other formats, HTML or SVG under an image name,
-    truncated or corrupt data, decompression bombs. Leaves the file at position 0.
+    truncated or corrupt data, more pixels than UPLOAD_MAX_IMAGE_PIXELS (found in the header,
+    before anything is decoded: a small file can hold a huge image). Leaves the file at
+    position 0.
     """
+    max_pixels = settings.UPLOAD_MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             fileobj.seek(0)
+            # open() reads the header only; the pixels are decoded by load() below.
             with PILImage.open(fileobj, formats=list(RASTER_FORMATS)) as image:
                 image_format = image.format
                 width, height = image.size
-                if width * height > IMAGE_MAX_PIXELS:
+                if width * height > max_pixels:
                     raise ValidationError(
                         IMAGE_TOO_LARGE,
                         code="image_too_large",
-                        params={"width": width, "height": height},
+                        params={
+                            "width": width,
+                            "height": height,
+                            "limit": f"{max_pixels / 1_000_000:g}",
+                        },
                     )
                 image.verify()
             # verify() leaves the image unusable and misses truncated pixel data: decode again.

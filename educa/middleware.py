@@ -10,10 +10,14 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponseRedirect
 from django.http.request import split_domain_port
+from django.utils.cache import patch_cache_control
 
 from courses.selectors import course_get_for_viewer
 
 NOT_COURSE_SUBDOMAINS = frozenset({"www"})
+# Pages of a person's account (its e-mail, its password, its deletion): kept by no cache at all,
+# not even the browser's, so that the back button on a shared computer shows nothing.
+ACCOUNT_PAGES = frozenset({"profile", "password_change", "password_change_done", "account_delete"})
 
 
 def course_slug_from_host(*, host: str, parent_host: str) -> str | None:
@@ -61,6 +65,31 @@ class CourseSubdomainMiddleware:
         course = course_get_for_viewer(user=AnonymousUser(), slug=slug)
         authority = f"{parent_host}:{port}" if port else parent_host
         return HttpResponseRedirect(f"{request.scheme}://{authority}{course.get_absolute_url()}")
+
+
+class PrivateCacheControlMiddleware:
+    """`Cache-Control: private` on every response to a logged-in user, `no-store` too on account
+    pages: `Vary: Cookie` alone lets a shared cache keep a page it cannot tell apart by cookie.
+
+    Responses to anonymous visitors are left as they are. Precondition: it sits above
+    SessionMiddleware, so reading the user here never adds `Vary: Cookie` to them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # Absent when an earlier middleware answered (a cached anonymous page).
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return response
+        match = request.resolver_match
+        if match is not None and match.url_name in ACCOUNT_PAGES:
+            patch_cache_control(response, private=True, no_store=True)
+        else:
+            patch_cache_control(response, private=True)
+        return response
 
 
 # Attributes django-csp's decorators set on a response that wants a policy of its own.

@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "educa.middleware.CourseSubdomainMiddleware",
     # Before sessions, CSRF and authentication: a cached anonymous page costs none of them.
     "courses.cache.AnonymousPageCacheMiddleware",
+    # Above sessions: its look at the user comes after SessionMiddleware has set Vary.
+    "educa.middleware.PrivateCacheControlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -266,6 +268,9 @@ MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 # Course uploads: the real cap; Nginx's client_max_body_size sits 1 MiB above it.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Largest course image, in pixels, read from its header before it is decoded (about 4 bytes a
+# pixel once decoded: 25 megapixels is 100 MB of a worker's memory).
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=25_000_000)
 # Set in production so that Nginx sends course files after Django's permission check.
 MEDIA_ACCEL_REDIRECT_PREFIX = env("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
 

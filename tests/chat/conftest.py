@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -75,6 +76,9 @@ async def open_socket(path, *, user=None, session_key=None, token=None, origin=O
     Cookie auth with `session_key` (or a new session of `user`), header auth with `token`.
     """
     all_headers = list(headers)
+    if not any(name == b"host" for name, _ in all_headers):
+        # Every browser sends one; the Origin check compares the Origin with it.
+        all_headers.append((b"host", urlsplit(ORIGIN).netloc.encode()))
     if origin is not None:
         all_headers.append((b"origin", origin.encode()))
     if user is not None and session_key is None:

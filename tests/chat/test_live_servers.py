@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 
 from students.models import Enrollment
-from tests.chat.conftest import ORIGIN, session_key_for, token_key_for
+from tests.chat.conftest import session_key_for, token_key_for
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -178,7 +178,7 @@ async def test_cookie_handshake_from_a_foreign_origin_gets_http_403(room, live_a
     assert refused.value.response.status_code == 403
     async with connect(
         url,
-        origin=ORIGIN.replace("localhost", "127.0.0.1"),
+        origin=server.url,
         additional_headers={"Cookie": f"sessionid={key}"},
     ) as ws:
         assert (await next_of(ws, "presence"))["online"] == [owner.username]

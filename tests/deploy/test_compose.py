@@ -62,7 +62,7 @@ def test_daphne_can_be_scaled(compose):
 
 def test_nginx_publishes_the_ports_the_template_listens_on(compose, compose_nginx_conf):
     published = {port.rsplit(":", 1)[1] for port in compose["services"]["nginx"]["ports"]}
-    listens = set(re.findall(r"^\s*listen (\S+)", compose_nginx_conf, re.MULTILINE))
+    listens = set(re.findall(r"^\s*listen ([^\s;]+)", compose_nginx_conf, re.MULTILINE))
     assert published == listens == {"80", "443"}
     assert re.search(r"listen 443 ssl http2", compose_nginx_conf)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
+from websockets.asyncio.client import connect
 
 from students.lockout import LOCKED_OUT
 from tests.deploy.conftest import (
@@ -200,6 +202,34 @@ def test_internal_media_location_is_unreachable_directly(stack, seed):
     assert internal.status_code == 404
     assert public.status_code == 404
     assert FILE_BYTES not in internal.content + public.content
+
+
+# --- The Host with its port: absolute links and the WebSocket Origin check ------------------------
+
+
+def test_api_links_keep_the_https_port(stack, seed):
+    with stack.client() as client:
+        listed = client.get("/api/courses/").json()["results"]
+    course = next(course for course in listed if course["id"] == seed["course_id"])
+    assert course["url"] == f"{stack.url}/api/courses/{seed['course_id']}/"
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://127.0.0.1:{https_port}", "https://127.0.0.1:9999"],
+    ids=["http on the https port", "https on another port"],
+)
+async def test_a_cookie_socket_from_another_origin_of_the_same_host_is_refused(stack, seed, origin):
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await connect(
+            f"{stack.wss}/ws/chat/room/{seed['course_id']}/",
+            ssl=stack.ssl_context(),
+            origin=origin.format(https_port=stack.state["ports"]["https"]),
+            additional_headers={"Cookie": f"sessionid={seed['sessions']['student']}"},
+            proxy=None,
+            open_timeout=10,
+        )
+    assert refused.value.response.status_code == 403
 
 
 # --- Health and readiness -------------------------------------------------------------------
