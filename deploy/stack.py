@@ -247,10 +247,12 @@ class Stack:
             "NGINX_MEDIA_ROOT": str(self.dir / "media"),
             "NGINX_WORKER_PROCESSES": os.environ.get("NGINX_WORKER_PROCESSES", "auto"),
         }
-        if "UPLOAD_MAX_BYTES" in self.state["app_env"]:
-            env["UPLOAD_MAX_BYTES"] = self.state["app_env"]["UPLOAD_MAX_BYTES"]
-        else:
-            env.pop("UPLOAD_MAX_BYTES", None)
+        # The port-80 redirect serves the hosts Django serves (nginx/render.sh).
+        for name in ("UPLOAD_MAX_BYTES", "DJANGO_ALLOWED_HOSTS", "PARENT_HOST"):
+            if name in self.state["app_env"]:
+                env[name] = self.state["app_env"][name]
+            else:
+                env.pop(name, None)
         return env
 
     def start_nginx(self) -> None:

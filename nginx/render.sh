@@ -4,7 +4,7 @@
 #   nginx/render.sh [TEMPLATE [OUTPUT]]
 #
 # The nginx image runs it from /docker-entrypoint.d/ (defaults below are the container's
-# paths); deploy/native.py runs it with the native stack's values. Only the ${NGINX_*}
+# paths); deploy/stack.py runs it with the native stack's values. Only the ${NGINX_*}
 # variables listed here are substituted, so Nginx's own $host, $uri... are left alone.
 set -eu
 

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tests.servers import MemcachedServer, PostgresServer, RedisServer
+from deploy.processes import MemcachedServer, PostgresServer, RedisServer
 
 
 def pytest_collection_modifyitems(items):
@@ -178,10 +178,10 @@ def live_asgi_server(transactional_db):
     """Factory: start real Daphne/Uvicorn processes against this test's database.
 
     `live_asgi_server("daphne", REDIS_URL=..., CHAT_HEARTBEAT="1")` returns a started
-    tests.servers.AsgiServer (test settings, DATABASE_URL of the test database; extra keyword
+    deploy.processes.AsgiServer (test settings, DATABASE_URL of the test database; extra keyword
     arguments become environment variables). Every server started is stopped after the test.
     """
-    from tests.servers import AsgiServer
+    from deploy.processes import AsgiServer
 
     started = []
 

@@ -8,9 +8,9 @@ import websockets
 from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 
+from deploy.processes import RedisServer
 from students.models import Enrollment
 from tests.chat.conftest import session_key_for, token_key_for
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 from chat.shared_state import SharedState
+from deploy.processes import free_port
 from educa.ratelimit import rate_parse
-from tests.servers import free_port
 
 
 def state(url, process_id, ttl=30.0):

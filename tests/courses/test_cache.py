@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from courses import services
 from courses.cache import PAGE_CACHE_HEADER, catalogue_version
 from courses.models import Course, Module, Subject, Text
+from deploy.processes import MemcachedServer
 from educa.cache_backends import cache_stats, cache_stats_reset
 from students.services import user_profile_update
 from tests.factories import (
@@ -22,7 +23,6 @@ from tests.factories import (
     SubjectFactory,
     UserFactory,
 )
-from tests.servers import MemcachedServer
 
 pytestmark = pytest.mark.django_db
 

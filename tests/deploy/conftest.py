@@ -20,7 +20,7 @@ import pytest
 from ruamel.yaml import YAML
 from websockets.asyncio.client import connect
 
-from tests.servers import free_port
+from deploy.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "nginx" / "educa.conf.template"

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.processes import free_port, wait_for_port
 from tests.deploy.conftest import RENDER, TEMPLATE, render_nginx
-from tests.servers import free_port, wait_for_port
 
 ALLOWED_HOSTS = "educa.example.com,127.0.0.1"
 PARENT_HOST = "courses.example.com"

@@ -4,7 +4,7 @@ import pytest
 from channels.layers import channel_layers
 from django.core.cache import caches
 
-from tests.servers import MemcachedServer, RedisServer
+from deploy.processes import MemcachedServer, RedisServer
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 from redis import asyncio as aioredis
 
+from deploy.processes import free_port
 from educa.ratelimit import (
     LocalWindows,
     RedisWindows,
@@ -17,7 +18,6 @@ from educa.ratelimit import (
     rate_parse,
     throttle_acquire,
 )
-from tests.servers import free_port
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.servers import AsgiServer, PostgresServer
+from deploy.processes import AsgiServer, PostgresServer
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # An answer slower than this while the database is down counts as a hang.

@@ -16,8 +16,8 @@ import pytest
 from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 
+from deploy.processes import AsgiServer
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
-from tests.servers import AsgiServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,9 +12,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from deploy.processes import free_port
 from students.services import EMAIL_THROTTLED
 from tests.factories import UserFactory
-from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from courses.models import Course
+from deploy.processes import free_port
 from students.api import INVALID_CREDENTIALS
 from students.models import ContentCompletion, Enrollment
 from students.services import OWNER_CANNOT_ENROLL
@@ -17,7 +18,6 @@ from tests.factories import (
     ModuleFactory,
     UserFactory,
 )
-from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
