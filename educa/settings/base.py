@@ -114,32 +114,41 @@ def database_from_env(default_url: str) -> dict:
 DATABASES = {"default": database_from_env(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def redis_channel_layer(host: dict) -> dict:
+    """The Redis channel layer on `host` (an address or Sentinel entry), with the pool options
+    every host needs."""
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    **host,
+                    "max_connections": 1000,
+                    "socket_connect_timeout": 2,
+                    # Longer than the layer's blocking read (channels-redis 4.3 waits up to 5 s
+                    # in BZPOPMIN): redis-py 8's default of 5 s cut every idle read, and after
+                    # its retries an idle layer looked lost every 15 s.
+                    "socket_timeout": 10,
+                    "socket_keepalive": True,
+                    # Pooled connections are checked before reuse, and a failed command is
+                    # retried on a fresh one: the first handshake after a Redis restart works.
+                    "health_check_interval": 10,
+                    "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+                    "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+                }
+            ],
+            # One chat message is one layer message per server process (chat/hub.py), so
+            # this is the backlog a process may fall behind by before the layer drops.
+            "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+            "expiry": 60,
+        },
+    }
+
+
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": 1000,
-                        "socket_connect_timeout": 2,
-                        "socket_keepalive": True,
-                        # Pooled connections are checked before reuse, and a failed command is
-                        # retried on a fresh one: the first handshake after a Redis restart works.
-                        "health_check_interval": 10,
-                        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-                        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
-                    }
-                ],
-                # One chat message is one layer message per server process (chat/hub.py), so
-                # this is the backlog a process may fall behind by before the layer drops.
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
-                "expiry": 60,
-            },
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer({"address": REDIS_URL})}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
