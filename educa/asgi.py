@@ -9,9 +9,12 @@ import sys
 
 from django.core.asgi import get_asgi_application
 
+from educa.settings import refusal_in_one_line
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "educa.settings.local")
 # Django must be set up before the routing imports consumers and models.
-django_asgi_app = get_asgi_application()
+with refusal_in_one_line():
+    django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
