@@ -1,4 +1,9 @@
-"""Course subdomains: `<course-slug>.<PARENT_HOST>` redirects to the course page on PARENT_HOST."""
+"""Educa's own middleware.
+
+- CourseSubdomainMiddleware: `<course-slug>.<PARENT_HOST>` redirects to the course page on
+  PARENT_HOST.
+- CSPMiddleware: django-csp's Content-Security-Policy header, built once per process.
+"""
 
 import ipaddress
 
