@@ -13,9 +13,9 @@ from tests.chat.conftest import join
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("chat_redis")]
 
-# channels-redis blocks up to 5 s per read: this holds the room for more than three reads in a
-# row, the number redis-py's retries allowed before the layer looked lost.
-IDLE_SECONDS = 17
+# channels-redis blocks up to 5 s per read: this holds the room for four reads in a row, more
+# than the three (one try, two retries) after which the layer used to look lost.
+IDLE_SECONDS = 20
 
 
 @pytest.fixture
