@@ -9,7 +9,10 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "educa.settings.local")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from educa.settings import refusal_in_one_line
+
+    with refusal_in_one_line():
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

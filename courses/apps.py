@@ -5,4 +5,5 @@ class CoursesConfig(AppConfig):
     name = "courses"
 
     def ready(self):
-        from . import receivers, signals  # noqa: F401
+        # Importing them connects their receivers: deletion clean-up and cache invalidation.
+        from . import cleanup, receivers  # noqa: F401

@@ -9,9 +9,12 @@ import sys
 
 from django.core.asgi import get_asgi_application
 
+from educa.settings import refusal_in_one_line
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "educa.settings.local")
 # Django must be set up before the routing imports consumers and models.
-django_asgi_app = get_asgi_application()
+with refusal_in_one_line():
+    django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -26,7 +29,9 @@ def _daphne_closes_with_a_code() -> None:
 
     Daphne builds its autobahn factory after importing this module and offers no option for it.
     The rest of an oversized frame is discarded either way, and the close handshake has a
-    timeout, so nothing more is buffered.
+    timeout, so nothing more is buffered. Written against autobahn 26.11.1 and Daphne 4.2.3
+    (Daphne's WebSocketFactory inherits setProtocolOptions and never passes failByDrop);
+    tests/educa/test_third_party_patches.py fails when either changes that.
     """
     try:
         from autobahn.websocket.protocol import WebSocketServerFactory
@@ -49,7 +54,9 @@ def _autobahn_logs_without_colours() -> None:
 
     Autobahn builds those arguments for every frame it sends, logged or not, and with click
     installed (Uvicorn needs it) each frame costs four click.style calls: about a tenth of a
-    busy chat server's time, for colours no log shows.
+    busy chat server's time, for colours no log shows. Written against autobahn 26.11.1, whose
+    `util.hl` reads the module flag `_HAS_CLICK` at each call; tests/educa/
+    test_third_party_patches.py fails when it no longer does.
     """
     try:
         from autobahn import util

@@ -1,4 +1,9 @@
-"""Course subdomains: `<course-slug>.<PARENT_HOST>` redirects to the course page on PARENT_HOST."""
+"""Educa's own middleware.
+
+- CourseSubdomainMiddleware: `<course-slug>.<PARENT_HOST>` redirects to the course page on
+  PARENT_HOST.
+- CSPMiddleware: django-csp's Content-Security-Policy header, built once per process.
+"""
 
 import ipaddress
 
@@ -105,6 +110,9 @@ class CSPMiddleware(DjangoCSPMiddleware):
 
     A response with a policy of its own (django-csp's decorators), a request that used a nonce,
     and any configuration beyond CONTENT_SECURITY_POLICY's directives go through django-csp.
+    Written against django-csp 4.0: it relies on the response attributes its decorators set, the
+    request's `_csp_nonce`, `build_policy()` and `_csp_nonce_post_response`;
+    tests/educa/test_third_party_patches.py fails when an upgrade changes any of them.
     """
 
     _built = (None, "")

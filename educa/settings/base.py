@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from redis.asyncio.retry import Retry
@@ -12,8 +13,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `.env` is a developer's file: read under the local settings (the default of manage.py and
+# `make run`) or when DJANGO_READ_DOT_ENV_FILE is true, never silently elsewhere: production
+# takes its environment from its servers. Variables already set win over the file.
+DOT_ENV_FILE = BASE_DIR / ".env"
+READ_DOT_ENV_FILE = env.bool(
+    "DJANGO_READ_DOT_ENV_FILE",
+    default=env("DJANGO_SETTINGS_MODULE", default="") == "educa.settings.local",
+)
+if READ_DOT_ENV_FILE and DOT_ENV_FILE.exists():
+    environ.Env.read_env(DOT_ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=None)
@@ -88,7 +97,11 @@ TEMPLATES = [
 
 def database_from_env(default_url: str) -> dict:
     """DATABASE_URL's database, with the connection handling the environment asks for."""
-    database = env.db("DATABASE_URL", default=default_url)
+    # Empty counts as unset: prod.py then names the missing variable instead of a parse warning.
+    database = env.db_url_config(env("DATABASE_URL", default="") or default_url)
+    # A Unix-socket folder is written percent-encoded in the host part, as libpq URLs do
+    # (postgres://user@%2Fvar%2Frun%2Fpostgresql/educa); django-environ leaves it encoded.
+    database["HOST"] = unquote(database["HOST"])
     # Persistent connections leak under ASGI; each server's own configuration may raise this.
     database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
     database["CONN_HEALTH_CHECKS"] = True
@@ -116,32 +129,41 @@ def database_from_env(default_url: str) -> dict:
 DATABASES = {"default": database_from_env(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def redis_channel_layer(host: dict) -> dict:
+    """The Redis channel layer on `host` (an address or Sentinel entry), with the pool options
+    every host needs."""
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    **host,
+                    "max_connections": 1000,
+                    "socket_connect_timeout": 2,
+                    # Longer than the layer's blocking read (channels-redis 4.3 waits up to 5 s
+                    # in BZPOPMIN): redis-py 8's default of 5 s cut every idle read, and after
+                    # its retries an idle layer looked lost every 15 s.
+                    "socket_timeout": 10,
+                    "socket_keepalive": True,
+                    # Pooled connections are checked before reuse, and a failed command is
+                    # retried on a fresh one: the first handshake after a Redis restart works.
+                    "health_check_interval": 10,
+                    "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+                    "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+                }
+            ],
+            # One chat message is one layer message per server process (the chat's hub), so
+            # this is the backlog a process may fall behind by before the layer drops.
+            "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+            "expiry": 60,
+        },
+    }
+
+
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": 1000,
-                        "socket_connect_timeout": 2,
-                        "socket_keepalive": True,
-                        # Pooled connections are checked before reuse, and a failed command is
-                        # retried on a fresh one: the first handshake after a Redis restart works.
-                        "health_check_interval": 10,
-                        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-                        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
-                    }
-                ],
-                # One chat message is one layer message per server process (chat/hub.py), so
-                # this is the backlog a process may fall behind by before the layer drops.
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
-                "expiry": 60,
-            },
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer({"address": REDIS_URL})}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -10,7 +10,7 @@ from email.utils import getaddresses
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CHANNEL_LAYERS, DATABASES, env
+from .base import DATABASES, env, redis_channel_layer
 from .base import LOGGING as BASE_LOGGING
 
 DEBUG = False
@@ -51,26 +51,15 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
 REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
 if REDIS_SENTINELS:
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                **CHANNEL_LAYERS["default"].get("CONFIG", {"expiry": 60}),
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
-                "hosts": [
-                    {
-                        "sentinels": [
-                            (host.rpartition(":")[0], int(host.rpartition(":")[2]))
-                            for host in REDIS_SENTINELS
-                        ],
-                        "master_name": env("REDIS_SENTINEL_MASTER", default="educa"),
-                        "max_connections": 1000,
-                        "socket_connect_timeout": 2,
-                        "socket_keepalive": True,
-                        "health_check_interval": 10,
-                    }
+        "default": redis_channel_layer(
+            {
+                "sentinels": [
+                    (host.rpartition(":")[0], int(host.rpartition(":")[2]))
+                    for host in REDIS_SENTINELS
                 ],
-            },
-        }
+                "master_name": env("REDIS_SENTINEL_MASTER", default="educa"),
+            }
+        )
     }
 
 # HTTPS: Nginx terminates TLS and tells Django with X-Forwarded-Proto (it overwrites any value a

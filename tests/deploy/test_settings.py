@@ -5,8 +5,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+
+from tests.servers import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,19 +23,26 @@ PROD_ENV = {
 }
 
 
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
-    """Runs `code` in a new interpreter with exactly the production environment given."""
+def run_in_production(command: list[str], **env: str | None) -> subprocess.CompletedProcess:
+    """Runs `command` in the repository with exactly the production environment given
+    (a variable given as None is left out)."""
     base = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
     for name in ("DATABASE_URL", "REDIS_URL", "MEMCACHED_LOCATION", "EMAIL_URL", "ADMINS"):
         base.pop(name, None)
+    environment = {**base, **PROD_ENV, **env}
     return subprocess.run(
-        [sys.executable, "-c", code],
+        command,
         cwd=ROOT,
-        env={**base, **PROD_ENV, **env},
+        env={name: value for name, value in environment.items() if value is not None},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Runs `code` in a new interpreter with exactly the production environment given."""
+    return run_in_production([sys.executable, "-c", code], **env)
 
 
 def prod_settings(**env: str) -> dict:
@@ -81,6 +91,119 @@ def test_production_refuses_a_database_other_than_postgresql():
     result = run_python("import django; django.setup()", DATABASE_URL="sqlite:////tmp/educa.db")
     assert result.returncode != 0
     assert "must point at PostgreSQL" in result.stderr.strip().splitlines()[-1]
+
+
+MISSING_VARIABLES = [
+    ("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY is not set"),
+    ("DATABASE_URL", "DATABASE_URL is not set"),
+    ("DJANGO_ALLOWED_HOSTS", "DJANGO_ALLOWED_HOSTS is not set"),
+]
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize(("variable", "message"), MISSING_VARIABLES)
+def test_manage_py_without_a_required_variable_prints_one_line_and_fails(variable, message):
+    result = run_in_production([sys.executable, "manage.py", "check"], **{variable: ""})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(message)
+
+
+def test_manage_py_with_the_settings_option_prints_one_line_and_fails():
+    command = [sys.executable, "manage.py", "check", "--settings=educa.settings.prod"]
+    result = run_in_production(command, DJANGO_SETTINGS_MODULE=None, DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("DJANGO_SECRET_KEY is not set")
+
+
+@pytest.mark.parametrize("module", ["educa.wsgi", "educa.asgi"])
+def test_server_entry_points_without_a_secret_key_print_one_line_and_fail(module):
+    result = run_python(f"import {module}", DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("DJANGO_SECRET_KEY is not set")
+
+
+def test_daphne_without_a_secret_key_prints_one_line_and_exits():
+    command = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", "0", "educa.asgi:application"]
+    result = run_in_production(command, DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("DJANGO_SECRET_KEY is not set")
+
+
+def test_uwsgi_without_a_secret_key_logs_one_line_and_stops_instead_of_respawning():
+    command = [str(BIN / "uwsgi"), "--ini", "deploy/uwsgi.ini"]
+    result = run_in_production(
+        command, DJANGO_SECRET_KEY="", WEB_BIND="127.0.0.1:0", WEB_PROCESSES="1"
+    )
+    # uWSGI's own start-up lines come first; the complaint is one line, once, no traceback.
+    assert result.returncode != 0
+    complaints = [line for line in result.stderr.splitlines() if "DJANGO_SECRET_KEY" in line]
+    assert len(complaints) == 1
+    assert complaints[0].startswith("DJANGO_SECRET_KEY is not set")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def unix_socket_postgres():
+    """A throwaway PostgreSQL that also listens on a Unix socket in its temp folder."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.close()
+
+
+def test_a_database_url_with_a_percent_encoded_socket_folder_connects_through_the_socket(
+    unix_socket_postgres,
+):
+    socket_folder = quote(str(unix_socket_postgres.directory), safe="")
+    url = f"postgres://educa@{socket_folder}:{unix_socket_postgres.port}/postgres"
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "cursor = connection.cursor(); cursor.execute('SELECT inet_server_addr()'); "
+        "print(connection.settings_dict['HOST'], cursor.fetchone()[0])"
+    )
+    result = run_python(code, DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    # No server address: the connection is a Unix-socket one.
+    assert result.stdout.splitlines()[-1].split() == [str(unix_socket_postgres.directory), "None"]
+
+
+@pytest.fixture
+def dot_env_file():
+    """A `.env` beside manage.py that sets one variable nothing else reads."""
+    path = ROOT / ".env"
+    if path.exists():
+        pytest.skip("this checkout has a .env of its own")
+    path.write_text("EDUCA_DOT_ENV_PROBE=read\n")
+    yield
+    path.unlink()
+
+
+READ_PROBE = "import os, django; django.setup(); print(os.environ.get('EDUCA_DOT_ENV_PROBE'))"
+
+
+@pytest.mark.usefixtures("dot_env_file")
+def test_production_settings_ignore_the_dot_env_file():
+    result = run_python(READ_PROBE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "None"
+
+
+@pytest.mark.usefixtures("dot_env_file")
+def test_production_settings_read_the_dot_env_file_when_asked_to():
+    result = run_python(READ_PROBE, DJANGO_READ_DOT_ENV_FILE="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "read"
+
+
+@pytest.mark.usefixtures("dot_env_file")
+def test_local_settings_read_the_dot_env_file():
+    result = run_python(READ_PROBE, DJANGO_SETTINGS_MODULE="educa.settings.local")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "read"
 
 
 def test_cookies_are_secure_and_https_is_enforced(settings_values):

@@ -1,4 +1,7 @@
-"""Deletion clean-up that must hold however a row goes (service, admin or cascade)."""
+"""Deletion clean-up that must hold however a row goes (service, admin or cascade).
+
+Signal receivers, like the cache ones in receivers.py; connected by CoursesConfig.ready().
+"""
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
