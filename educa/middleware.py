@@ -2,6 +2,8 @@
 
 - CourseSubdomainMiddleware: `<course-slug>.<PARENT_HOST>` redirects to the course page on
   PARENT_HOST.
+- PrivateCacheControlMiddleware: `Cache-Control: private` for logged-in users, `no-store` on
+  account pages.
 - CSPMiddleware: django-csp's Content-Security-Policy header, built once per process.
 """
 

@@ -70,12 +70,10 @@ def redis_channel_layer(settings, redis_server):
     """Point Channels at the throwaway redis-server for one test."""
     from channels.layers import channel_layers
 
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": redis_server.url, "max_connections": 1000}]},
-        }
-    }
+    from educa.settings.base import redis_channel_layer as layer_settings
+
+    # The production layer's configuration (timeouts, retries, capacity) on this server.
+    settings.CHANNEL_LAYERS = {"default": layer_settings({"address": redis_server.url})}
     channel_layers.backends.clear()
     yield redis_server
     channel_layers.backends.clear()

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.servers import PostgresServer
+from deploy.processes import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
