@@ -410,3 +410,55 @@ def test_an_instructor_with_courses_cannot_delete_their_account(client):
 
     assert OWNER_OF_COURSES in response.content.decode()
     assert User.objects.filter(pk=course.owner.pk).exists()
+
+
+# --- user names in the admin ------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_admin_refuses_a_new_user_whose_name_looks_like_a_taken_one(admin_client):
+    UserFactory(username="admin")
+    password = "an-analytical-engine"
+
+    response = admin_client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "ädmin",
+            "usable_password": "true",
+            "password1": password,
+            "password2": password,
+        },
+    )
+
+    assert response.context["adminform"].form.errors["username"] == [USERNAME_LOOKALIKE]
+    assert not User.objects.filter(username="ädmin").exists()
+
+
+def test_the_admin_refuses_to_rename_a_user_like_another(admin_client):
+    UserFactory(username="admin")
+    user = UserFactory(username="grace")
+
+    response = admin_client.post(
+        reverse("admin:auth_user_change", args=[user.pk]),
+        {"username": "Admin", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"},
+    )
+
+    assert response.context["adminform"].form.errors["username"] == [USERNAME_LOOKALIKE]
+    user.refresh_from_db()
+    assert user.username == "grace"
+
+
+def test_the_admin_keeps_a_users_own_name(admin_client):
+    user = UserFactory(username="grace")
+
+    response = admin_client.post(
+        reverse("admin:auth_user_change", args=[user.pk]),
+        {"username": "grace", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"},
+    )
+
+    assert response.status_code == 302
