@@ -10,12 +10,10 @@ User = get_user_model()
 
 
 class AccountActivationTokenGenerator(PasswordResetTokenGenerator):
-    """Signed, expiring (PASSWORD_RESET_TIMEOUT) tokens, spent once the account is active."""
+    """Signed tokens that expire with PASSWORD_RESET_TIMEOUT; salted apart, so that a password
+    reset link never opens an account, nor an activation link resets a password."""
 
     key_salt = "students.activation.AccountActivationTokenGenerator"
-
-    def _make_hash_value(self, user, timestamp):
-        return f"{super()._make_hash_value(user, timestamp)}{user.is_active}"
 
 
 account_activation_token = AccountActivationTokenGenerator()

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.test import Client, TestCase
 from django.urls import reverse
@@ -147,6 +148,14 @@ def test_a_link_naming_no_account_is_refused_with_400(client, uidb64):
     response = client.get(reverse("account_activate", args=[uidb64, "abc-123"]))
 
     assert response.status_code == 400
+
+
+def test_a_password_reset_token_does_not_open_an_account(client):
+    user = UserFactory(is_active=False)
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+
+    assert client.post(reverse("account_activate", args=[uidb64, token])).status_code == 400
 
 
 def test_an_expired_link_is_refused(client, settings):
