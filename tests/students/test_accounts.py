@@ -471,3 +471,13 @@ def test_the_admin_keeps_a_users_own_name(admin_client):
     )
 
     assert response.status_code == 302
+
+
+def test_an_account_not_yet_opened_gets_no_api_token(client):
+    register(client)
+
+    response = client.post(
+        reverse("api:token"), {"username": "ada", "password": "an-analytical-engine"}
+    )
+
+    assert response.status_code == 400
