@@ -7,12 +7,12 @@
 ARG PYTHON_VERSION=3.11
 ARG NGINX_VERSION=1.27
 
-# ---- build: compile the wheels (uWSGI needs a C compiler) into a virtualenv
+# ---- build: compile the wheels (uWSGI needs a C compiler, PyICU ICU's headers) into a virtualenv
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends build-essential \
+    && apt-get install -y --no-install-recommends build-essential libicu-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 COPY requirements/ /tmp/requirements/
@@ -29,7 +29,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_BIND=0.0.0.0:8000 \
     DAPHNE_PORT=8001
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends media-types \
+    && apt-get install -y --no-install-recommends media-types libicu72 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 1000 educa \
     && useradd --system --uid 1000 --gid educa --home-dir /app --shell /usr/sbin/nologin educa \

@@ -1,9 +1,13 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) manage.py
-DEB_PACKAGES := redis-server memcached nginx postgresql chromium gettext-base openssl
+# PyICU (requirements/base.txt) is compiled against ICU: libicu-dev, pkg-config, g++.
+ICU_BUILD_PACKAGES := libicu-dev pkg-config g++
+DEB_PACKAGES := redis-server memcached nginx postgresql chromium gettext-base openssl \
+	$(ICU_BUILD_PACKAGES)
 # What `make prod` needs (no browser).
-PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl
+PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl \
+	$(ICU_BUILD_PACKAGES)
 # What `make bench` needs: the production stack plus the HTTP load generator.
 BENCH_DEB_PACKAGES := $(PROD_DEB_PACKAGES) wrk
 HOST ?= 127.0.0.1

@@ -29,6 +29,9 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path(
+        "activate/<uidb64>/<token>/", views.AccountActivateView.as_view(), name="account_activate"
+    ),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("profile/delete/", views.AccountDeleteView.as_view(), name="account_delete"),
 ]

@@ -1,6 +1,21 @@
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 
+from .forms import AdminUserChangeForm, AdminUserCreateForm
 from .models import ContentCompletion, Enrollment
+
+User = get_user_model()
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(auth_admin.UserAdmin):
+    """Django's user admin, refusing names that look like another user's."""
+
+    add_form = AdminUserCreateForm
+    form = AdminUserChangeForm
 
 
 @admin.register(Enrollment)

@@ -1,22 +1,45 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    AuthenticationForm,
+    UserChangeForm,
+    UserCreationForm,
+)
 
 from educa.db import BIGINT_MAX
 
+from .activation import user_is_awaiting_activation
 from .selectors import course_get_for_enrollment
-from .services import EMAIL_TAKEN
+from .services import EMAIL_TAKEN, USERNAME_LOOKALIKE
+from .usernames import username_clash_exists
 
 User = get_user_model()
 
 UNKNOWN_COURSE = "There is no open course with this id."
+ACCOUNT_NOT_ACTIVATED = (
+    "This account is not open yet: follow the link in the e-mail we sent when you registered."
+)
 
 
-class StudentRegistrationForm(UserCreationForm):
+class UsernameLookalikeMixin:
+    """A user model form whose `username` may not look like another user's (students.usernames);
+    the same name in another case is one of the look-alikes."""
+
+    def clean_username(self):
+        username = self.cleaned_data.get("username")
+        if username and username_clash_exists(username=username, user=self.instance):
+            raise forms.ValidationError(USERNAME_LOOKALIKE)
+        return username
+
+
+class StudentRegistrationForm(UsernameLookalikeMixin, UserCreationForm):
+    """Whether the e-mail address is in use is never said here (account enumeration)."""
+
     email = forms.EmailField(
         label="E-mail",
         required=True,
-        help_text="Used to reset your password.",
+        help_text="We send a link there to confirm your account.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
@@ -24,10 +47,29 @@ class StudentRegistrationForm(UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = User.objects.normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(EMAIL_TAKEN)
-        return email
+        return User.objects.normalize_email(self.cleaned_data["email"])
+
+
+class AdminUserCreateForm(UsernameLookalikeMixin, AdminUserCreationForm):
+    """The admin's new user."""
+
+
+class AdminUserChangeForm(UsernameLookalikeMixin, UserChangeForm):
+    """The admin's user, renamed."""
+
+
+class LoginForm(AuthenticationForm):
+    def get_invalid_login_error(self):
+        # Said only to whoever gives the right password, so it tells nobody that the name exists.
+        username = self.cleaned_data.get("username")
+        user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+        if (
+            user is not None
+            and user_is_awaiting_activation(user)
+            and user.check_password(self.cleaned_data.get("password"))
+        ):
+            return forms.ValidationError(ACCOUNT_NOT_ACTIVATED, code="inactive")
+        return super().get_invalid_login_error()
 
 
 class ProfileForm(forms.Form):

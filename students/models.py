@@ -58,3 +58,33 @@ class EnrollmentReminder(models.Model):
 
     def __str__(self):
         return f"enrollment reminder to {self.user} on {self.sent:%Y-%m-%d}"
+
+
+class UsernameSkeleton(models.Model):
+    """The look-alike form of a user's name (students.usernames), unique so that no two users'
+    names can be told apart only by accents, case or confusable letters."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        related_name="username_skeleton",
+        on_delete=models.CASCADE,
+    )
+    # A digest of the skeleton (students.usernames.username_skeleton_digest).
+    digest = models.CharField(max_length=64, db_index=True)
+    # Names that already looked alike when clashes began to be refused are kept; a later rename
+    # makes the name checked like any other.
+    predates_check = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["digest"],
+                condition=models.Q(predates_check=False),
+                name="username_skeleton_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"skeleton of {self.user}"
+

@@ -1,22 +1,41 @@
 """Writes about students: accounts, throttles, enrollments and progress."""
 
+from datetime import timedelta
+from functools import partial
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from rest_framework.authtoken.models import Token
 
 from courses.models import Content, Course, Module
 from educa.ratelimit import rate_parse, throttle_acquire
 
+from .activation import activation_path, user_is_awaiting_activation
 from .models import ContentCompletion, Enrollment
+from .usernames import username_clash_exists, username_skeleton_digest
 
 COURSE_NOT_PUBLISHED = "This course is not open for enrollment."
 OWNER_CANNOT_ENROLL = "You teach this course; instructors do not enroll in their own courses."
 OWNER_CANNOT_UNENROLL = "You teach this course; you cannot leave it."
 EMAIL_REQUIRED = "Enter an e-mail address."
 EMAIL_TAKEN = "An account with this e-mail address already exists."
+ACTIVATION_LINK_INVALID = (
+    "This confirmation link is wrong, has expired or was already used. If your account is "
+    "not open yet, register again with the same e-mail address."
+)
+USERNAME_LOOKALIKE = "This user name is taken, or looks too much like one that is. Choose another."
 OWNER_OF_COURSES = (
     "You still own courses. Delete them, or ask an administrator to hand them over, "
     "before deleting your account."
@@ -68,17 +87,95 @@ def _check_email_free(*, email: str, user=None) -> None:
         raise ValidationError({"email": EMAIL_TAKEN})
 
 
+def _registrations_expired_delete(*, username: str, email: str) -> None:
+    """Forget accounts never confirmed whose links have expired and that hold this user name
+    (or a look-alike) or this address, so that neither stays taken by a dead registration."""
+    joined_before = timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    expired = User.objects.filter(
+        is_active=False, last_login__isnull=True, date_joined__lt=joined_before
+    )
+    expired.filter(
+        Q(username_skeleton__digest=username_skeleton_digest(username)) | Q(email__iexact=email)
+    ).delete()
+
+
+def _check_username_free(*, username: str) -> None:
+    if username_clash_exists(username=username):
+        raise ValidationError({"username": USERNAME_LOOKALIKE})
+
+
+def _registration_mail_send(*, template: str, user, link: str) -> None:
+    """One registration e-mail (students/email/<template>_subject.txt and .txt) to the user."""
+    context = {"user": user, "link": link}
+    subject = render_to_string(f"students/email/{template}_subject.txt", context)
+    send_mail(
+        subject=" ".join(subject.split()),
+        message=render_to_string(f"students/email/{template}.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def _registration_mail_to_owner(*, user, site_url: str) -> None:
+    """What someone registering with an address in use makes us send to the address's owner."""
+    if user_is_awaiting_activation(user):
+        # They lost the first e-mail: the account they began is the one to confirm.
+        template, path = "activation", activation_path(user=user)
+    elif user.is_active:
+        uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        template = "account_exists"
+        path = reverse("password_reset_confirm", args=[uidb64, token])
+    else:
+        return  # deactivated by staff: as for a password reset, nothing is sent
+    transaction.on_commit(
+        partial(_registration_mail_send, template=template, user=user, link=site_url + path)
+    )
+
+
 @transaction.atomic
-def user_register(*, username: str, email: str, password: str) -> User:
-    """Create a student account with a usable password; the e-mail must be unused."""
+def user_register(*, username: str, email: str, password: str, site_url: str) -> User | None:
+    """Begin a student's registration: e-mail a link that activates the new, inactive account.
+
+    `site_url` (scheme and host) starts the e-mailed link. An address in use gets no new
+    account (None); its owner is e-mailed instead, so the answer tells nobody whether it is.
+    """
     email = User.objects.normalize_email(email)
     if not email:
         raise ValidationError({"email": EMAIL_REQUIRED})
-    _check_email_free(email=email)
-    user = User(username=username, email=email)
+    _registrations_expired_delete(username=username, email=email)
+    # Checked whoever owns the address: a user name refused only for new addresses would tell.
+    _check_username_free(username=username)
+    owner = User.objects.filter(email__iexact=email).order_by("pk").first()
+    if owner is not None:
+        make_password(password)  # as long as for a new account: the time tells nothing either
+        _registration_mail_to_owner(user=owner, site_url=site_url)
+        return None
+    user = User(username=username, email=email, is_active=False)
     user.set_password(password)
     user.full_clean()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        # The same name, or a look-alike, registered at the same moment.
+        raise ValidationError({"username": USERNAME_LOOKALIKE}) from error
+    transaction.on_commit(
+        partial(
+            _registration_mail_send,
+            template="activation",
+            user=user,
+            link=site_url + activation_path(user=user),
+        )
+    )
+    return user
+
+
+@transaction.atomic
+def user_activate(*, user) -> User:
+    """Open an account whose registration was confirmed (activation.user_get_for_activation)."""
+    user.is_active = True
+    user.save(update_fields=["is_active"])
     return user
 
 

@@ -4,6 +4,11 @@ from . import views
 
 urlpatterns = [
     path("register/", views.StudentRegistrationView.as_view(), name="student_registration"),
+    path(
+        "register/done/",
+        views.StudentRegistrationDoneView.as_view(),
+        name="student_registration_done",
+    ),
     path("enroll-course/", views.EnrollmentCreateView.as_view(), name="student_enroll_course"),
     path("unenroll-course/", views.EnrollmentDeleteView.as_view(), name="student_unenroll_course"),
     path("courses/", views.StudentCourseListView.as_view(), name="student_course_list"),

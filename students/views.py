@@ -16,7 +16,14 @@ from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
 from educa.views import InvalidSubmissionMixin
 
-from .forms import AccountDeleteForm, CourseIdForm, ProfileForm, StudentRegistrationForm
+from .activation import user_get_for_activation
+from .forms import (
+    AccountDeleteForm,
+    CourseIdForm,
+    LoginForm,
+    ProfileForm,
+    StudentRegistrationForm,
+)
 from .selectors import (
     content_done_ids_by_module,
     content_get_for_member,
@@ -29,12 +36,14 @@ from .selectors import (
     module_pick_for_study,
 )
 from .services import (
+    ACTIVATION_LINK_INVALID,
     content_completion_create,
     content_completion_delete,
     email_throttle_check,
     enrollment_create,
     enrollment_delete,
     enrollment_visit_module,
+    user_activate,
     user_delete,
     user_profile_update,
     user_register,
@@ -43,8 +52,8 @@ from .services import (
 # The study page's main part, cached per user, course version, progress and CSRF secret.
 STUDY_FRAGMENT_TIMEOUT = 600
 
-# Several authentication backends are configured (django-axes first); a user who
-# has just registered was checked by none of them, so login() must be told which one applies.
+# Several authentication backends are configured (django-axes first); a user who has just
+# confirmed a registration was checked by none of them, so login() must be told which one applies.
 REGISTRATION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -99,16 +108,44 @@ class StudentRegistrationView(InvalidSubmissionMixin, FormView):
             form.add_error(None, error)
             return self.render_to_response(self.get_context_data(form=form), status=429)
         try:
-            user = user_register(
+            user_register(
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
+                site_url=self.request.build_absolute_uri("/").removesuffix("/"),
             )
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
-        login(self.request, user, backend=REGISTRATION_BACKEND)
-        messages.success(self.request, f"Welcome, {user.get_username()}!")
+        # The same answer whether the address was new or in use (account enumeration).
+        return redirect("student_registration_done")
+
+
+class StudentRegistrationDoneView(TemplateView):
+    template_name = "students/student/registration_done.html"
+
+
+class AccountActivateView(TemplateView):
+    """The link of the registration e-mail: a button that opens the account and logs in.
+
+    GET only shows the button: mail scanners that fetch links must not spend them.
+    """
+
+    template_name = "students/student/activate.html"
+
+    def dispatch(self, request, *args, uidb64, token, **kwargs):
+        self.account = user_get_for_activation(uidb64=uidb64, token=token)
+        if self.account is None:
+            return bad_request(request, [ACTIVATION_LINK_INVALID])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(account=self.account, **kwargs)
+
+    def post(self, request):
+        user = user_activate(user=self.account)
+        login(request, user, backend=REGISTRATION_BACKEND)
+        messages.success(request, f"Welcome, {user.get_username()}!")
         return redirect("student_course_list")
 
 
@@ -117,6 +154,8 @@ class StudentRegistrationView(InvalidSubmissionMixin, FormView):
 
 class LoginView(InvalidSubmissionMixin, auth_views.LoginView):
     """A failed log-in is a 400 until django-axes' middleware swaps it for its lock-out page."""
+
+    authentication_form = LoginForm
 
 
 class PasswordChangeView(InvalidSubmissionMixin, auth_views.PasswordChangeView):

@@ -1,7 +1,10 @@
-"""A student in Chromium: registers, finds a course, studies it, comes back, leaves."""
+"""A student in Chromium: registers (confirming by e-mail), finds a course, studies it, leaves."""
+
+import re
 
 import pytest
 from django.contrib.auth.models import User
+from django.core import mail
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -47,9 +50,21 @@ def test_a_student_registers_studies_resumes_and_leaves(catalogue, browser_sessi
     page.locator("#id_password2").fill("radium-and-polonium")
     shot(page, "registration")
     page.get_by_role("button", name="Create my account").click()
+    page.wait_for_url("**/students/register/done/")
+    expect(page.locator("h1")).to_have_text("Check your inbox")
+    shot(page, "check-your-inbox")
+
+    # Confirm the address with the e-mailed link, which logs her in.
+    [message] = mail.outbox
+    assert message.to == ["marie@example.com"]
+    link = re.search(r"https?://\S+", message.body).group()
+    assert link.startswith(browser_session.base_url + "/accounts/activate/")
+    page.goto(link)
+    shot(page, "confirm-account")
+    page.get_by_role("button", name="Open my account").click()
     page.wait_for_url("**/students/courses/")
     expect(page.locator(".messages")).to_contain_text("Welcome, marie!")
-    student = User.objects.get(username="marie")
+    student = User.objects.get(username="marie", is_active=True)
 
     # Find the course by subject, then by search.
     page.locator("#header").get_by_role("link", name="Catalogue").click()

@@ -35,6 +35,7 @@ from rest_framework.authtoken.models import Token
 from courses import services
 from courses.forms import ORDER_PAYLOAD_INVALID
 from courses.models import File
+from students.services import ACTIVATION_LINK_INVALID
 from tests.chat.conftest import open_socket, room_path
 from tests.courses.uploads import upload
 from tests.factories import (
@@ -435,6 +436,12 @@ BAD_DATA = {
     ),
     ("account_delete", "POST"): BadData(
         "student", lambda world: {"password": "wrong"}, "This is not your password."
+    ),
+    ("account_activate", "POST"): BadData(
+        "anonymous",
+        lambda world: {},
+        ACTIVATION_LINK_INVALID,
+        address=lambda client, world: reverse("account_activate", args=["MQ", "spent-token"]),
     ),
     ("student_registration", "POST"): BadData(
         "anonymous",

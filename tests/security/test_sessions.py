@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
+from students.activation import activation_path
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,19 +45,11 @@ def test_logging_in_to_the_admin_rotates_the_session_key(client):
     assert not Session.objects.filter(session_key=before).exists()
 
 
-def test_registering_rotates_the_session_key(client):
+def test_confirming_a_registration_rotates_the_session_key(client):
+    user = UserFactory(is_active=False)
     before = planted_session_key(client)
-    password = "an-analytical-engine"
 
-    client.post(
-        reverse("student_registration"),
-        {
-            "username": "ada",
-            "email": "ada@example.com",
-            "password1": password,
-            "password2": password,
-        },
-    )
+    client.post(activation_path(user=user))
 
     assert session_key(client) != before
     assert not Session.objects.filter(session_key=before).exists()

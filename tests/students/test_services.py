@@ -1,13 +1,21 @@
+import re
 import threading
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from chat.models import Message, Room
 from courses.models import Course
 from students import services
+from students.activation import activation_path
 from students.models import ContentCompletion, Enrollment
 from tests.factories import (
     ContentCompletionFactory,
@@ -190,29 +198,108 @@ def test_marking_a_content_not_done_leaves_other_students_progress():
 # --- accounts ---------------------------------------------------------------------------------
 
 
-def test_registering_creates_a_user_with_the_email_and_password():
-    user = services.user_register(
-        username="ada", email="ada@Example.COM", password="a-long-pass-phrase"
-    )
+SITE = "https://educa.example:8443"
+
+
+def register(**overrides):
+    fields = {"username": "ada", "email": "ada@example.com", "password": "a-long-pass-phrase"}
+    return services.user_register(**{**fields, **overrides}, site_url=SITE)
+
+
+def sent_link(message) -> str:
+    return re.search(r"https?://\S+", message.body).group()
+
+
+def test_registering_creates_an_inactive_user_with_the_email_and_password():
+    user = register(email="ada@Example.COM")
 
     user.refresh_from_db()
     assert user.email == "ada@example.com"
     assert user.check_password("a-long-pass-phrase")
-    assert not user.is_staff
+    assert (user.is_active, user.is_staff) == (False, False)
 
 
-def test_registering_with_an_email_in_use_is_refused_whatever_its_case():
+def test_registering_e_mails_an_absolute_activation_link(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        user = register()
+
+    [message] = mail.outbox
+    assert message.to == ["ada@example.com"]
+    assert sent_link(message) == SITE + activation_path(user=user)
+
+
+def test_registering_sends_nothing_before_the_account_is_committed(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        register()
+
+    assert (mail.outbox, len(callbacks)) == ([], 1)
+
+
+def test_registering_with_an_email_in_use_creates_no_account_whatever_its_case():
     UserFactory(email="ada@example.com")
 
-    with pytest.raises(ValidationError) as error:
-        services.user_register(username="ada2", email="ADA@example.com", password="x-long-pass")
+    assert register(username="ada2", email="ADA@example.com") is None
+    assert not User.objects.filter(username="ada2").exists()
 
-    assert error.value.message_dict == {"email": [services.EMAIL_TAKEN]}
+
+def test_registering_with_an_email_in_use_e_mails_its_owner_a_password_reset_link(
+    django_capture_on_commit_callbacks,
+):
+    owner = UserFactory(username="lovelace", email="ada@example.com")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        register(username="ada2", email="ADA@example.com")
+
+    [message] = mail.outbox
+    assert message.subject == "You already have an Educa account"
+    assert message.to == ["ada@example.com"]
+    assert "lovelace" in message.body
+    uidb64, token = sent_link(message).removeprefix(SITE).split("/")[-3:-1]
+    assert sent_link(message).startswith(SITE + "/accounts/reset/")
+    assert default_token_generator.check_token(owner, token)
+    assert uidb64 == urlsafe_base64_encode(force_bytes(owner.pk))
+
+
+def test_registering_again_before_confirming_e_mails_the_first_accounts_link_again(
+    django_capture_on_commit_callbacks,
+):
+    first = register(username="ada")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        register(username="ada2")
+
+    [message] = mail.outbox
+    assert sent_link(message) == SITE + activation_path(user=first)
+    assert not User.objects.filter(username="ada2").exists()
+
+
+def test_registering_with_the_address_of_a_deactivated_account_sends_nothing(
+    django_capture_on_commit_callbacks,
+):
+    UserFactory(email="ada@example.com", is_active=False, last_login=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        register(username="ada2")
+
+    assert mail.outbox == []
+
+
+def test_a_registration_whose_link_expired_frees_its_name_and_address(settings):
+    first = register(username="ada")
+    User.objects.filter(pk=first.pk).update(
+        date_joined=timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 1)
+    )
+
+    second = register(username="ADA")
+
+    assert list(User.objects.values_list("pk", "username")) == [(second.pk, "ADA")]
 
 
 def test_registering_without_an_email_is_refused():
     with pytest.raises(ValidationError) as error:
-        services.user_register(username="ada", email="", password="a-long-pass-phrase")
+        register(email="")
 
     assert error.value.message_dict == {"email": [services.EMAIL_REQUIRED]}
 
@@ -221,9 +308,38 @@ def test_registering_a_taken_username_is_refused():
     UserFactory(username="ada")
 
     with pytest.raises(ValidationError) as error:
-        services.user_register(username="ada", email="new@example.com", password="x-long-pass")
+        register(username="ada", email="new@example.com")
+
+    assert error.value.message_dict == {"username": [services.USERNAME_LOOKALIKE]}
+
+
+@pytest.mark.parametrize("lookalike", ["ädmin", "Admin", "\u0430dmin", "ａｄｍｉｎ", "adrnin"])
+def test_registering_a_name_that_looks_like_a_taken_one_is_refused(lookalike):
+    UserFactory(username="admin")
+
+    with pytest.raises(ValidationError) as error:
+        register(username=lookalike, email="new@example.com")
+
+    assert error.value.message_dict == {"username": [services.USERNAME_LOOKALIKE]}
+
+
+def test_a_taken_username_is_refused_even_with_an_email_in_use():
+    UserFactory(username="admin")
+    UserFactory(email="ada@example.com")
+
+    with pytest.raises(ValidationError) as error:
+        register(username="Admin", email="ada@example.com")
 
     assert "username" in error.value.message_dict
+
+
+def test_activating_opens_the_account():
+    user = register()
+
+    services.user_activate(user=user)
+
+    user.refresh_from_db()
+    assert user.is_active
 
 
 def test_updating_the_profile_changes_name_and_email():
@@ -288,3 +404,28 @@ def test_deleting_a_user_who_owns_courses_is_refused():
 
     assert error.value.messages == [services.OWNER_OF_COURSES]
     assert Course.objects.filter(pk=course.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_look_alike_names_registered_at_once_make_one_account():
+    names = ["admin", "Admin", "\u0430dmin", "ädmin"]
+    barrier = threading.Barrier(len(names))
+    refusals = []
+
+    def register_as(n):
+        try:
+            barrier.wait()
+            register(username=names[n], email=f"person{n}@example.com")
+        except ValidationError as error:
+            refusals.append(error.message_dict)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register_as, args=[n]) for n in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert User.objects.count() == 1
+    assert refusals == [{"username": [services.USERNAME_LOOKALIKE]}] * 3
