@@ -23,8 +23,8 @@ from courses.models import Course
 from students.selectors import course_get_for_member
 
 from . import selectors, services
-from .hub import db, hub_get
 from .limits import TokenBucket, rate_parse
+from .runtime.hub import db, hub_get
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ async def event_publish(group: str, event: dict) -> None:
     with Redis down) and the hub forwards it to the layer. Elsewhere (a WSGI worker, a
     management command) the event goes straight to the layer.
     """
-    from .hub import hub_running
+    from .runtime.hub import hub_running
 
     hub = hub_running()
     if hub is not None:

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from chat.limits import SlidingWindow, rate_parse
-from chat.shared_state import SharedState
+from chat.runtime.shared_state import SharedState
 from tests.servers import free_port
 
 

@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .limits import Rate, SlidingWindow
+from ..limits import Rate, SlidingWindow
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
 
-from . import selectors
-from .events import CONTROL_GROUP, room_group
+from .. import selectors
+from ..events import CONTROL_GROUP, room_group
 from .shared_state import SharedState
 from .writer import MessageWriter
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
-from . import services
-from .limits import rate_parse
+from .. import services
+from ..limits import rate_parse
 
 logger = logging.getLogger(__name__)
 
