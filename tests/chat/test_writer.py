@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
 from chat.models import Message
-from chat.runtime.hub import db
+from chat.runtime.db import db
 from chat.runtime.shared_state import SharedState
 from chat.runtime.writer import MessageWriter
 from chat.services import MessageDraft
