@@ -76,21 +76,27 @@ class ChatConsumer(RoomSocket):
             await self.refuse(CLOSE_TRY_AGAIN_LATER)
             return
         self.owner_id = course.owner_id
-        after = self._after_from_query()
-        entered = await self.room_enter(after=None if after == -1 else after)
-        if entered and after == -1:
-            await self._error("invalid_frame", "after is a seq: a whole number from 0.")
+        try:
+            after = self._after_from_query()
+        except FrameError as error:
+            # Reported once the socket is in the room, after its presence snapshot.
+            if await self.room_enter(after=None):
+                await self._error(error.code, error.detail)
+            return
+        await self.room_enter(after=after)
 
     def _after_from_query(self) -> int | None:
-        """The `after` query parameter: None when absent, -1 when it is not a valid seq."""
+        """The `after` query parameter, a seq; None when absent."""
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("after")
         if not values:
             return None
         value = values[-1].strip()
-        if not value.isascii() or not value.isdigit() or len(value) > NUMBER_DIGITS_MAX:
-            return -1
-        after = int(value)
-        return after if after <= BIGINT_MAX else -1
+        # The length first: int() refuses over 4,300 digits with an error of its own.
+        if value.isascii() and value.isdigit() and len(value) <= NUMBER_DIGITS_MAX:
+            after = int(value)
+            if after <= BIGINT_MAX:
+                return after
+        raise FrameError("invalid_frame", "after is a seq: a whole number from 0.")
 
     # --- frames from the client ---------------------------------------------------------------
 

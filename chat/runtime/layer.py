@@ -22,8 +22,6 @@ logger = logging.getLogger(__name__)
 REPLAY_ON_RECOVERY = {"chat.deleted", "chat.muted", "chat.access"}
 PENDING_MAX = 1000
 PENDING_MAX_AGE = 120.0
-# The event the link hands the hub once the layer answers again after an outage.
-RECOVERED = {"type": "hub.recovered"}
 
 
 async def tasks_finish(tasks: list[asyncio.Task], *, timeout: float) -> None:
@@ -196,7 +194,7 @@ class LayerLink:
         self.ok = True
         self._warned = False
         logger.warning("Chat hub has the channel layer again; catching up from the database")
-        self._receive(True, RECOVERED)
+        self._receive(True, {"type": "hub.recovered"})
         now = time.monotonic()
         pending, self._pending = list(self._pending), deque(maxlen=PENDING_MAX)
         for published, group, event in pending:

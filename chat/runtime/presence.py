@@ -1,12 +1,8 @@
 """Who is online in each room: kept in the shared state, announced to the room's sockets."""
 
-from collections.abc import Callable
-
-from ..events import room_group
+from ..events import Publish, room_group
 from .rooms import Room, RoomRegistry
 from .shared_state import SharedState
-
-Publish = Callable[[str, dict], None]
 
 
 def presence_event(room_id: int, username: str, action: str) -> dict:
