@@ -45,6 +45,7 @@ class FrameError(Exception):
 
 
 def _json_int(digits: str) -> int:
+    """json's parse_int: a number too long for any field is refused before int() reads it."""
     if len(digits) > NUMBER_DIGITS_MAX:
         raise FrameError("invalid_frame", "Numbers in frames are at most 2^63 - 1.")
     return int(digits)
