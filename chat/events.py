@@ -1,10 +1,14 @@
 """The one place chat events leave a process: the channel layer, through the local hub if any.
 
 Services call `event_publish_on_commit`; nothing else sends on the channel layer except the hub
-itself (chat/hub.py), so every broadcast can be found from here.
+itself (chat/runtime/), so every broadcast can be found from here. The hub is not imported: while
+it runs it registers itself as its event loop's publisher.
 """
 
+import asyncio
 import logging
+import weakref
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -19,6 +23,26 @@ def room_group(room_id: int) -> str:
     return f"chat.room.{room_id}"
 
 
+Publish = Callable[[str, dict], None]
+
+# Per event loop, the running hub's publish(group, event), which never blocks.
+_local_publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publish]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def publisher_register(publish: Publish) -> None:
+    """Route the running event loop's events through `publish` (a hub, while it runs)."""
+    _local_publishers[asyncio.get_running_loop()] = publish
+
+
+def publisher_unregister(publish: Publish) -> None:
+    """Undo `publisher_register`: the loop's events go straight to the layer again."""
+    loop = asyncio.get_running_loop()
+    if _local_publishers.get(loop) == publish:
+        del _local_publishers[loop]
+
+
 async def event_publish(group: str, event: dict) -> None:
     """Publish an event to a room group or the control group; never raises.
 
@@ -26,11 +50,9 @@ async def event_publish(group: str, event: dict) -> None:
     with Redis down) and the hub forwards it to the layer. Elsewhere (a WSGI worker, a
     management command) the event goes straight to the layer.
     """
-    from .hub import hub_running
-
-    hub = hub_running()
-    if hub is not None:
-        hub.publish(group, event)
+    publish = _local_publishers.get(asyncio.get_running_loop())
+    if publish is not None:
+        publish(group, event)
         return
     layer = get_channel_layer()
     if layer is None:

@@ -87,4 +87,3 @@ class UsernameSkeleton(models.Model):
 
     def __str__(self):
         return f"skeleton of {self.user}"
-

@@ -153,7 +153,7 @@ def redis_channel_layer(host: dict) -> dict:
                     "retry_on_error": [RedisConnectionError, RedisTimeoutError],
                 }
             ],
-            # One chat message is one layer message per server process (the chat's hub), so
+            # One chat message is one layer message per server process (chat/runtime/), so
             # this is the backlog a process may fall behind by before the layer drops.
             "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
             "expiry": 60,

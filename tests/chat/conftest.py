@@ -70,8 +70,10 @@ def room_path(course_id, after=None) -> str:
     return path if after is None else f"{path}?after={after}"
 
 
-async def open_socket(path, *, user=None, session_key=None, token=None, origin=ORIGIN, headers=()):
-    """A communicator through the real routing.
+async def open_socket(
+    path, *, user=None, session_key=None, token=None, origin=ORIGIN, headers=(), app=None
+):
+    """A communicator through the real routing (or `app`, wrapping it).
 
     Cookie auth with `session_key` (or a new session of `user`), header auth with `token`.
     """
@@ -87,7 +89,7 @@ async def open_socket(path, *, user=None, session_key=None, token=None, origin=O
         all_headers.append((b"cookie", f"sessionid={session_key}".encode()))
     if token is not None:
         all_headers.append((b"authorization", f"Token {token}".encode()))
-    communicator = Communicator(application(), path, headers=all_headers)
+    communicator = Communicator(app or application(), path, headers=all_headers)
     connected, code = await communicator.connect(timeout=RECEIVE_TIMEOUT)
     return communicator, connected, code
 

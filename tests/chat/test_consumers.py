@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from chat.models import Message, ReadMarker
+from educa.db import BIGINT_MAX
 from tests.chat.conftest import (
     close_code,
     join,
@@ -509,13 +510,19 @@ async def test_after_beyond_the_rooms_end_continues_from_the_end(room):
     await communicator.disconnect()
 
 
-async def test_a_malformed_after_is_reported(room):
+@pytest.mark.parametrize("after", ["abc", "-1", "1.5", str(BIGINT_MAX + 1), "9" * 5000])
+async def test_an_after_that_is_not_a_seq_is_an_invalid_frame_and_the_socket_stays_open(
+    room, after
+):
     course, owner, _ = room
-    communicator, connected, _ = await open_socket(f"{room_path(course.pk)}?after=abc", user=owner)
+    path = f"{room_path(course.pk)}?after={after}"
+    communicator, connected, _ = await open_socket(path, user=owner)
     assert connected
     frames = await receive_until(communicator, lambda frame: frame["type"] == "error")
     assert frames[0]["type"] == "presence"
     assert frames[-1]["code"] == "invalid_frame"
+    await send(communicator, type="ping")
+    await receive_type(communicator, "pong")
     await communicator.disconnect()
 
 
@@ -769,4 +776,33 @@ async def test_frames_are_json_text(room):
     await send(communicator, type="ping")
     output = await communicator.receive_output(timeout=3)
     assert json.loads(output["text"]) == {"type": "pong"}
+    await communicator.disconnect()
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+TOO_BIG = [str(BIGINT_MAX + 1), "9" * 5000]
+
+
+@pytest.mark.parametrize("number", TOO_BIG)
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type": "history", "before": %s}',
+        '{"type": "history", "after": %s}',
+        '{"type": "history", "limit": %s}',
+        '{"type": "delete", "id": %s}',
+        '{"type": "read", "seq": %s}',
+        '{"type": "mute", "user": "someone", "minutes": %s}',
+    ],
+)
+async def test_a_number_beyond_a_bigint_is_an_invalid_frame_and_the_socket_stays_open(
+    room, frame, number
+):
+    course, owner, _ = room
+    communicator = await join(course, owner)
+    await communicator.send_to(text_data=frame % number)
+    assert (await receive_type(communicator, "error"))["code"] == "invalid_frame"
+    await send(communicator, type="ping")
+    await receive_type(communicator, "pong")
     await communicator.disconnect()

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from chat.shared_state import SharedState
+from chat.runtime.shared_state import SharedState
 from deploy.processes import free_port
 from educa.ratelimit import rate_parse
 

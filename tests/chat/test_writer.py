@@ -6,11 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
-from chat.hub import db
 from chat.models import Message
+from chat.runtime.db import db
+from chat.runtime.shared_state import SharedState
+from chat.runtime.writer import MessageWriter
 from chat.services import MessageDraft
-from chat.shared_state import SharedState
-from chat.writer import MessageWriter
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,7 +15,7 @@ from django.db import DatabaseError
 
 from educa.ratelimit import rate_parse
 
-from . import services
+from .. import services
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,302 @@
+"""One socket's side of the runtime: its mailbox, its seq stream and its place in the hub.
+
+`RoomSocket` runs a consumer its own way instead of Channels' (for speed and idle memory): no
+channel-layer channel per socket (the hub is its only link to the layer), and one list-based
+mailbox and one pump task instead of Channels' dispatch of every event. chat/consumers.py
+builds the chat protocol on it and handles frames only.
+"""
+
+import asyncio
+import json
+import logging
+import uuid
+
+from autobahn.exception import Disconnected
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError
+
+from educa.ratelimit import TokenBucket, rate_parse
+
+from .. import selectors
+from .access import socket_refusal
+from .db import db
+from .hub import hub_get
+from .seq import SeqStream
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TOO_MANY = 4429
+CLOSE_TOO_SLOW = 4408
+# A socket whose client reads slower than its room talks is closed once this many frames wait
+# for it (it resumes from its last seq on reconnect).
+BACKLOG_MAX = 2000
+# Seconds before a gap fill the database refused is tried again.
+CATCH_UP_RETRY = 1.0
+# A client that went away mid-send: OSError from the network (and Uvicorn), autobahn's
+# Disconnected from Daphne. Its disconnect event follows; it is not an error.
+CLIENT_GONE = (OSError, Disconnected)
+
+
+class Mailbox:
+    """A socket's queue of events: one list and, while the socket waits, one future.
+
+    asyncio.Queue keeps four deques (and a deque costs 600 bytes even when empty); thousands of
+    idle sockets each hold one. The list is short: the hub writes most frames straight through.
+    """
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self):
+        self.items: list = []
+        self.waiter: asyncio.Future | None = None
+
+    def put_nowait(self, item) -> None:
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self):
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.pop(0)
+
+    def qsize(self) -> int:
+        return len(self.items)
+
+
+class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
+    """A WebSocket in one course room, as the hub sees it.
+
+    Subclasses implement `connect` (ending in `room_enter` or `refuse`) and `websocket_receive`.
+    """
+
+    async def __call__(self, scope, receive, send):
+        # Replaces AsyncConsumer.__call__ and dispatch of channels 4.3.2 (what they set up is
+        # checked by tests/chat/test_socket.py, which fails when an upgrade changes them).
+        self.scope = scope
+        # The hub is this socket's only link to the channel layer.
+        self.channel_layer = None
+        self.queue = Mailbox()
+        self.base_send = self._send_guarded(send)
+        self.hub = None
+        self.joined = False
+        # Accepted and greeted: from then on the hub may send room messages directly.
+        self.live = False
+        self.closed = False
+        self.overflowed = False
+        self.flooded = False
+        self.last_seq = 0
+        self.frame_budget = TokenBucket(rate_parse(settings.CHAT_FRAME_BUDGET))
+        self.room_id = scope["url_route"]["kwargs"]["course_id"]
+        self.user = scope.get("user")
+        self.user_id = getattr(self.user, "pk", None)
+        self.username = self.user.get_username() if self.user_id is not None else ""
+        self.token_key = scope.get("chat_token")
+        session = scope.get("session")
+        self.session_key = None
+        if self.token_key is None and session is not None:
+            self.session_key = session.session_key
+        self.socket_id = uuid.uuid4().hex
+        pump = asyncio.create_task(self._pump(receive))
+        try:
+            while True:
+                await self.dispatch(await self.queue.get())
+        except StopConsumer:
+            pass
+        finally:
+            pump.cancel()
+            await self.room_leave()
+
+    async def _pump(self, receive):
+        """Put the client's events on the socket's queue, with the hub's, in arrival order.
+
+        One queue and one loop, rather than a task per event. The frame budget is counted here,
+        as frames arrive: a flooding socket's frames are dropped, not queued, and it is closed.
+        """
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                if self.flooded:
+                    continue
+                if not self.frame_budget.allow():
+                    self.flooded = True
+                    self.queue.put_nowait({"type": "chat.close", "code": CLOSE_TOO_MANY})
+                    continue
+            self.queue.put_nowait(message)
+            if message["type"] == "websocket.disconnect":
+                return
+
+    def _send_guarded(self, send):
+        async def guarded(message):
+            if self.closed:
+                return
+            try:
+                await send(message)
+            except CLIENT_GONE:
+                self.closed = True
+
+        return guarded
+
+    async def dispatch(self, message):
+        # Channels' default dispatch closes old database connections around every event, a
+        # thread hop per frame; the database work here runs through `db`, which does it itself.
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- the room ---------------------------------------------------------------------------
+
+    async def room_enter(self, *, after: int | None) -> bool:
+        """Join the room, accept, send the online list and replay the messages after `after`.
+
+        False if the socket was refused instead (closed with 1013 or 4429).
+        """
+        self.hub = hub_get()
+        # Set first: however the join ends, leaving is attempted (it is a no-op if not joined).
+        self.joined = True
+        try:
+            joined = await self.hub.join(self)
+        except DatabaseError:
+            self.joined = False
+            await self.refuse(CLOSE_TRY_AGAIN_LATER)
+            return False
+        if joined is None:
+            self.joined = False
+            await self.refuse(CLOSE_TOO_MANY)
+            return False
+        online, self.last_seq = joined
+        await self.accept()
+        await self.send_json({"type": "presence", "online": online})
+        if after is not None:
+            # Until the room's newest seq is read, nothing after `after` may be skipped.
+            self.last_seq = min(after, self.last_seq)
+            try:
+                newest = await db(selectors.room_last_seq)(course_id=self.room_id)
+                # A client ahead of the room (a reset database) restarts from its end.
+                self.last_seq = min(after, newest)
+                await self.gap_fill()
+            except DatabaseError as error:
+                self._gap_fill_later(error)
+        self.live = True
+        return True
+
+    async def refuse(self, code: int):
+        # Accepted first: a close before accepting is an HTTP 403 the client cannot read.
+        await self.accept()
+        await self._close(code)
+
+    async def _close(self, code: int):
+        if self.closed:
+            return
+        await self.close(code=code)
+        self.closed = True
+        await self.room_leave()
+
+    async def room_leave(self):
+        if self.joined:
+            self.joined = False
+            try:
+                await self.hub.leave(self)
+            except Exception:
+                logger.exception("Chat socket left its room uncleanly")
+
+    async def disconnect(self, code):
+        self.closed = True
+        await self.room_leave()
+
+    async def message_store(self, draft) -> None:
+        """Store a message through the process's writer, then answer its sender."""
+        message, created = await self.hub.writer.write(draft)
+        # The acknowledgement is the sender's copy, in seq order with everything else: usually
+        # the hub has delivered it already. A resend of a message this socket already has is
+        # answered with the stored one.
+        if message.seq > self.last_seq or not created:
+            text = json.dumps(selectors.message_frame(message))
+            if message.seq > self.last_seq:
+                await self.seq_send(message.seq, text)
+            else:
+                await self.send(text_data=text)
+
+    # --- events from the hub ------------------------------------------------------------------
+
+    async def deliver(self, seq: int, text: str) -> None:
+        """Called by the hub with a room message: sent at once if it is this socket's next seq.
+
+        Anything else (a gap, a closing socket) goes through the queue, where the gap is filled
+        from the database first.
+        """
+        if seq == self.last_seq + 1 and self.live and not self.closed and not self.overflowed:
+            self.last_seq = seq
+            await self.base_send({"type": "websocket.send", "text": text})
+        else:
+            self.hub_put({"type": "chat.frame", "seq": seq, "text": text})
+
+    def hub_put(self, item: dict) -> None:
+        """Called by the hub; never blocks. A socket too far behind is closed instead."""
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= BACKLOG_MAX:
+            self.overflowed = True
+            self.queue.put_nowait({"type": "chat.close", "code": CLOSE_TOO_SLOW})
+            return
+        self.queue.put_nowait(item)
+
+    async def seq_emit(self, seq: int, text: str) -> None:
+        await self.send(text_data=text)
+
+    def seq_stopped(self) -> bool:
+        return self.closed
+
+    async def chat_frame(self, item: dict):
+        if self.closed:
+            return
+        if self.overflowed:
+            await self._close(CLOSE_TOO_SLOW)
+            return
+        if item["seq"] is None:
+            await self.send(text_data=item["text"])
+            return
+        try:
+            await self.seq_send(item["seq"], item["text"])
+        except DatabaseError as error:
+            self._gap_fill_later(error)
+
+    async def chat_gap_fill(self, item: dict):
+        if self.closed:
+            return
+        try:
+            await self.gap_fill()
+        except DatabaseError as error:
+            self._gap_fill_later(error)
+
+    def _gap_fill_later(self, error: Exception) -> None:
+        """A gap could not be read from the database: try again shortly (nothing is skipped)."""
+        logger.warning("Chat socket catch-up postponed, database unavailable: %s", error)
+        asyncio.get_running_loop().call_later(
+            CATCH_UP_RETRY, self.hub_put, {"type": "chat.gap_fill"}
+        )
+
+    async def chat_close(self, item: dict):
+        await self._close(item["code"])
+
+    async def chat_recheck(self, item: dict):
+        if self.closed:
+            return
+        code = item.get("close")
+        if code is None:
+            code = await socket_refusal(self)
+        if code is not None:
+            await self._close(code)
+
+    async def chat_presence_resync(self, item: dict):
+        if not self.closed and self.joined:
+            online = await self.hub.state.presence_list(room_id=self.room_id)
+            await self.send_json({"type": "presence", "online": online})
