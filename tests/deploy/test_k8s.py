@@ -25,6 +25,17 @@ CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "check
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 APP_DEPLOYMENTS = ("educa-web", "educa-daphne")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
+# Settings that carry a credential: they belong in the Secret and nowhere else.
+SECRET_SETTINGS = {
+    "DJANGO_SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CHAT_REDIS_URL",
+    "EMAIL_URL",
+    "EMAIL_HOST_PASSWORD",
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+}
 
 
 def _render(overlay: str, directory: Path) -> Path:
@@ -213,6 +224,16 @@ def test_configuration_comes_from_one_generated_configmap_and_one_secret(objects
             {"configMapRef": {"name": config}},
             {"secretRef": {"name": secret}},
         ]
+
+
+def test_secret_settings_come_from_the_secret_only(objects):
+    for config in of_kind(objects, "ConfigMap").values():
+        assert not SECRET_SETTINGS & set(config["data"]), config["metadata"]["name"]
+    for workload in workloads(objects):
+        for container in all_containers(pod_spec(workload)):
+            for variable in container.get("env", []):
+                if variable["name"] in SECRET_SETTINGS:
+                    assert "secretKeyRef" in variable["valueFrom"], variable["name"]
 
 
 def test_no_secret_value_appears_outside_the_secret(objects):
