@@ -10,6 +10,9 @@ PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openss
 	$(ICU_BUILD_PACKAGES)
 # What `make bench` needs: the production stack plus the HTTP load generator.
 BENCH_DEB_PACKAGES := $(PROD_DEB_PACKAGES) wrk
+# checkov (tests/deploy/test_k8s.py) pins packaging and python-dateutil below the suite's pins:
+# it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -20,6 +23,12 @@ $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r $<
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r $<
 	touch $@
 
 run: $(VENV)/.installed-local
@@ -46,7 +55,7 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: system-packages $(VENV)/.installed-test lint
+test: system-packages $(VENV)/.installed-test $(CHECKOV_VENV)/.installed lint
 	$(VENV)/bin/pytest
 
 # The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
