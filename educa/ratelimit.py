@@ -225,11 +225,12 @@ local_throttle_windows = LocalWindows()
 
 
 @functools.cache
-def _redis_windows(value: str) -> RedisWindows:
+def _redis_windows(value: str, sentinels: tuple[str, ...]) -> RedisWindows:
     return RedisWindows(
         *(
             sync_client(
                 address,
+                sentinels=list(sentinels),
                 socket_connect_timeout=1,
                 socket_timeout=1,
                 health_check_interval=10,
@@ -252,7 +253,8 @@ def throttle_acquire(key: str, rate: Rate, *, local_while_down: bool = False) ->
     """
     if redis_addresses(settings.THROTTLE_REDIS_URL):
         try:
-            return _redis_windows(settings.THROTTLE_REDIS_URL).acquire_many([key], rate)[0]
+            windows = _redis_windows(settings.THROTTLE_REDIS_URL, tuple(settings.REDIS_SENTINELS))
+            return windows.acquire_many([key], rate)[0]
         except REDIS_ERRORS as error:
             if not local_while_down:
                 raise StoreUnavailable(f"{type(error).__name__}: {error}") from error

@@ -3,7 +3,7 @@
 A Redis role (the channel layer, the chat's shared state, the throttles) is a comma-separated
 list of addresses, one per shard. An address is a Redis URL (``redis://host:6379/0``,
 ``rediss://``, ``unix://``) or ``sentinel://[:password@]<master>[/<db>]``: the master of that
-name as the Sentinels of settings.REDIS_SENTINELS report it, so that after a failover new
+name as the Sentinels (settings.REDIS_SENTINELS) report it, so that after a failover new
 commands go to the new master. A key lives on the shard `shard_index` picks: a stable hash of
 the key, the same in every process.
 """
@@ -13,7 +13,6 @@ from typing import Generic, TypeVar
 from urllib.parse import unquote
 
 import redis
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from redis import asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
@@ -71,17 +70,17 @@ class _BlockingSentinelPool(AsyncSentinelConnectionPool, aioredis.BlockingConnec
     """A Sentinel-managed pool that waits for a free connection instead of refusing one."""
 
 
-def sync_client(address: str, **options) -> redis.Redis:
+def sync_client(address: str, *, sentinels: list[str], **options) -> redis.Redis:
     """A synchronous client of one shard; `options` go to its connections."""
     if not address.startswith(SENTINEL_SCHEME):
         return redis.Redis.from_url(address, **options)
-    parts = _sentinel_parts(address, settings.REDIS_SENTINELS)
+    parts = _sentinel_parts(address, sentinels)
     sentinel = Sentinel(parts.pop("sentinels"), sentinel_kwargs=SENTINEL_TIMEOUTS)
     return sentinel.master_for(parts.pop("master_name"), **parts, **options)
 
 
 def async_client(
-    address: str, *, max_connections: int, pool_timeout: float, **options
+    address: str, *, sentinels: list[str], max_connections: int, pool_timeout: float, **options
 ) -> aioredis.Redis:
     """An asyncio client of one shard whose pool waits up to `pool_timeout` for one of its
     `max_connections` (redis-py refuses the 101st connection of a default pool at once)."""
@@ -90,7 +89,7 @@ def async_client(
         return aioredis.Redis(
             connection_pool=aioredis.BlockingConnectionPool.from_url(address, **pool_options)
         )
-    parts = _sentinel_parts(address, settings.REDIS_SENTINELS)
+    parts = _sentinel_parts(address, sentinels)
     sentinel = AsyncSentinel(parts.pop("sentinels"), sentinel_kwargs=SENTINEL_TIMEOUTS)
     return sentinel.master_for(
         parts.pop("master_name"),

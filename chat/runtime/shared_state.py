@@ -14,6 +14,7 @@ import math
 import time
 from collections import defaultdict
 
+from django.conf import settings
 from redis import asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
@@ -159,6 +160,7 @@ class SharedState:
                 [
                     async_client(
                         address,
+                        sentinels=settings.REDIS_SENTINELS,
                         max_connections=200,
                         pool_timeout=2,
                         socket_connect_timeout=0.5,
