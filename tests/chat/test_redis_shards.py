@@ -47,6 +47,7 @@ async def test_a_crashed_processs_entries_are_reaped_on_every_shard(two_shards):
     # Only the crashed process missed its refresh; its entries go, room by room, on both shards.
     assert (await alive.refresh())[1] == {room_id: ["bob"] for room_id in rooms}
     assert [await alive.presence_list(room_id=room_id) for room_id in rooms] == [["ann"]] * 10
+    assert all(shard_keys(shard, "chat:presence:*") for shard in two_shards)
     for state in (alive, crashed):
         await state.close()
 

@@ -1,5 +1,6 @@
 """Redis beyond one server: shard addresses, keys mapped to shards, Sentinel-found masters."""
 
+import asyncio
 import importlib
 
 import pytest
@@ -7,7 +8,14 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 
 from educa.ratelimit import RedisWindows, rate_parse, throttle_acquire
-from educa.redis import Shards, layer_host, redis_addresses, shard_index
+from educa.redis import (
+    Shards,
+    async_client,
+    async_client_close,
+    layer_host,
+    redis_addresses,
+    shard_index,
+)
 from educa.settings import base
 from tests.chat import redis_topologies
 from tests.chat.redis_topologies import MASTER_NAME, shard_urls
@@ -138,3 +146,16 @@ def test_throttles_count_on_the_new_master_after_a_failover(settings, sentinel_g
     sentinel_group.kill_master_and_wait_for_failover()
     assert throttle_acquire("api:anon:after", rate) == 0.0
     assert sentinel_group.client(sentinel_group.replica).exists("api:anon:after")
+
+
+async def test_a_sentinel_clients_pool_waits_for_a_free_connection(sentinel_group):
+    client = async_client(
+        f"sentinel://{MASTER_NAME}/0",
+        sentinels=sentinel_group.addresses.split(","),
+        max_connections=2,
+        pool_timeout=5,
+    )
+    # More commands at once than connections: they queue instead of failing.
+    await asyncio.gather(*(client.incr("calls") for _ in range(20)))
+    assert await client.get("calls") == b"20"
+    await async_client_close(client)
