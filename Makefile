@@ -3,7 +3,7 @@ PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) manage.py
 # PyICU (requirements/base.txt) is compiled against ICU: libicu-dev, pkg-config, g++.
 ICU_BUILD_PACKAGES := libicu-dev pkg-config g++
-DEB_PACKAGES := redis-server memcached nginx postgresql chromium gettext-base openssl \
+DEB_PACKAGES := redis-server redis-sentinel memcached nginx postgresql chromium gettext-base openssl \
 	$(ICU_BUILD_PACKAGES)
 # What `make prod` needs (no browser).
 PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl \

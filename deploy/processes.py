@@ -1,10 +1,11 @@
 """Starting, watching and stopping the servers Educa runs beside Django, on one machine.
 
 The one home of process handling: free ports, waiting for a port, spawning and stopping a
-process, a PostgreSQL cluster (initdb, pg_ctl) and the command lines of redis-server, memcached,
-Nginx, Daphne and Uvicorn. The native stack (deploy/stack.py), the test suite's throwaway servers
-and the benchmark (bench/run.py) all use it; no product app imports it. Standard library only:
-`make cert` runs the deploy package before the virtualenv exists.
+process, a PostgreSQL cluster (initdb, pg_ctl) and the command lines of redis-server,
+redis-sentinel, memcached, Nginx, Daphne and Uvicorn. The native stack (deploy/stack.py), the
+test suite's throwaway servers and the benchmark (bench/run.py) all use it; no product app
+imports it. Standard library only: `make cert` runs the deploy package before the virtualenv
+exists.
 """
 
 import os
@@ -358,15 +359,65 @@ class ProcessServer:
 
 
 class RedisServer(ProcessServer):
-    def __init__(self):
+    """A redis-server; with `replica_of`, a replica of that server."""
+
+    def __init__(self, *, replica_of: "RedisServer | None" = None):
         super().__init__("redis")
+        self.replica_of = replica_of
 
     @property
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}/0"
 
     def command(self) -> list[str]:
-        return redis_command(self.port, LOOPBACK, self.directory)
+        command = redis_command(self.port, LOOPBACK, self.directory)
+        if self.replica_of is not None:
+            command += ["--replicaof", LOOPBACK, str(self.replica_of.port)]
+        return command
+
+
+class SentinelServer(ProcessServer):
+    """A redis-sentinel watching `master` under `master_name`.
+
+    A master is deemed down after `down_after_ms` without an answer (Sentinel's default is 30 s;
+    tests use a fraction of a second), and `quorum` Sentinels must agree before a failover.
+    Sentinel rewrites its configuration file as it learns (replicas, other Sentinels, a new
+    master), so the file is written once and a restart keeps what it learned.
+    """
+
+    def __init__(
+        self,
+        master: RedisServer,
+        *,
+        master_name: str = "educa",
+        quorum: int = 2,
+        down_after_ms: int = 500,
+    ):
+        super().__init__("sentinel")
+        self.master_name = master_name
+        self.config = self.directory / "sentinel.conf"
+        self.config.write_text(
+            "\n".join(
+                [
+                    f"port {self.port}",
+                    f"bind {LOOPBACK}",
+                    f"dir {self.directory}",
+                    f"sentinel monitor {master_name} {LOOPBACK} {master.port} {quorum}",
+                    f"sentinel down-after-milliseconds {master_name} {down_after_ms}",
+                    f"sentinel failover-timeout {master_name} {max(10 * down_after_ms, 3000)}",
+                    f"sentinel parallel-syncs {master_name} 1",
+                    "",
+                ]
+            )
+        )
+
+    @property
+    def address(self) -> str:
+        """host:port, as REDIS_SENTINELS lists it."""
+        return f"{LOOPBACK}:{self.port}"
+
+    def command(self) -> list[str]:
+        return ["redis-sentinel", str(self.config)]
 
 
 class MemcachedServer(ProcessServer):

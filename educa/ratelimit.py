@@ -1,8 +1,9 @@
 """Every rate limit of Educa: the "<count>/<period>" syntax and one sliding-window algorithm.
 
 A sliding window allows at most `count` events in any `period`; a refused event is not counted.
-The windows live in Redis (one Lua script counts a whole batch of keys in one round trip, with
-Redis's clock, for synchronous and asyncio clients alike) or in this process (`LocalWindows`).
+The windows live in Redis (one Lua script counts a whole batch of keys in one round trip per
+shard, with Redis's clock, for synchronous and asyncio clients alike) or in this process
+(`LocalWindows`).
 Who uses which (README, Configuration):
 
 - chat messages (CHAT_RATE_LIMIT): Redis through chat's shared state, once per writer batch;
@@ -23,6 +24,7 @@ existing settings ("20/10s", "5/m", "1/500ms") would not parse; it has no per-pr
 while Redis is down; and its `redis` extra requires redis-py < 8 (Educa runs 8.1).
 """
 
+import asyncio
 import functools
 import itertools
 import logging
@@ -42,6 +44,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+
+from educa.redis import Shards, redis_addresses, sync_client
 
 logger = logging.getLogger(__name__)
 
@@ -156,10 +160,15 @@ return waits
 
 
 class RedisWindows:
-    """Sliding windows in Redis, shared by every process that uses the same server."""
+    """Sliding windows in Redis, shared by every process that uses the same servers.
 
-    def __init__(self, client: redis.Redis | aioredis.Redis):
-        self._script = client.register_script(ACQUIRE_MANY)
+    With several clients (one per shard, in the order of the role's addresses) each key lives
+    on the shard educa.redis picks, and a batch costs one round trip per shard it touches.
+    """
+
+    def __init__(self, *clients: redis.Redis | aioredis.Redis):
+        self._shards = Shards(list(clients))
+        self._script = clients[0].register_script(ACQUIRE_MANY)
         self._prefix = uuid.uuid4().hex[:16]
         self._calls = itertools.count()
 
@@ -167,20 +176,37 @@ class RedisWindows:
         return [rate.seconds, rate.count, f"{self._prefix}:{next(self._calls)}"]
 
     def acquire_many(self, keys: list[str], rate: Rate) -> list[float]:
-        """Count one event per key, in order, in one round trip (a synchronous client).
+        """Count one event per key, in order, in one round trip per shard (a synchronous client).
 
         Returns per key 0.0 if its event is counted, else the seconds until it would be.
         Raises one of REDIS_ERRORS when Redis does not answer.
         """
-        if not keys:
-            return []
-        return _seconds(self._script(keys=keys, args=self._args(rate)))
+        waits = [0.0] * len(keys)
+        for client, positions in self._shards.split(keys):
+            held = [keys[position] for position in positions]
+            answer = self._script(keys=held, args=self._args(rate), client=client)
+            for position, wait in zip(positions, _seconds(answer), strict=True):
+                waits[position] = wait
+        return waits
 
     async def acquire_many_async(self, keys: list[str], rate: Rate) -> list[float]:
-        """`acquire_many` for an asyncio client."""
-        if not keys:
-            return []
-        return _seconds(await self._script(keys=keys, args=self._args(rate)))
+        """`acquire_many` for asyncio clients; the shards are asked at the same time."""
+        split = self._shards.split(keys)
+        answers = await asyncio.gather(
+            *(
+                self._script(
+                    keys=[keys[position] for position in positions],
+                    args=self._args(rate),
+                    client=client,
+                )
+                for client, positions in split
+            )
+        )
+        waits = [0.0] * len(keys)
+        for (_, positions), answer in zip(split, answers, strict=True):
+            for position, wait in zip(positions, _seconds(answer), strict=True):
+                waits[position] = wait
+        return waits
 
 
 def _seconds(milliseconds: list) -> list[float]:
@@ -199,30 +225,36 @@ local_throttle_windows = LocalWindows()
 
 
 @functools.cache
-def _redis_windows(url: str) -> RedisWindows:
-    client = redis.Redis.from_url(
-        url,
-        socket_connect_timeout=1,
-        socket_timeout=1,
-        health_check_interval=10,
-        # A pooled connection that Redis closed (a restart) is retried once on a fresh one.
-        retry=Retry(NoBackoff(), 1),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+def _redis_windows(value: str, sentinels: tuple[str, ...]) -> RedisWindows:
+    return RedisWindows(
+        *(
+            sync_client(
+                address,
+                sentinels=list(sentinels),
+                socket_connect_timeout=1,
+                socket_timeout=1,
+                health_check_interval=10,
+                # A pooled connection that Redis closed (a restart, a failover) is retried once
+                # on a fresh one.
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            )
+            for address in redis_addresses(value)
+        )
     )
-    return RedisWindows(client)
 
 
 def throttle_acquire(key: str, rate: Rate, *, local_while_down: bool = False) -> float:
     """Count one event under `key`: 0.0 if allowed, else the seconds until it would be.
 
-    In Redis at settings.THROTTLE_REDIS_URL when set, else in this process. When Redis does
-    not answer: with `local_while_down` this process's windows stand in; without, raises
-    StoreUnavailable.
+    In Redis at settings.THROTTLE_REDIS_URL (its shards, educa/redis.py) when set, else in this
+    process. When Redis does not answer: with `local_while_down` this process's windows stand
+    in; without, raises StoreUnavailable.
     """
-    url = settings.THROTTLE_REDIS_URL
-    if url:
+    if redis_addresses(settings.THROTTLE_REDIS_URL):
         try:
-            return _redis_windows(url).acquire_many([key], rate)[0]
+            windows = _redis_windows(settings.THROTTLE_REDIS_URL, tuple(settings.REDIS_SENTINELS))
+            return windows.acquire_many([key], rate)[0]
         except REDIS_ERRORS as error:
             if not local_while_down:
                 raise StoreUnavailable(f"{type(error).__name__}: {error}") from error

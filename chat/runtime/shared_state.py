@@ -1,17 +1,22 @@
 """State every server process must agree on: presence, rate limits and open sockets per user.
 
 Kept in Redis (CHAT_REDIS_URL) with expiry, so a crashed process's entries vanish by themselves.
-Without Redis (``make run``) or while it is unreachable, each process falls back to its own
-state: the chat keeps working, only the limits and the online list become per process.
+Each key lives on one shard of CHAT_REDIS_URL (educa/redis.py): a room's presence set, a user's
+sockets, a (room, user) rate window. Without Redis (``make run``) or while a shard is
+unreachable, each process falls back to its own state: the chat keeps working, only the limits
+and the online list become per process.
 """
 
+import asyncio
 import contextlib
 import logging
 import math
 import time
 from collections import defaultdict
 
+from django.conf import settings
 from redis import asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,6 +24,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from educa.ratelimit import LocalWindows, Rate, RedisWindows
+from educa.redis import Shards, async_client, async_client_close, redis_addresses
 
 logger = logging.getLogger(__name__)
 
@@ -144,24 +150,31 @@ class SharedState:
     """Presence, rate limits and socket counts for one server process (one event loop)."""
 
     def __init__(self, *, url: str, process_id: str, ttl: float):
+        """`url`: the shard addresses (educa/redis.py), "" for per-process state."""
         self.process_id = process_id
         self.ttl = ttl
-        self.redis = None
-        if url:
-            self.redis = aioredis.Redis(
-                connection_pool=aioredis.BlockingConnectionPool.from_url(
-                    url,
-                    max_connections=200,
-                    timeout=2,
-                    socket_connect_timeout=0.5,
-                    socket_timeout=1,
-                    health_check_interval=10,
-                    retry=Retry(NoBackoff(), 1),
-                    retry_on_error=[RedisConnectionError, RedisTimeoutError],
-                )
+        self.shards: Shards[aioredis.Redis] | None = None
+        addresses = redis_addresses(url)
+        if addresses:
+            self.shards = Shards(
+                [
+                    async_client(
+                        address,
+                        sentinels=settings.REDIS_SENTINELS,
+                        max_connections=200,
+                        pool_timeout=2,
+                        socket_connect_timeout=0.5,
+                        socket_timeout=1,
+                        health_check_interval=10,
+                        retry=Retry(NoBackoff(), 1),
+                        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                    )
+                    for address in addresses
+                ]
             )
+            # Scripts are sent by SHA to whichever shard holds the key (and loaded there once).
             self._scripts = {
-                name: self.redis.register_script(source)
+                name: self.shards.clients[0].register_script(source)
                 for name, source in {
                     "presence_add": PRESENCE_ADD,
                     "presence_remove": PRESENCE_REMOVE,
@@ -171,7 +184,7 @@ class SharedState:
                     "socket_acquire": SOCKET_ACQUIRE,
                 }.items()
             }
-            self._rates = RedisWindows(self.redis)
+            self._rates = RedisWindows(*self.shards.clients)
         self._failed_at: float | None = None
         # This process's own share, which is also the whole truth while Redis is away.
         self.local_presence: dict[int, set[str]] = defaultdict(set)
@@ -181,10 +194,10 @@ class SharedState:
     @property
     def shared(self) -> bool:
         """True while the state really is shared (Redis configured and answering)."""
-        return self.redis is not None and self._failed_at is None
+        return self.shards is not None and self._failed_at is None
 
     def _usable(self) -> bool:
-        if self.redis is None:
+        if self.shards is None:
             return False
         return self._failed_at is None or time.monotonic() - self._failed_at >= RETRY_AFTER
 
@@ -201,18 +214,23 @@ class SharedState:
         logger.warning("Chat state shared through Redis again")
         return True
 
-    async def _call(self, name: str, keys: list[str], args: list):
-        result = await self._scripts[name](keys=keys, args=args)
+    async def _call(self, name: str, key: str, args: list):
+        """Run a script on the one key it touches, on that key's shard."""
+        result = await self._scripts[name](keys=[key], args=args, client=self.shards.for_key(key))
         self._succeeded()
         return result
+
+    def _touch_args(self) -> list:
+        return [self.ttl, _key_ttl(self.ttl)]
 
     def _member(self, username: str) -> str:
         return f"{username}|{self.process_id}"
 
     async def close(self) -> None:
-        if self.redis is not None:
-            with contextlib.suppress(*REDIS_ERRORS):
-                await self.redis.aclose(close_connection_pool=True)
+        if self.shards is not None:
+            for client in self.shards.clients:
+                with contextlib.suppress(*REDIS_ERRORS):
+                    await async_client_close(client)
 
     # --- presence ---------------------------------------------------------------------------
 
@@ -223,7 +241,7 @@ class SharedState:
             try:
                 others = await self._call(
                     "presence_add",
-                    [_presence_key(room_id)],
+                    _presence_key(room_id),
                     [self._member(username), self.ttl, _key_ttl(self.ttl), f"{username}|"],
                 )
                 return int(others) == 0
@@ -240,7 +258,7 @@ class SharedState:
             try:
                 remaining = await self._call(
                     "presence_remove",
-                    [_presence_key(room_id)],
+                    _presence_key(room_id),
                     [self._member(username), f"{username}|"],
                 )
                 return int(remaining) == 0
@@ -253,7 +271,7 @@ class SharedState:
         names = set(self.local_presence.get(room_id, ()))
         if self._usable():
             try:
-                members = await self._call("presence_list", [_presence_key(room_id)], [])
+                members = await self._call("presence_list", _presence_key(room_id), [])
                 names.update(
                     member.decode().rsplit("|", 1)[0] for member in members if b"|" in member
                 )
@@ -270,35 +288,42 @@ class SharedState:
         if not self._usable():
             return False, {}
         was_down = self._failed_at is not None
+        # One pipeline per shard, each script queued on the shard of its key.
+        pipes: dict[int, Pipeline] = {}
+
+        async def queue(name: str, key: str, args: list) -> tuple[int, int]:
+            """Queue a script; returns its pipeline's key and the position of its answer."""
+            client = self.shards.for_key(key)
+            if id(client) not in pipes:
+                pipes[id(client)] = client.pipeline(transaction=False)
+            pipe = pipes[id(client)]
+            position = len(pipe.command_stack)
+            await self._scripts[name](keys=[key], args=args, client=pipe)
+            return id(client), position
+
         try:
-            pipe = self.redis.pipeline(transaction=False)
             for room_id, names in self.local_presence.items():
                 members = [self._member(name) for name in names]
-                touch_args = [self.ttl, _key_ttl(self.ttl), *members]
-                await self._scripts["touch"](
-                    keys=[_presence_key(room_id)], args=touch_args, client=pipe
-                )
+                await queue("touch", _presence_key(room_id), [*self._touch_args(), *members])
             for user_id, sockets in self.local_sockets.items():
-                touch_args = [self.ttl, _key_ttl(self.ttl), *sockets]
-                await self._scripts["touch"](
-                    keys=[_sockets_key(user_id)], args=touch_args, client=pipe
-                )
-            room_ids = list(self.local_presence)
-            for room_id in room_ids:
-                await self._scripts["presence_reap"](keys=[_presence_key(room_id)], client=pipe)
-            results = await pipe.execute()
+                await queue("touch", _sockets_key(user_id), [*self._touch_args(), *sockets])
+            reaps = [
+                (room_id, await queue("presence_reap", _presence_key(room_id), []))
+                for room_id in list(self.local_presence)
+            ]
+            answers = await asyncio.gather(*(pipe.execute() for pipe in pipes.values()))
         except REDIS_ERRORS as error:
             self._failed(error)
             return False, {}
         self._failed_at = None
         if was_down:
             logger.warning("Chat state shared through Redis again")
-        reaped = results[len(results) - len(room_ids) :]
-        gone = {
-            room_id: [name.decode() for name in names]
-            for room_id, names in zip(room_ids, reaped, strict=True)
-            if names
-        }
+        results = dict(zip(pipes, answers, strict=True))
+        gone = {}
+        for room_id, (pipe_key, position) in reaps:
+            names = results[pipe_key][position]
+            if names:
+                gone[room_id] = [name.decode() for name in names]
         return was_down, gone
 
     # --- sockets per user -------------------------------------------------------------------
@@ -309,7 +334,7 @@ class SharedState:
             try:
                 allowed = await self._call(
                     "socket_acquire",
-                    [_sockets_key(user_id)],
+                    _sockets_key(user_id),
                     [socket_id, self.ttl, _key_ttl(self.ttl), limit],
                 )
                 if int(allowed):
@@ -331,7 +356,8 @@ class SharedState:
                 del self.local_sockets[user_id]
         if self._usable():
             try:
-                await self.redis.zrem(_sockets_key(user_id), socket_id)
+                key = _sockets_key(user_id)
+                await self.shards.for_key(key).zrem(key, socket_id)
                 self._succeeded()
             except REDIS_ERRORS as error:
                 self._failed(error)
@@ -341,7 +367,7 @@ class SharedState:
     async def rate_allow_many(self, senders: list[tuple[int, int]], *, rate: Rate) -> list[bool]:
         """Count one message per (room, user) pair, in order; False for each one over the rate.
 
-        One round trip to Redis for the lot (the message writer asks per batch).
+        One round trip to each shard concerned for the lot (the message writer asks per batch).
         """
         keys = [_rate_key(room_id, user_id) for room_id, user_id in senders]
         if self._usable():

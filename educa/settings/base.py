@@ -10,6 +10,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from educa.redis import layer_host, sentinel_address
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -130,9 +132,9 @@ DATABASES = {"default": database_from_env(f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-def redis_channel_layer(host: dict) -> dict:
-    """The Redis channel layer on `host` (an address or Sentinel entry), with the pool options
-    every host needs."""
+def redis_channel_layer(*hosts: dict) -> dict:
+    """The Redis channel layer on `hosts` (addresses or Sentinel entries, one per shard), with
+    the pool options every host needs."""
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
@@ -152,6 +154,7 @@ def redis_channel_layer(host: dict) -> dict:
                     "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
                     "retry_on_error": [RedisConnectionError, RedisTimeoutError],
                 }
+                for host in hosts
             ],
             # One chat message is one layer message per server process (chat/runtime/), so
             # this is the backlog a process may fall behind by before the layer drops.
@@ -161,9 +164,27 @@ def redis_channel_layer(host: dict) -> dict:
     }
 
 
+# Redis, one server or several (README, Scaling out). Every Redis role (channel layer, chat
+# state, throttles) is a list of shard addresses (educa/redis.py): each channel, group and key
+# lives on one shard. REDIS_URLS (comma-separated) wins over REDIS_URL, a list of one.
 REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    CHANNEL_LAYERS = {"default": redis_channel_layer({"address": REDIS_URL})}
+REDIS_URLS = env.list("REDIS_URLS", default=[REDIS_URL] if REDIS_URL else [])
+# Redis Sentinel instead: "sentinel-1:26379,sentinel-2:26379" and the master names, one per
+# shard ("educa" or "educa-1,educa-2"). Every role then finds each master through Sentinel, so
+# after a failover new commands go to the new master without a restart. Wins over the URLs.
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_MASTER = env.list("REDIS_SENTINEL_MASTER", default=["educa"])
+REDIS_SHARDS = (
+    [sentinel_address(master) for master in REDIS_SENTINEL_MASTER]
+    if REDIS_SENTINELS
+    else REDIS_URLS
+)
+if REDIS_SHARDS:
+    CHANNEL_LAYERS = {
+        "default": redis_channel_layer(
+            *(layer_host(address, sentinels=REDIS_SENTINELS) for address in REDIS_SHARDS)
+        )
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -197,9 +218,10 @@ if MEMCACHED_LOCATION:
     }
 else:
     CACHES = {"default": {"BACKEND": "educa.cache_backends.LocMemCache", "TIMEOUT": CACHE_TIMEOUT}}
-# API and e-mail throttles (educa/ratelimit.py): in Redis, shared by every process and kept
-# across their restarts; "" = per process. Never Memcached, whose outage would switch them off.
-THROTTLE_REDIS_URL = REDIS_URL
+# API and e-mail throttles (educa/ratelimit.py): in Redis (shard addresses, comma-separated),
+# shared by every process and kept across their restarts; "" = per process. Never Memcached,
+# whose outage would switch them off.
+THROTTLE_REDIS_URL = ",".join(REDIS_SHARDS)
 
 # Sessions outlive a cache restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -355,8 +377,9 @@ CHAT_FRAME_BUDGET = env("CHAT_FRAME_BUDGET", default="60/10s")
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=10)
 # An author may delete their own message for this many seconds; the course owner always.
 CHAT_DELETE_WINDOW = env.int("CHAT_DELETE_WINDOW", default=300)
-# Presence, rate limits and socket counts shared by every server process ("" = per process).
-CHAT_REDIS_URL = env("CHAT_REDIS_URL", default=REDIS_URL)
+# Presence, rate limits and socket counts shared by every server process: shard addresses,
+# comma-separated (educa/redis.py); "" = per process.
+CHAT_REDIS_URL = env("CHAT_REDIS_URL", default=",".join(REDIS_SHARDS))
 # A process refreshes its presence every CHAT_HEARTBEAT seconds; entries of a crashed process
 # expire after CHAT_PRESENCE_TTL and are reaped by the next heartbeat of another (<= 60 s).
 CHAT_HEARTBEAT = env.float("CHAT_HEARTBEAT", default=15)

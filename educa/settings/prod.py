@@ -10,7 +10,7 @@ from email.utils import getaddresses
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env, redis_channel_layer
+from .base import DATABASES, env
 from .base import LOGGING as BASE_LOGGING
 
 DEBUG = False
@@ -44,23 +44,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
     "DJANGO_DB_DISABLE_SERVER_SIDE_CURSORS", default=False
 )
-
-# Redis Sentinel for the channel layer: "sentinel-1:26379,sentinel-2:26379" and the master's
-# name. Chat presence and rate limits still use REDIS_URL (point it at the current master
-# or a Sentinel-aware proxy).
-REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
-if REDIS_SENTINELS:
-    CHANNEL_LAYERS = {
-        "default": redis_channel_layer(
-            {
-                "sentinels": [
-                    (host.rpartition(":")[0], int(host.rpartition(":")[2]))
-                    for host in REDIS_SENTINELS
-                ],
-                "master_name": env("REDIS_SENTINEL_MASTER", default="educa"),
-            }
-        )
-    }
 
 # HTTPS: Nginx terminates TLS and tells Django with X-Forwarded-Proto (it overwrites any value a
 # client sends, so the header can be trusted).
