@@ -3,7 +3,8 @@ PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) manage.py
 # PyICU (requirements/base.txt) is compiled against ICU: libicu-dev, pkg-config, g++.
 ICU_BUILD_PACKAGES := libicu-dev pkg-config g++
-DEB_PACKAGES := redis-server memcached nginx postgresql chromium gettext-base openssl \
+# iproute2: `ip netns` for the cluster scenarios (tests/cluster/).
+DEB_PACKAGES := redis-server memcached nginx postgresql chromium gettext-base openssl iproute2 \
 	$(ICU_BUILD_PACKAGES)
 # What `make prod` needs (no browser).
 PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl \
@@ -13,7 +14,7 @@ BENCH_DEB_PACKAGES := $(PROD_DEB_PACKAGES) wrk
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format system-packages prod prod-stop prod-packages cert backup restore \
+.PHONY: run test test-cluster lint format system-packages prod prod-stop prod-packages cert backup restore \
 	bench bench-smoke bench-packages
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
@@ -47,7 +48,13 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format .
 
 test: system-packages $(VENV)/.installed-test lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --ignore=tests/cluster
+	@$(MAKE) --no-print-directory test-cluster
+
+# The cluster scenarios (README: Scaling out): hosts simulated by network namespaces, as root;
+# -s prints each scenario's figures. They skip, saying why, where namespaces cannot be made.
+test-cluster: system-packages $(VENV)/.installed-test
+	$(VENV)/bin/pytest tests/cluster -s -p no:cacheprovider
 
 # The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
 # uWSGI, two Daphne processes and Nginx; prints the https address.
