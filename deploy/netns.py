@@ -138,14 +138,10 @@ def delete_abandoned_networks(prefix: str) -> None:
         return
     for entry in NETNS_DIR.iterdir():
         owner = entry.name.removeprefix(prefix).split("-", 1)[0]
-        if entry.name.startswith(prefix) and owner.isdigit() and not _alive(int(owner)):
+        if (
+            entry.name.startswith(prefix)
+            and owner.isdigit()
+            and not Path(f"/proc/{owner}").exists()
+        ):
             kill_namespace_processes(entry.name)
             subprocess.run(["ip", "netns", "delete", entry.name], capture_output=True, check=False)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -61,6 +61,8 @@ CHAT_LIMITS = {
     "API_THROTTLE_ANON": "100000000/m",
     "API_THROTTLE_USER": "100000000/m",
 }
+# Loading Django took uWSGI workers up to 32 s on a busy 2-core machine.
+HOST_START_TIMEOUT = 2 * START_TIMEOUT
 # Presence of a dead process expires within seconds rather than the production 55 s.
 PRESENCE = {"CHAT_HEARTBEAT": "1", "CHAT_PRESENCE_TTL": "3"}
 
@@ -81,6 +83,8 @@ class NamespacedPostgres(PostgresCluster):
         return self.namespace.command(super()._as_account(argv))
 
     def stop(self) -> None:
+        # pg_ctl -w waits for the server to exit; the parent's port check would run in this
+        # process's namespace, where the db address is not the cluster's.
         run(
             self._as_account(
                 [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
@@ -102,10 +106,6 @@ class Host:
         self.env = env
         self.logs = logs
         self.processes: dict[str, tuple[subprocess.Popen, dict]] = {}
-
-    @property
-    def daphne_address(self) -> str:
-        return f"{self.namespace.address}:{DAPHNE_PORT}"
 
     def start(self) -> None:
         self.spawn_servers()
@@ -147,7 +147,7 @@ class Host:
                     return False
                 return status_of(answer) == 200
 
-            wait_until(healthy, timeout=START_TIMEOUT, what=f"host {self.number} {name}")
+            wait_until(healthy, timeout=HOST_START_TIMEOUT, what=f"host {self.number} {name}")
 
     def stop(self) -> None:
         """SIGTERM to Daphne and uWSGI, as an orchestrator drains a host, then reap them."""
