@@ -3,8 +3,9 @@ PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) manage.py
 # PyICU (requirements/base.txt) is compiled against ICU: libicu-dev, pkg-config, g++.
 ICU_BUILD_PACKAGES := libicu-dev pkg-config g++
+# iproute2: `ip netns` for the cluster scenarios (tests/cluster/).
 DEB_PACKAGES := redis-server redis-sentinel memcached nginx postgresql chromium gettext-base openssl \
-	$(ICU_BUILD_PACKAGES)
+	iproute2 $(ICU_BUILD_PACKAGES)
 # What `make prod` needs (no browser).
 PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl \
 	$(ICU_BUILD_PACKAGES)
@@ -16,7 +17,7 @@ CHECKOV_VENV := .venv-checkov
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format system-packages prod prod-stop prod-packages cert backup restore \
+.PHONY: run test test-cluster lint format system-packages prod prod-stop prod-packages cert backup restore \
 	bench bench-smoke bench-packages
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
@@ -55,8 +56,15 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The cluster scenarios first (their figures printed), then the rest: the suite's summary is last.
 test: system-packages $(VENV)/.installed-test $(CHECKOV_VENV)/.installed lint
-	$(VENV)/bin/pytest
+	@$(MAKE) --no-print-directory test-cluster
+	$(VENV)/bin/pytest --ignore=tests/cluster
+
+# The cluster scenarios (README: Scaling out): hosts simulated by network namespaces, as root;
+# -s prints each scenario's figures. They skip, saying why, where namespaces cannot be made.
+test-cluster: system-packages $(VENV)/.installed-test
+	$(VENV)/bin/pytest tests/cluster -s -p no:cacheprovider
 
 # The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
 # uWSGI, two Daphne processes and Nginx; prints the https address.
