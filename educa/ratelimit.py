@@ -123,6 +123,14 @@ class LocalWindows:
         self._windows = {key: w for key, w in self._windows.items() if not w.idle(now)}
         self._sweep_above = max(1024, 2 * len(self._windows))
 
+    def refund_many(self, keys: list[str]) -> None:
+        """Take back each key's newest event (once per listing); see `RedisWindows.refund_many`."""
+        with self._lock:
+            for key in keys:
+                window = self._windows.get(key)
+                if window is not None and window.events:
+                    window.events.pop()
+
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
@@ -155,11 +163,28 @@ return waits
 """
 
 
+# KEYS: one sorted set per event to take back (a key may repeat); ARGV: the prefix of the
+# caller's events. Removes, per key, the newest event that carries the prefix.
+REFUND_MANY = """
+local prefix = ARGV[1] .. ':'
+for _, key in ipairs(KEYS) do
+  for _, member in ipairs(redis.call('ZREVRANGE', key, 0, -1)) do
+    if string.sub(member, 1, string.len(prefix)) == prefix then
+      redis.call('ZREM', key, member)
+      break
+    end
+  end
+end
+return #KEYS
+"""
+
+
 class RedisWindows:
     """Sliding windows in Redis, shared by every process that uses the same server."""
 
     def __init__(self, client: redis.Redis | aioredis.Redis):
         self._script = client.register_script(ACQUIRE_MANY)
+        self._refund = client.register_script(REFUND_MANY)
         self._prefix = uuid.uuid4().hex[:16]
         self._calls = itertools.count()
 
@@ -181,6 +206,17 @@ class RedisWindows:
         if not keys:
             return []
         return _seconds(await self._script(keys=keys, args=self._args(rate)))
+
+    async def refund_many_async(self, keys: list[str]) -> None:
+        """Take back, per key listed, the newest event these windows counted under it.
+
+        For events counted and then not used (a chat message that turned out to be a resend):
+        exact when nothing else is counted through these windows in between, as the chat
+        writer's batches follow each other. Raises one of REDIS_ERRORS when Redis does not
+        answer.
+        """
+        if keys:
+            await self._refund(keys=keys, args=[self._prefix])
 
 
 def _seconds(milliseconds: list) -> list[float]:
