@@ -21,7 +21,7 @@ from students.selectors import course_get_for_member
 
 from . import selectors, services
 from .runtime.db import db
-from .runtime.socket import CLOSE_TRY_AGAIN_LATER, RoomSocket
+from .runtime.socket import CLOSE_TRY_AGAIN_LATER, RoomSocket, task_soon
 
 logger = logging.getLogger(__name__)
 
@@ -146,11 +146,26 @@ class ChatConsumer(RoomSocket):
         # hop (message_create_many checks again for its other callers).
         text = services.message_text_clean(content["message"])
         client_id = services.client_id_clean(content.get("client_id"))
-        await self.message_store(
-            services.MessageDraft(
-                author=self.user, course_id=self.room_id, text=text, client_id=client_id
-            )
+        draft = services.MessageDraft(
+            author=self.user, course_id=self.room_id, text=text, client_id=client_id
         )
+        # Answered by a task of its own: the socket's next frames do not wait for this commit,
+        # so each message's sender hears within CHAT_WRITE_TIMEOUT of sending it.
+        task_soon(self._message_answer(draft))
+
+    async def _message_answer(self, draft: services.MessageDraft):
+        """Store a message frame's draft and answer its sender: the message, or an error."""
+        try:
+            await self.message_store(draft)
+        except ValidationError as error:
+            await self._error(error.code or "invalid_frame", error.messages[0], draft.client_id)
+        except TimeoutError:
+            logger.warning("Chat message not confirmed within CHAT_WRITE_TIMEOUT")
+            detail = "Not confirmed: resend it with the same client_id to know."
+            await self._error("unavailable", detail, draft.client_id)
+        except DatabaseError as error:
+            logger.warning("Chat message not stored, database unavailable: %s", error)
+            await self._error("unavailable", "Not stored: try again later.", draft.client_id)
 
     def _course(self) -> Course:
         """The room's course as the services need it: its id and owner."""

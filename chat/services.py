@@ -34,6 +34,7 @@ MESSAGE_TOO_LONG = "A message has at most %(limit)d characters."
 MESSAGE_BAD_CHARACTERS = "A message cannot contain NUL characters or lone surrogates."
 CLIENT_ID_INVALID = "client_id is a string of 1 to 64 characters."
 MUTED = "You are muted in this room until %(until)s."
+RATE_LIMITED = "Too many messages: wait a few seconds."
 MESSAGE_NOT_FOUND = "There is no such message in this room."
 DELETE_FORBIDDEN = "Only the instructor, or the author within %(minutes)d minutes, may delete it."
 MUTE_FORBIDDEN = "Only the course's instructor may mute members."
@@ -118,14 +119,18 @@ def _messages_stored(drafts: list[MessageDraft]) -> dict[tuple, Message]:
 
 
 @transaction.atomic
-def message_create_many(drafts: list[MessageDraft]) -> list[tuple[Message, bool] | ValidationError]:
+def message_create_many(
+    drafts: list[MessageDraft], *, over_rate: frozenset[int] = frozenset()
+) -> list[tuple[Message, bool] | ValidationError]:
     """Store messages in one transaction (group commit); for each draft, in order, either
-    (message, created) or the ValidationError (coded empty, too_long, invalid_frame or muted)
-    that refused it.
+    (message, created) or the ValidationError (coded empty, too_long, invalid_frame, muted or
+    rate_limited) that refused it.
 
     Each stored message takes its room's next seq. A draft whose author already stored its
-    client_id in the room (now or earlier in the batch) gets that message back, created False.
-    One event per room is published after the commit. Precondition: every author is a member.
+    client_id in the room (now or earlier in the batch) gets that message back, created False,
+    even when its index is in `over_rate` (its sender is over CHAT_RATE_LIMIT); any other draft
+    there is refused as rate_limited. One event per room is published after the commit.
+    Precondition: every author is a member.
     """
     results: list = [None] * len(drafts)
     valid = []
@@ -134,6 +139,9 @@ def message_create_many(drafts: list[MessageDraft]) -> list[tuple[Message, bool]
             text, client_id = message_text_clean(draft.text), client_id_clean(draft.client_id)
         except ValidationError as error:
             results[index] = error
+            continue
+        if index in over_rate and client_id is None:
+            results[index] = ValidationError(RATE_LIMITED, code="rate_limited")
             continue
         valid.append((index, replace(draft, text=text, client_id=client_id)))
     if not valid:
@@ -146,6 +154,9 @@ def message_create_many(drafts: list[MessageDraft]) -> list[tuple[Message, bool]
         key = (draft.course_id, draft.author.pk, draft.client_id)
         if draft.client_id is not None and key in stored:
             results[index] = (stored[key], False)
+            continue
+        if index in over_rate:
+            results[index] = ValidationError(RATE_LIMITED, code="rate_limited")
             continue
         mute = muted.get((draft.course_id, draft.author.pk))
         if mute is not None:

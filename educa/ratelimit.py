@@ -127,6 +127,14 @@ class LocalWindows:
         self._windows = {key: w for key, w in self._windows.items() if not w.idle(now)}
         self._sweep_above = max(1024, 2 * len(self._windows))
 
+    def refund_many(self, keys: list[str]) -> None:
+        """Take back each key's newest event (once per listing); see `RedisWindows.refund_many`."""
+        with self._lock:
+            for key in keys:
+                window = self._windows.get(key)
+                if window is not None and window.events:
+                    window.events.pop()
+
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
@@ -159,6 +167,22 @@ return waits
 """
 
 
+# KEYS: one sorted set per event to take back (a key may repeat); ARGV: the prefix of the
+# caller's events. Removes, per key, the newest event that carries the prefix.
+REFUND_MANY = """
+local prefix = ARGV[1] .. ':'
+for _, key in ipairs(KEYS) do
+  for _, member in ipairs(redis.call('ZREVRANGE', key, 0, -1)) do
+    if string.sub(member, 1, string.len(prefix)) == prefix then
+      redis.call('ZREM', key, member)
+      break
+    end
+  end
+end
+return #KEYS
+"""
+
+
 class RedisWindows:
     """Sliding windows in Redis, shared by every process that uses the same servers.
 
@@ -169,6 +193,7 @@ class RedisWindows:
     def __init__(self, *clients: redis.Redis | aioredis.Redis):
         self._shards = Shards(list(clients))
         self._script = clients[0].register_script(ACQUIRE_MANY)
+        self._refund = clients[0].register_script(REFUND_MANY)
         self._prefix = uuid.uuid4().hex[:16]
         self._calls = itertools.count()
 
@@ -207,6 +232,25 @@ class RedisWindows:
             for position, wait in zip(positions, _seconds(answer), strict=True):
                 waits[position] = wait
         return waits
+
+    async def refund_many_async(self, keys: list[str]) -> None:
+        """Take back, per key listed, the newest event these windows counted under it.
+
+        For events counted and then not used (a chat message that turned out to be a resend):
+        exact when nothing else is counted through these windows in between, as the chat
+        writer's batches follow each other. Raises one of REDIS_ERRORS when Redis does not
+        answer.
+        """
+        await asyncio.gather(
+            *(
+                self._refund(
+                    keys=[keys[position] for position in positions],
+                    args=[self._prefix],
+                    client=client,
+                )
+                for client, positions in self._shards.split(keys)
+            )
+        )
 
 
 def _seconds(milliseconds: list) -> list[float]:

@@ -59,6 +59,7 @@ class Hub:
         self.writer = MessageWriter(
             run_in_thread=db,
             rate_allow_many=lambda senders, rate: self.state.rate_allow_many(senders, rate=rate),
+            rate_refund_many=lambda senders: self.state.rate_refund_many(senders),
         )
 
     # --- lifecycle --------------------------------------------------------------------------

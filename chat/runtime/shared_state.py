@@ -379,6 +379,22 @@ class SharedState:
                 self._failed(error)
         return [not wait for wait in self._local_rates.acquire_many(keys, rate)]
 
+    async def rate_refund_many(self, senders: list[tuple[int, int]]) -> None:
+        """Take back one counted message per (room, user) pair: the newest this process counted.
+
+        For messages counted but not stored anew (resends, a failed batch); the writer calls it
+        before it counts its next batch, so the newest is its own.
+        """
+        keys = [_rate_key(room_id, user_id) for room_id, user_id in senders]
+        if self._usable():
+            try:
+                await self._rates.refund_many_async(keys)
+                self._succeeded()
+                return
+            except REDIS_ERRORS as error:
+                self._failed(error)
+        self._local_rates.refund_many(keys)
+
     def forget_local_rates(self) -> None:
         """Drop per-process rate windows (they only matter during an outage)."""
         self._local_rates.clear()

@@ -40,6 +40,17 @@ CATCH_UP_RETRY = 1.0
 CLIENT_GONE = (OSError, Disconnected)
 
 
+# Tasks under way that nothing else refers to (the event loop keeps only weak references).
+_tasks_running: set[asyncio.Task] = set()
+
+
+def task_soon(coroutine) -> None:
+    """Run a coroutine in a task of its own, kept until it ends (a sender's answer)."""
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _tasks_running.add(task)
+    task.add_done_callback(_tasks_running.discard)
+
+
 class Mailbox:
     """A socket's queue of events: one list and, while the socket waits, one future.
 
@@ -93,6 +104,8 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
         self.overflowed = False
         self.flooded = False
         self.last_seq = 0
+        # The seq the socket's stream starts after: it has every seq above, up to last_seq.
+        self.first_seq = 0
         self.frame_budget = TokenBucket(rate_parse(settings.CHAT_FRAME_BUDGET))
         self.room_id = scope["url_route"]["kwargs"]["course_id"]
         self.user = scope.get("user")
@@ -173,15 +186,16 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
             await self.refuse(CLOSE_TOO_MANY)
             return False
         online, self.last_seq = joined
+        self.first_seq = self.last_seq
         await self.accept()
         await self.send_json({"type": "presence", "online": online})
         if after is not None:
             # Until the room's newest seq is read, nothing after `after` may be skipped.
-            self.last_seq = min(after, self.last_seq)
+            self.last_seq = self.first_seq = min(after, self.last_seq)
             try:
                 newest = await db(selectors.room_last_seq)(course_id=self.room_id)
                 # A client ahead of the room (a reset database) restarts from its end.
-                self.last_seq = min(after, newest)
+                self.last_seq = self.first_seq = min(after, newest)
                 await self.gap_fill()
             except DatabaseError as error:
                 self._gap_fill_later(error)
@@ -214,16 +228,18 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
 
     async def message_store(self, draft) -> None:
         """Store a message through the process's writer, then answer its sender."""
-        message, created = await self.hub.writer.write(draft)
+        message, _ = await self.hub.writer.write(draft)
         # The acknowledgement is the sender's copy, in seq order with everything else: usually
-        # the hub has delivered it already. A resend of a message this socket already has is
-        # answered with the stored one.
-        if message.seq > self.last_seq or not created:
-            text = json.dumps(selectors.message_frame(message))
-            if message.seq > self.last_seq:
-                await self.seq_send(message.seq, text)
-            else:
-                await self.send(text_data=text)
+        # the hub has delivered it already, and a seq the socket has is never sent again (a
+        # resend's answer included). Only a message older than the socket's stream (a resend
+        # after reconnecting) is sent on its own: the socket never had it.
+        if message.seq > self.last_seq:
+            try:
+                await self.seq_send(message.seq, json.dumps(selectors.message_frame(message)))
+            except DatabaseError as error:
+                self._gap_fill_later(error)
+        elif message.seq <= self.first_seq:
+            await self.send(text_data=json.dumps(selectors.message_frame(message)))
 
     # --- events from the hub ------------------------------------------------------------------
 

@@ -108,6 +108,12 @@ def database_from_env(default_url: str) -> dict:
     database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
     database["CONN_HEALTH_CHECKS"] = True
     database["ATOMIC_REQUESTS"] = False
+    if "postgresql" in database["ENGINE"]:
+        # psycopg waits 130 s for a server that does not answer (libpq's minimum is 2 s); a chat
+        # batch, a pool worker or a page would hang that long on a dead database host.
+        database.setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+            "DJANGO_DB_CONNECT_TIMEOUT", default=2
+        )
     if env.bool("DJANGO_DB_POOL", default=False) and "postgresql" in database["ENGINE"]:
         # Django hands CONN_HEALTH_CHECKS to the pool as its `check`: a connection broken by a
         # PostgreSQL restart is replaced before a request gets it.
@@ -387,6 +393,8 @@ CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=40)
 # Each process compares its rooms with the database this often and sends what its sockets
 # missed (layer over capacity, Redis down).
 CHAT_RECONCILE_INTERVAL = env.float("CHAT_RECONCILE_INTERVAL", default=3)
+# A sender hears within this many seconds: its message, or `unavailable` (not confirmed).
+CHAT_WRITE_TIMEOUT = env.float("CHAT_WRITE_TIMEOUT", default=2)
 
 LOGGING = {
     "version": 1,

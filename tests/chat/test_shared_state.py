@@ -76,6 +76,25 @@ async def test_one_batch_counts_each_sender_on_its_own(redis_url):
     await checker.close()
 
 
+async def test_a_refund_gives_a_counted_message_back(redis_url):
+    rate = rate_parse("2/10s")
+    checker = state(redis_url, "p1")
+    assert await checker.rate_allow_many([(1, 7), (1, 7)], rate=rate) == [True, True]
+    await checker.rate_refund_many([(1, 7)])
+    assert await checker.rate_allow_many([(1, 7), (1, 7)], rate=rate) == [True, False]
+    await checker.close()
+
+
+async def test_a_refund_takes_back_only_what_its_own_process_counted(redis_url):
+    rate = rate_parse("2/10s")
+    first, second = state(redis_url, "p1"), state(redis_url, "p2")
+    assert await second.rate_allow_many([(1, 7)], rate=rate) == [True]
+    await first.rate_refund_many([(1, 7)])
+    assert await first.rate_allow_many([(1, 7), (1, 7)], rate=rate) == [True, False]
+    await first.close()
+    await second.close()
+
+
 async def test_the_socket_limit_is_shared_by_processes(redis_url):
     first, second = state(redis_url, "p1"), state(redis_url, "p2")
     assert await first.socket_acquire(user_id=7, socket_id="a", limit=2)
@@ -102,6 +121,15 @@ async def test_without_redis_rate_and_socket_limits_are_per_process(dead_redis_u
     assert await local.rate_allow_many([(1, 7), (1, 7), (1, 7)], rate=rate) == [True, True, False]
     assert await local.socket_acquire(user_id=7, socket_id="a", limit=1)
     assert not await local.socket_acquire(user_id=7, socket_id="b", limit=1)
+    await local.close()
+
+
+async def test_without_redis_a_refund_gives_a_counted_message_back(dead_redis_url):
+    local = state(dead_redis_url, "p1")
+    rate = rate_parse("1/10s")
+    assert await local.rate_allow_many([(1, 7)], rate=rate) == [True]
+    await local.rate_refund_many([(1, 7)])
+    assert await local.rate_allow_many([(1, 7), (1, 7)], rate=rate) == [True, False]
     await local.close()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from websockets.asyncio.client import connect
 
 from deploy.processes import AsgiServer, PostgresServer
@@ -32,6 +33,7 @@ from rest_framework.authtoken.models import Token
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 course = CourseFactory(owner=UserFactory())
 student = EnrollmentFactory(course=course).student
+other = EnrollmentFactory(course=course).student
 client = Client()
 client.force_login(student)
 print(json.dumps({
@@ -39,6 +41,7 @@ print(json.dumps({
     "course_url": course.get_absolute_url(),
     "session": client.cookies["sessionid"].value,
     "token": Token.objects.create(user=student).key,
+    "other_token": Token.objects.create(user=other).key,
 }))
 """
 
@@ -229,3 +232,141 @@ async def test_chat_sends_get_an_error_frame_while_the_database_is_down(stack, o
         "stored before",
         "stored after",
     ]
+
+
+# CHAT_WRITE_TIMEOUT's default, and what a reply may take beyond it on a busy test machine.
+WRITE_TIMEOUT = 2.0
+MARGIN = 1.0
+
+
+@pytest.fixture
+def pooled_daphne(stack, redis_server):
+    """A Daphne as production runs it: psycopg's pool, Redis for the layer and the limits."""
+    _, postgres, _ = stack
+    redis.Redis.from_url(redis_server.url).flushdb()
+    server = AsgiServer(
+        "daphne",
+        {
+            "DJANGO_SETTINGS_MODULE": "educa.settings.test",
+            "DATABASE_URL": postgres.url,
+            "DJANGO_DB_POOL": "1",
+            "REDIS_URL": redis_server.url,
+            "MEMCACHED_LOCATION": "",
+        },
+    )
+    server.start()
+    yield server
+    server.close()
+
+
+class RecordedSocket:
+    """A token socket in the seed's room whose every frame is kept with its arrival time."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.frames: list[tuple[float, dict]] = []
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self):
+        async for raw in self.ws:
+            self.frames.append((time.monotonic(), json.loads(raw)))
+
+    async def say(self, client_id: str) -> float:
+        await self.ws.send(json.dumps({"message": f"text of {client_id}", "client_id": client_id}))
+        return time.monotonic()
+
+    def replies(self, client_id: str) -> list[tuple[float, dict]]:
+        """Messages and errors carrying the client_id, with their arrival times."""
+        return [
+            (at, frame)
+            for at, frame in self.frames
+            if frame["type"] in ("message", "error") and frame.get("client_id") == client_id
+        ]
+
+    def has_message(self, client_id: str) -> bool:
+        return any(frame["type"] == "message" for _, frame in self.replies(client_id))
+
+    def seqs(self) -> list[int]:
+        return [frame["seq"] for _, frame in self.frames if frame["type"] == "message"]
+
+    def error_codes(self) -> list[str]:
+        return [frame["code"] for _, frame in self.frames if frame["type"] == "error"]
+
+
+async def until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+async def test_senders_hear_within_the_write_timeout_and_resends_after_an_outage_are_safe(
+    stack, outage, pooled_daphne
+):
+    _, _, seed = stack
+    path = f"{pooled_daphne.ws_url}/ws/chat/room/{seed['course']}/?after=0"
+    sockets = []
+    for token in (seed["token"], seed["token"], seed["other_token"]):
+        ws = await connect(
+            path,
+            additional_headers={"Authorization": f"Token {token}"},
+            open_timeout=TIMEOUT,
+            close_timeout=1,
+        )
+        sockets.append(RecordedSocket(ws))
+    first, second, reader = sockets
+    try:
+        await first.say("before")
+        await until(lambda: first.has_message("before"), TIMEOUT, "the first message")
+        # The room's earlier messages come first (after=0); 18 follow from this one on.
+        last_seq = first.replies("before")[0][1]["seq"] + 17
+        await asyncio.to_thread(outage.begin)
+
+        # 16 messages in 4 s from one person's two sockets, while the database is down.
+        sent = {}
+        for index in range(16):
+            socket = (first, second)[index % 2]
+            client_id = f"outage-{index}"
+            sent[client_id] = (socket, await socket.say(client_id))
+            await asyncio.sleep(0.25)
+        await until(
+            lambda: all(socket.replies(cid) for cid, (socket, _) in sent.items()),
+            WRITE_TIMEOUT + MARGIN,
+            "a sender heard nothing",
+        )
+        for client_id, (socket, sent_at) in sent.items():
+            replied_at, reply = socket.replies(client_id)[0]
+            assert replied_at - sent_at < WRITE_TIMEOUT + MARGIN, client_id
+            assert (reply["type"], reply["code"]) == ("error", "unavailable"), reply
+
+        # Back: each client resends what was not confirmed, as the protocol invites, until
+        # it holds its message; then once more, as a client that missed the answer would.
+        await asyncio.to_thread(outage.end)
+        deadline = time.monotonic() + 60
+        while missing := [cid for cid, (socket, _) in sent.items() if not socket.has_message(cid)]:
+            assert time.monotonic() < deadline, f"never stored: {missing}"
+            for client_id in missing:
+                await sent[client_id][0].say(client_id)
+            await asyncio.sleep(WRITE_TIMEOUT + MARGIN)
+        for client_id, (socket, _) in sent.items():
+            await socket.say(client_id)
+        await first.say("after")
+        await until(
+            lambda: all(s.seqs() and s.seqs()[-1] == last_seq for s in sockets),
+            TIMEOUT,
+            "the last message",
+        )
+        await asyncio.sleep(WRITE_TIMEOUT)
+    finally:
+        for socket in sockets:
+            await socket.ws.close()
+            socket.reader.cancel()
+    # Every message stored once, and every socket got every seq once, in order, its own
+    # messages included; no resend counted against the rate limit.
+    for socket in sockets:
+        assert socket.seqs() == list(range(1, last_seq + 1))
+        assert "rate_limited" not in socket.error_codes()
+    for client_id, (socket, _) in sent.items():
+        assert [frame["type"] for _, frame in socket.replies(client_id)].count("message") == 1
+    received = {frame["client_id"] for _, frame in reader.frames if frame["type"] == "message"}
+    assert {"before", "after", *sent} <= received
