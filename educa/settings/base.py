@@ -364,6 +364,9 @@ CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=40)
 # Each process compares its rooms with the database this often and sends what its sockets
 # missed (layer over capacity, Redis down).
 CHAT_RECONCILE_INTERVAL = env.float("CHAT_RECONCILE_INTERVAL", default=3)
+# On SIGTERM a Daphne process drains: its sockets finish what they received and are closed with
+# 1012; it exits after at most this many seconds (below its supervisor's kill timeout).
+CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,
