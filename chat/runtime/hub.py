@@ -101,6 +101,9 @@ class Hub:
         that joins meanwhile (its handshake began before the drain) is closed the same way.
         """
         closing: list = []
+        # One turn of the loop first: socket pumps already woken by frames that arrived before
+        # the drain move them to their queues, ahead of the close.
+        await asyncio.sleep(0)
         while True:
             for socket in self.rooms.sockets():
                 if not socket.draining:

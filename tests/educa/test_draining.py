@@ -7,14 +7,19 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
+import psycopg
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from chat.models import Message
+from chat.models import Message, Room
+from deploy.processes import AsgiServer
 from educa import draining
 from tests.factories import CourseFactory, EnrollmentFactory
 
@@ -60,7 +65,7 @@ def course():
     return CourseFactory()
 
 
-async def test_sigterm_stores_and_acknowledges_what_a_socket_sent_then_closes_it_with_1012(
+async def test_sigterm_closes_sockets_with_1012_and_every_message_stored_was_acknowledged(
     daphne, course
 ):
     token = await database_sync_to_async(member_token)(course)
@@ -75,36 +80,62 @@ async def test_sigterm_stores_and_acknowledges_what_a_socket_sent_then_closes_it
     stored = await database_sync_to_async(
         lambda: set(Message.objects.filter(room_id=course.pk).values_list("client_id", flat=True))
     )()
-    assert acknowledged
+    # Frames that reach the process after the drain began are dropped unstored (the client
+    # resends them elsewhere); whatever was stored, its sender heard of.
     assert stored == acknowledged
 
 
-async def test_a_draining_daphne_answers_readyz_503_and_refuses_new_sockets(daphne, course):
+@dataclass
+class MidDrain:
+    """A Daphne held in its drain by a message it is storing into a locked room."""
+
+    server: AsgiServer
+    ws: object
+    token: str
+    release: Callable[[], None]
+
+
+@pytest.fixture
+async def mid_drain(daphne, course):
     token = await database_sync_to_async(member_token)(course)
-    # A client that never answers the close frame keeps the drain going for autobahn's close
-    # handshake timeout, long enough to knock on the door meanwhile.
-    reader, writer = await asyncio.open_connection("127.0.0.1", daphne.port)
-    writer.write(
-        (
-            f"GET /ws/chat/room/{course.pk}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            f"Authorization: Token {token}\r\n\r\n"
-        ).encode()
-    )
-    async with asyncio.timeout(TIMEOUT):
-        assert b" 101 " in await reader.readline()
-        assert b'"presence"' in await reader.readuntil(b"]}")
-    os.kill(daphne.process.pid, signal.SIGTERM)
-    await asyncio.sleep(0.2)
-    async with httpx.AsyncClient(base_url=daphne.url, trust_env=False) as client:
+    await database_sync_to_async(Room.objects.create)(course=course)
+    db = connection.settings_dict
+    # Another connection locks the room's counter row: the message waits in the writer.
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"],
+        dbname=db["NAME"],
+    ) as locker:  # fmt: skip
+        async with room_socket(daphne, course.pk, token) as ws:
+            assert json.loads(await ws.recv())["type"] == "presence"
+            locker.execute("SELECT 1 FROM chat_room WHERE course_id = %s FOR UPDATE", [course.pk])
+            await ws.send(json.dumps({"message": "in flight", "client_id": "in-flight"}))
+            await asyncio.sleep(0.5)
+            os.kill(daphne.process.pid, signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            yield MidDrain(daphne, ws, token, locker.rollback)
+            locker.rollback()
+
+
+async def test_a_message_being_stored_when_the_drain_begins_is_acknowledged_before_1012(
+    mid_drain,
+):
+    mid_drain.release()
+    frames, code = await frames_until_closed(mid_drain.ws)
+    assert [frame["client_id"] for frame in frames if frame["type"] == "message"] == ["in-flight"]
+    assert code == 1012
+
+
+async def test_a_draining_daphne_answers_readyz_with_503(mid_drain):
+    async with httpx.AsyncClient(base_url=mid_drain.server.url, trust_env=False) as client:
         ready = await client.get("/readyz")
-    with pytest.raises(InvalidStatus) as refused:
-        async with room_socket(daphne, course.pk, token):
-            pass
-    writer.close()
     assert ready.status_code == 503
     assert ready.json()["status"] == "draining"
+
+
+async def test_a_draining_daphne_refuses_new_sockets(mid_drain, course):
+    with pytest.raises(InvalidStatus) as refused:
+        async with room_socket(mid_drain.server, course.pk, mid_drain.token):
+            pass
     assert refused.value.response.status_code == 403
 
 
