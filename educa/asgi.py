@@ -5,6 +5,7 @@ an `Authorization: Token` header) to the routes of chat/routing.py.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -117,12 +118,18 @@ def _daphne_drains_on_sigterm() -> None:
 
     def install() -> None:
         loop = asyncio.get_event_loop()
+        # The loop keeps only a weak reference to a task.
+        drain_tasks = []
+
+        def drain_start() -> None:
+            if not drain_tasks:  # two signals in quick succession: one drain
+                drain_tasks.append(loop.create_task(_drain_then_stop(reactor)))
 
         def on_sigterm(signum, frame):
             if drain_started():
                 reactor.callFromThread(reactor.stop)
             else:
-                loop.call_soon_threadsafe(loop.create_task, _drain_then_stop(reactor))
+                loop.call_soon_threadsafe(drain_start)
 
         signal.signal(signal.SIGTERM, on_sigterm)
 
@@ -140,7 +147,11 @@ async def _drain_then_stop(reactor) -> None:
             "Drain not finished after %s s; stopping anyway", settings.CHAT_DRAIN_SECONDS
         )
     finally:
-        reactor.stop()
+        from twisted.internet.error import ReactorNotRunning
+
+        # A second SIGTERM may have stopped the reactor meanwhile.
+        with contextlib.suppress(ReactorNotRunning):
+            reactor.stop()
 
 
 def _refused_while_draining(websocket_app):
