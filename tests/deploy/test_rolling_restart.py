@@ -198,18 +198,6 @@ def test_restarting_each_uwsgi_and_daphne_in_turn_loses_no_request_and_no_messag
         return stored
 
     stored = asyncio.run(scenario())
-    print(
-        "NGINXLOG",
-        "\n".join(
-            line[:300] for line in stack.log("nginx-error").splitlines() if "no live" not in line
-        )[-8000:],
-    )
-    print(
-        "ACCESS",
-        "\n".join(line for line in stack.log("nginx-access").splitlines() if "/ws/" in line)[
-            -6000:
-        ],
-    )
     assert failures == []
     assert len(served) > 50
     sent = {f"{client.number}-{n}" for client in clients for n in range(client.sent)}
