@@ -3,6 +3,12 @@
 # by the native stack, which starts two of them on different ports.
 #
 # Environment: DAPHNE_BIND (default 0.0.0.0), DAPHNE_PORT (default 8001).
+#
+# SIGTERM drains the process (educa/asgi.py): /readyz answers 503, new WebSocket handshakes are
+# refused (403, which Nginx passes to another Daphne), each socket's frames already received are
+# stored and acknowledged, then every socket is closed with 1012 and Daphne exits, within
+# CHAT_DRAIN_SECONDS (default 10): give the supervisor's kill timeout more than that (Compose's
+# stop_grace_period is 15 s). A second SIGTERM stops at once.
 set -eu
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-educa.settings.prod}"

@@ -1,8 +1,8 @@
 """The native stack: Educa's production configuration on one machine, no Docker.
 
 A local harness, not a process supervisor: it starts PostgreSQL (a cluster of its own in the
-state folder unless DATABASE_URL is set), Redis, Memcached, uWSGI (deploy/uwsgi.ini), two Daphne
-processes (deploy/daphne.sh) and Nginx with the rendered nginx/educa.conf.template and a
+state folder unless DATABASE_URL is set), Redis, Memcached, two uWSGI (deploy/uwsgi.ini) and two
+Daphne processes (deploy/daphne.sh) and Nginx with the rendered nginx/educa.conf.template and a
 self-signed certificate, all on loopback, for trying the production configuration, the
 deployment tests and the benchmark. Nothing restarts a process that dies. To serve users, run
 the Compose file (restart policies and health checks) or your own supervisor (systemd) with the
@@ -14,14 +14,16 @@ Everything it starts is recorded in <state>/stack.json, so `stop` stops exactly 
     python -m deploy.native stop             # make prod-stop
     python -m deploy.native status
     python -m deploy.native service-stop redis    # and service-start: one part only
+    python -m deploy.native service-stop daphne-1 # one instance (uwsgi-1, ...): a rolling restart
     python -m deploy.native manage createsuperuser  # manage.py with the stack's environment
     python -m deploy.native backup [--out DIR]      # make backup
     python -m deploy.native restore DIR             # make restore DIR=...
     python -m deploy.native cert [--out DIR]        # make cert
 
 Environment: PROD_STATE_DIR (.prod), PROD_BIND (127.0.0.1), PROD_HTTP_PORT (8080),
-PROD_HTTPS_PORT (8443), PROD_CERT_DIR (certs), PROD_DAPHNE_COUNT (2), DATABASE_URL,
-UPLOAD_MAX_BYTES, WEB_PROCESSES, WEB_THREADS, NGINX_WORKER_PROCESSES, EMAIL_URL, PARENT_HOST.
+PROD_HTTPS_PORT (8443), PROD_CERT_DIR (certs), PROD_UWSGI_COUNT (2), PROD_DAPHNE_COUNT (2),
+DATABASE_URL, UPLOAD_MAX_BYTES, WEB_PROCESSES, WEB_THREADS, NGINX_WORKER_PROCESSES, EMAIL_URL,
+PARENT_HOST.
 Standard library only: `cert` works before the virtualenv exists.
 """
 
@@ -33,7 +35,7 @@ from pathlib import Path
 from deploy.backup import backup, restore
 from deploy.certificate import make_certificate
 from deploy.processes import ROOT, ProcessError
-from deploy.stack import SERVICES, Stack
+from deploy.stack import INSTANCES, SERVICES, Stack
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,7 +52,8 @@ def parser() -> argparse.ArgumentParser:
     for name in ("service-stop", "service-start"):
         command = commands.add_parser(name)
         command.add_argument(
-            "service", choices=[*SERVICES, "daphne-1", "daphne-2", "daphne-3", "daphne-4"]
+            "service",
+            choices=[*SERVICES, *(f"{kind}-{n}" for kind in INSTANCES for n in range(1, 5))],
         )
     manage = commands.add_parser("manage")
     manage.add_argument("arguments", nargs=argparse.REMAINDER)

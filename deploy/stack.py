@@ -35,6 +35,8 @@ VENV_BIN = Path(sys.executable).parent
 MEDIA_ACCEL_REDIRECT_PREFIX = "/protected-media/"
 # Start order; stop runs it backwards.
 SERVICES = ("postgres", "redis", "memcached", "uwsgi", "daphne", "nginx")
+# Services run as several instances, named uwsgi-1, uwsgi-2, daphne-1, ...
+INSTANCES = ("uwsgi", "daphne")
 PRODUCTION_SETTINGS = "educa.settings.prod"
 
 
@@ -78,13 +80,15 @@ class Stack:
     def configure(self) -> None:
         bind = os.environ.get("PROD_BIND", "127.0.0.1")
         cert_dir = Path(os.environ.get("PROD_CERT_DIR", ROOT / "certs")).resolve()
+        # Two of each application server, so that each can be restarted while the other serves.
+        uwsgi_count = int(os.environ.get("PROD_UWSGI_COUNT", "2"))
         daphne_count = int(os.environ.get("PROD_DAPHNE_COUNT", "2"))
         ports = {
             "http": int(os.environ.get("PROD_HTTP_PORT", "8080")),
             "https": int(os.environ.get("PROD_HTTPS_PORT", "8443")),
             "redis": free_port(bind),
             "memcached": free_port(bind),
-            "uwsgi": free_port(bind),
+            "uwsgi": [free_port(bind) for _ in range(uwsgi_count)],
             "daphne": [free_port(bind) for _ in range(daphne_count)],
         }
         database_url = os.environ.get("DATABASE_URL", "")
@@ -195,16 +199,17 @@ class Stack:
         run([*manage, "migrate", "--no-input"], env=env, what="migrate")
         run([*manage, "collectstatic", "--no-input"], env=env, what="collectstatic")
 
-    def start_uwsgi(self) -> None:
-        port = self.ports["uwsgi"]
+    def start_uwsgi(self, index: int) -> None:
+        name = f"uwsgi-{index + 1}"
+        port = self.ports["uwsgi"][index]
         self.spawn(
-            "uwsgi",
+            name,
             [str(VENV_BIN / "uwsgi"), "--ini", str(ROOT / "deploy" / "uwsgi.ini"),
              "--virtualenv", str(VENV_BIN.parent)],
             env=self.process_env(WEB_BIND=f"{self.bind}:{port}"),
         )  # fmt: skip
-        self.wait_port("uwsgi", port)
-        self.wait_healthy("uwsgi", "uwsgi", port)
+        self.wait_port(name, port)
+        self.wait_healthy(name, "uwsgi", port)
 
     def start_daphne(self, index: int) -> None:
         name = f"daphne-{index + 1}"
@@ -227,7 +232,14 @@ class Stack:
     def nginx_env(self) -> dict[str, str]:
         bind, ports = self.bind, self.ports
         cert_dir = Path(self.state["cert_dir"])
-        daphnes = " ".join(f"server {bind}:{port};" for port in ports["daphne"])
+        # max_fails=0: Nginx never sets an instance aside. A stopped one refuses connections at
+        # once and Nginx passes the request to the next; set aside, it would be taken back only
+        # when a trial request ends, which for a WebSocket may be hours later, so two instances
+        # restarted in turn could both be set aside ("no live upstreams").
+        uwsgis, daphnes = (
+            " ".join(f"server {bind}:{port} max_fails=0;" for port in ports[kind])
+            for kind in INSTANCES
+        )
         env = {
             **os.environ,
             "NGINX_PID_FILE": str(self.dir / "nginx" / "nginx.pid"),
@@ -241,7 +253,7 @@ class Stack:
             "NGINX_SERVER_NAME": "_",
             "NGINX_SSL_CERTIFICATE": str(cert_dir / "educa.crt"),
             "NGINX_SSL_CERTIFICATE_KEY": str(cert_dir / "educa.key"),
-            "NGINX_UWSGI_SERVER": f"{bind}:{ports['uwsgi']}",
+            "NGINX_UWSGI_SERVERS": uwsgis,
             "NGINX_DAPHNE_SERVERS": daphnes,
             "NGINX_STATIC_ROOT": str(self.dir / "static"),
             "NGINX_MEDIA_ROOT": str(self.dir / "media"),
@@ -310,11 +322,12 @@ class Stack:
         print("  stop it with: make prod-stop")
 
     def start_service(self, name: str) -> None:
-        if name == "daphne":
-            for index in range(len(self.ports["daphne"])):
-                self.start_daphne(index)
-        elif name.startswith("daphne-"):
-            self.start_daphne(int(name.split("-")[1]) - 1)
+        """Start a service: every instance of uwsgi or daphne, or one (`daphne-2`)."""
+        kind, _, number = name.partition("-")
+        if kind in INSTANCES:
+            indexes = [int(number) - 1] if number else range(len(self.ports[kind]))
+            for index in indexes:
+                getattr(self, f"start_{kind}")(index)
         else:
             getattr(self, f"start_{name}")()
 

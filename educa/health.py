@@ -1,7 +1,8 @@
 """Liveness and readiness endpoints for load balancers and container health checks.
 
 `/healthz` says the process serves requests; `/readyz` also checks the database, the cache and
-the channel layer, and answers 503 naming whichever of them failed.
+the channel layer, and answers 503 naming whichever of them failed, or at once while the process
+drains before stopping (educa/draining.py).
 """
 
 import asyncio
@@ -16,6 +17,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from educa.draining import drain_started
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,9 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
+    if drain_started():
+        # Checked first: the balancer must stop sending sockets here whatever the backends say.
+        return JsonResponse({"status": "draining", "failing": ["draining"]}, status=503)
     results = {}
     for name, check in CHECKS.items():
         try:

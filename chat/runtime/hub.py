@@ -38,6 +38,9 @@ from .writer import MessageWriter
 
 logger = logging.getLogger(__name__)
 
+# Seconds between a drain's looks at the sockets it is waiting for.
+DRAIN_POLL = 0.05
+
 
 class Hub:
     """Fan-out, presence and limits for the sockets of one event loop (one server process)."""
@@ -91,6 +94,25 @@ class Hub:
         self._inbox.put_nowait(None)
         await self.link.close(alongside=[*tasks, *self._side_tasks])
         await self.state.close()
+
+    async def drain(self) -> None:
+        """Close every socket with 1012 once it has handled the frames it already received.
+
+        Returns when every socket has ended (the hub has stopped with its last one); a socket
+        that joins meanwhile (its handshake began before the drain) is closed the same way.
+        """
+        closing: list = []
+        # One turn of the loop first: socket pumps already woken by frames that arrived before
+        # the drain move them to their queues, ahead of the close.
+        await asyncio.sleep(0)
+        while True:
+            for socket in self.rooms.sockets():
+                if not socket.draining:
+                    socket.drain_close()
+                    closing.append(socket)
+            if not self.running and all(socket.ended for socket in closing):
+                return
+            await asyncio.sleep(DRAIN_POLL)
 
     def _side_task(self, coroutine) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
@@ -245,3 +267,10 @@ def hub_get() -> Hub:
     if hub is None:
         hub = _hubs[loop] = Hub()
     return hub
+
+
+async def hub_drain() -> None:
+    """Drain the running event loop's hub, if it has one (see Hub.drain)."""
+    hub = _hubs.get(asyncio.get_running_loop())
+    if hub is not None:
+        await hub.drain()

@@ -27,6 +27,7 @@ from .seq import SeqStream
 
 logger = logging.getLogger(__name__)
 
+CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_TOO_MANY = 4429
 CLOSE_TOO_SLOW = 4408
@@ -88,6 +89,12 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
     Subclasses implement `connect` (ending in `room_enter` or `refuse`) and `websocket_receive`.
     """
 
+    # Class defaults, set on the instance only when they change: thousands of idle sockets
+    # each hold one instance. Draining: the process is stopping and reads no more frames.
+    draining = False
+    # The socket's loop has finished (its client is gone or its close handshake is done).
+    ended = False
+
     async def __call__(self, scope, receive, send):
         # Replaces AsyncConsumer.__call__ and dispatch of channels 4.3.2 (what they set up is
         # checked by tests/chat/test_socket.py, which fails when an upgrade changes them).
@@ -126,6 +133,7 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
         finally:
             pump.cancel()
             await self.room_leave()
+            self.ended = True
 
     async def _pump(self, receive):
         """Put the client's events on the socket's queue, with the hub's, in arrival order.
@@ -136,7 +144,7 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
         while True:
             message = await receive()
             if message["type"] == "websocket.receive":
-                if self.flooded:
+                if self.flooded or self.draining:
                     continue
                 if not self.frame_budget.allow():
                     self.flooded = True
@@ -201,6 +209,15 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
                 self._gap_fill_later(error)
         self.live = True
         return True
+
+    def drain_close(self) -> None:
+        """Read no more frames; close with 1012 once the ones already queued are handled.
+
+        The close waits its turn in the queue, so a message received before the drain is
+        stored and acknowledged first; the client resends anything later with its client_id.
+        """
+        self.draining = True
+        self.queue.put_nowait({"type": "chat.close", "code": CLOSE_SERVICE_RESTART})
 
     async def refuse(self, code: int):
         # Accepted first: a close before accepting is an HTTP 403 the client cannot read.

@@ -395,6 +395,9 @@ CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=40)
 CHAT_RECONCILE_INTERVAL = env.float("CHAT_RECONCILE_INTERVAL", default=3)
 # A sender hears within this many seconds: its message, or `unavailable` (not confirmed).
 CHAT_WRITE_TIMEOUT = env.float("CHAT_WRITE_TIMEOUT", default=2)
+# On SIGTERM a Daphne process drains: its sockets finish what they received and are closed with
+# 1012; it exits after at most this many seconds (below its supervisor's kill timeout).
+CHAT_DRAIN_SECONDS = env.float("CHAT_DRAIN_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,

@@ -22,6 +22,13 @@
   var PONG_WITHIN = 10000;
   var TYPING_EVERY = 3000;
   var TYPING_SHOWN = 4000;
+  // A server restart (1012) or a dropped connection (1006): the first try goes at once, spread
+  // over this many ms so a restarted server's clients do not all arrive together; later tries
+  // back off exponentially from RECONNECT_BASE up to RECONNECT_MAX.
+  var RECONNECT_AT_ONCE = {1006: true, 1012: true};
+  var RECONNECT_JITTER = 500;
+  var RECONNECT_BASE = 1000;
+  var RECONNECT_MAX = 30000;
 
   var socket = null;
   var attempts = 0;
@@ -333,14 +340,19 @@
         showError(STOP_CODES[event.code]);
         return;
       }
-      scheduleReconnect();
+      scheduleReconnect(event.code);
     });
   }
 
-  function scheduleReconnect() {
+  function scheduleReconnect(code) {
     if (stopped) return;
-    // Exponential backoff with jitter, so a restarted server is not hit by everyone at once.
-    var delay = Math.min(30000, 500 * Math.pow(2, attempts)) * (0.5 + Math.random());
+    var delay;
+    if (attempts === 0 && RECONNECT_AT_ONCE[code]) {
+      delay = Math.random() * RECONNECT_JITTER;
+    } else {
+      // Exponential backoff with jitter, so a struggling server is not hit by everyone at once.
+      delay = Math.min(RECONNECT_MAX, RECONNECT_BASE * Math.pow(2, attempts) * (0.5 + Math.random()));
+    }
     attempts += 1;
     setState("reconnecting", "Reconnecting…");
     reconnectTimer = setTimeout(connect, delay);

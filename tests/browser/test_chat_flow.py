@@ -27,7 +27,7 @@ from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 pytestmark = [requires_chromium, pytest.mark.django_db(transaction=True)]
 
 XSS = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>'
-# The page reconnects with backoff: 0.5 s doubling, so a few failed tries take seconds.
+# The page reconnects with backoff, 1 s doubling: a few failed tries take seconds.
 RECONNECT_TIMEOUT = 20_000
 
 

@@ -140,7 +140,11 @@ class NativeStack:
         return f"wss://127.0.0.1:{self.state['ports']['https']}"
 
     def log(self, name: str) -> str:
-        return (self.state_dir / "logs" / f"{name}.log").read_text(errors="replace")
+        """A server's log; for a service of several instances (uwsgi), all of theirs."""
+        logs = self.state_dir / "logs"
+        paths = [logs / f"{name}.log"] if (logs / f"{name}.log").exists() else []
+        paths += sorted(logs.glob(f"{name}-*.log"))
+        return "".join(path.read_text(errors="replace") for path in paths)
 
     def log_line(self, name: str, text: str, timeout: float = 5) -> str | None:
         """The first line of a server's log that contains `text`, waiting for it to be written

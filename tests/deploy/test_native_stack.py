@@ -261,7 +261,9 @@ def test_readyz_names_the_stopped_part(stack, service, part):
 
 def test_container_healthchecks_reach_uwsgi_and_daphne(stack):
     ports = stack.state["ports"]
-    checks = [("uwsgi", ports["uwsgi"])] + [("http", port) for port in ports["daphne"]]
+    checks = [("uwsgi", port) for port in ports["uwsgi"]] + [
+        ("http", port) for port in ports["daphne"]
+    ]
     env = {**stack.env, **stack.state["app_env"]}
     for protocol, port in checks:
         result = subprocess.run(
