@@ -312,6 +312,55 @@ min => {
 """
 
 
+# Text below 4.5:1 against the first opaque background behind it (WCAG's formula), in the
+# colour scheme the page is shown in; hidden text and faded (opacity) states are left out.
+LOW_CONTRAST = """
+min => {
+  const parse = colour => {
+    const parts = colour.match(/rgba?\\(([^)]+)\\)/)[1].split(/[\\s,\\/]+/).filter(Boolean);
+    return parts.map(Number).concat(parts.length > 3 ? [] : [1]);
+  };
+  const luminance = ([r, g, b]) => [r, g, b]
+    .map(v => v / 255)
+    .map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = element => {
+    for (let e = element; e; e = e.parentElement) {
+      const colour = parse(getComputedStyle(e).backgroundColor);
+      if (colour[3] > 0.5) return colour;
+    }
+    return parse(getComputedStyle(document.documentElement).backgroundColor);
+  };
+  const faded = element => {
+    for (let e = element; e; e = e.parentElement) {
+      if (Number(getComputedStyle(e).opacity) < 1) return true;
+    }
+    return false;
+  };
+  const low = [];
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const element = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || seen.has(element)) continue;
+    seen.add(element);
+    const box = element.getBoundingClientRect();
+    if (!box.width || !box.height || element.closest(".visually-hidden")) continue;
+    if (faded(element)) continue;
+    const a = luminance(parse(getComputedStyle(element).color));
+    const b = luminance(background(element));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < min) {
+      const text = walker.currentNode.textContent.trim().slice(0, 30);
+      low.push(`${element.tagName.toLowerCase()} "${text}" ${ratio.toFixed(2)}:1`);
+    }
+  }
+  return low;
+}
+"""
+MIN_CONTRAST = 4.5
+
+
 def screenshot(page, name: str) -> None:
     """A full-page screenshot, screenshots/layout/<name>.png (`make screenshots` picks some)."""
     LAYOUT_SHOTS.mkdir(parents=True, exist_ok=True)
@@ -345,7 +394,9 @@ def test_every_entry_names_an_existing_route():
 
 @in_chromium
 @pytest.mark.parametrize("entry", PAGES, ids=page_id)
-def test_page_fits_phone_widths_with_touch_sized_controls(request, session, world, entry):
+def test_page_fits_phone_widths_with_touch_sized_controls_and_legible_text(
+    request, session, world, entry
+):
     daphne = request.getfixturevalue("daphne") if entry.live_chat else None
     page = open_page(session, world, entry.url(world), entry.role, DESKTOP, daphne=daphne)
     name = page_id(entry)
@@ -358,10 +409,15 @@ def test_page_fits_phone_widths_with_touch_sized_controls(request, session, worl
             too_wide.append(f"{width} px wide at {inner}")
         screenshot(page, f"{name}-phone-{viewport['width']}")
     small = page.evaluate(SMALL_TARGETS, MIN_TARGET)
+    low_contrast = {"light": page.evaluate(LOW_CONTRAST, MIN_CONTRAST)}
+    page.emulate_media(color_scheme="dark")
+    low_contrast["dark"] = page.evaluate(LOW_CONTRAST, MIN_CONTRAST)
+    screenshot(page, f"{name}-phone-360-dark")
     page.context.close()
 
     assert too_wide == []
     assert small == []
+    assert low_contrast == {"light": [], "dark": []}
 
 
 @in_chromium
