@@ -494,3 +494,28 @@ def test_tables_scroll_inside_their_box_not_the_page(session, world):
     assert widths[0] > widths[1]
     assert scroll_width(page)[0] <= PHONES[1]["width"]
     page.context.close()
+
+
+@in_chromium
+def test_every_control_reached_by_tab_shows_a_focus_ring(session, world):
+    page = open_page(session, world, reverse("course_list"), "student", DESKTOP)
+    reached, without_ring = set(), []
+    while True:
+        page.keyboard.press("Tab")
+        focused, has_ring = page.evaluate(
+            """() => {
+              const element = document.activeElement;
+              const style = getComputedStyle(element);
+              return [element === document.body ? null : element.outerHTML.slice(0, 80),
+                      style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2];
+            }"""
+        )
+        if focused is None or focused in reached:  # past the last control
+            break
+        reached.add(focused)
+        if not has_ring:
+            without_ring.append(focused)
+    page.context.close()
+
+    assert len(reached) >= 8
+    assert without_ring == []
