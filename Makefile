@@ -17,8 +17,8 @@ CHECKOV_VENV := .venv-checkov
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-cluster lint format system-packages prod prod-stop prod-packages cert backup restore \
-	bench bench-smoke bench-packages
+.PHONY: run test test-cluster lint format system-packages prod prod-stop prod-packages cert \
+	backup restore bench bench-smoke bench-packages screenshots
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -92,6 +92,24 @@ backup:
 restore:
 	@test -n "$(DIR)" || { echo "usage: make restore DIR=backups/<date-time>"; exit 1; }
 	$(PYTHON) -m deploy.native restore "$(DIR)"
+
+# The README's screenshots (docs/screenshots/<page>-desktop.png and -phone.png), taken by the
+# layout browser tests at 1280 and 390 px wide: <README name>:<test id in tests/browser/test_layout.py>.
+README_SHOTS := catalogue:course_list-visitor course:course_detail-visitor \
+	study:student_course_detail_module-student chat:chat_room-student cms:module_content_list-instructor
+README_SHOT_TESTS := $(foreach shot,$(README_SHOTS),$(lastword $(subst :, ,$(shot))))
+SPACE := $(subst ,, )
+
+screenshots: system-packages $(VENV)/.installed-test
+	$(VENV)/bin/pytest tests/browser/test_layout.py -q -p no:cacheprovider \
+		-k "$(subst $(SPACE), or ,$(strip $(README_SHOT_TESTS)))"
+	mkdir -p docs/screenshots
+	@for shot in $(README_SHOTS); do \
+		name=$${shot%%:*}; test_id=$${shot#*:}; \
+		cp screenshots/layout/$$test_id-desktop.png docs/screenshots/$$name-desktop.png; \
+		cp screenshots/layout/$$test_id-phone-390.png docs/screenshots/$$name-phone.png; \
+		echo "docs/screenshots/$$name-desktop.png, docs/screenshots/$$name-phone.png"; \
+	done
 
 # Benchmark (README: Benchmark): chat on one Daphne, HTTP on the native stack; prints one table
 # and writes bench/results/latest.json. Rate limits are raised for the run only.

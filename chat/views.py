@@ -4,8 +4,26 @@ from django.views.generic import TemplateView
 
 from students.selectors import course_get_for_member
 
-from .selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, message_list_for_room
+from .selectors import (
+    HISTORY_LIMIT_DEFAULT,
+    HISTORY_LIMIT_MAX,
+    course_list_for_chat,
+    message_list_for_room,
+)
 from .services import read_marker_update
+
+
+class ChatRoomListView(LoginRequiredMixin, TemplateView):
+    """The user's chat rooms with their unread counts."""
+
+    template_name = "chat/room_list.html"
+    http_method_names = ["get", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Under the context processor's name: the navigation's total reads the same list.
+        context["chat_rooms"] = course_list_for_chat(user=self.request.user)
+        return context
 
 
 class ChatRoomView(LoginRequiredMixin, TemplateView):
@@ -24,7 +42,8 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
         read_marker_update(user=user, course_id=course.pk, seq=last_seq)
         context.update(
             course=course,
-            messages=page.messages,
+            # Not `messages`: that name is Django's messages framework in templates/base.html.
+            history=page.messages,
             has_more=page.has_more,
             is_owner=course.owner_id == user.pk,
             chat_config={

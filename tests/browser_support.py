@@ -66,8 +66,9 @@ class BrowserSession:
         self.problems: list[str] = []
         self._shots = 0
 
-    def new_page(self):
-        context = self.browser.new_context(base_url=self.base_url)
+    def new_page(self, **context_options):
+        """A page in a new context; `context_options` go to Playwright (viewport, ...)."""
+        context = self.browser.new_context(**{"base_url": self.base_url, **context_options})
         context.add_init_script(WATCH_SCRIPT)
         context.expose_binding("__educaReport", self._report)
         context.route(VIDEO_PLAYERS, self._video_stub)

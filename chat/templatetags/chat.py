@@ -21,3 +21,9 @@ def unread_for(chat_rooms, course_id) -> int:
 def chat_room_link(context, course):
     """`{% chat_room_link course %}`: a link to the course's room with its unread count."""
     return {"course": course, "unread": unread_for(context.get("chat_rooms"), course.pk)}
+
+
+@register.filter
+def unread_total(chat_rooms) -> int:
+    """`{{ chat_rooms|unread_total }}`: unread messages over all the user's rooms."""
+    return sum(room.unread for room in chat_rooms or ())

@@ -70,7 +70,7 @@ def test_the_page_renders_the_newest_fifty_messages_oldest_first(client, course,
     html = response.content.decode()
     assert "message number 10<" not in html
     assert html.index("message number 11<") < html.index("message number 60<")
-    assert [message.seq for message in response.context["messages"]] == list(range(11, 61))
+    assert [message.seq for message in response.context["history"]] == list(range(11, 61))
     config = json.loads(
         html.split('id="chat-config" type="application/json">')[1].split("</script>")[0]
     )
@@ -126,17 +126,52 @@ def test_opening_the_room_marks_its_messages_read(client, course, student):
     assert ReadMarker.objects.get(user=student).last_read_seq == 3
 
 
-def test_the_navigation_links_each_room_with_its_unread_count(client, course, student):
+def unread_badge(count: int) -> str:
+    return f'<span class="unread">{count}<span class="visually-hidden"> unread</span></span>'
+
+
+def test_the_navigation_has_one_chat_entry_with_the_total_unread_count(client, course, student):
     other = CourseFactory(owner=UserFactory(), title="Other course")
     EnrollmentFactory(course=other, student=student)
-    for _ in range(4):
+    for target, count in ((course, 4), (other, 2)):
+        for _ in range(count):
+            message_create(author=target.owner, course=target, text="unread")
+    client.force_login(student)
+
+    html = client.get(reverse("course_list")).content.decode()
+
+    assert f'href="{reverse("chat_room_list")}">Chat {unread_badge(6)}</a>' in html
+    assert f'href="{room_url(course)}"' not in html
+
+
+def test_the_room_list_shows_each_room_with_its_unread_count(client, course, student):
+    other = CourseFactory(owner=UserFactory(), title="Other course")
+    EnrollmentFactory(course=other, student=student)
+    for _ in range(3):
         message_create(author=course.owner, course=course, text="unread")
     client.force_login(student)
-    html = client.get(room_url(other)).content.decode()
-    assert f'href="{room_url(course)}"' in html
-    assert 'aria-label="4 unread"' in html
+
+    html = client.get(reverse("chat_room_list")).content.decode()
+
+    assert f'href="{room_url(course)}">{course.title}</a>\n        {unread_badge(3)}' in html
+    assert f'href="{room_url(other)}">Other course</a>\n        <span class="muted">No' in html
+
+
+def test_the_room_list_asks_anonymous_visitors_to_log_in(client):
+    response = client.get(reverse("chat_room_list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_room_shows_no_chat_message_as_a_site_notice(client, course, student):
+    message_create(author=course.owner, course=course, text="welcome to the room")
+    client.force_login(student)
+
     html = client.get(room_url(course)).content.decode()
-    assert 'aria-label="4 unread"' not in html
+
+    assert 'class="messages"' not in html
+    assert "welcome to the room" in html
 
 
 def test_the_page_loads_the_chat_script_without_inline_code(client, course, student):
@@ -157,7 +192,7 @@ def test_the_room_link_tag_shows_a_courses_unread_count(course, student):
         Context({"course": course, "chat_rooms": list(course_list_for_chat(user=student))})
     )
     assert f'href="{room_url(course)}"' in html
-    assert 'aria-label="2 unread"' in html
+    assert unread_badge(2) in html
 
 
 def test_my_courses_shows_each_rooms_unread_count_beside_the_course(client, course, student):
@@ -165,5 +200,5 @@ def test_my_courses_shows_each_rooms_unread_count_beside_the_course(client, cour
         message_create(author=course.owner, course=course, text="unread")
     client.force_login(student)
     html = client.get(reverse("student_course_list")).content.decode()
-    # Once in the navigation, once on the course's card.
-    assert html.count('aria-label="3 unread"') == 2
+    # Once in the navigation's total, once on the course's card.
+    assert html.count(unread_badge(3)) == 2

@@ -1,0 +1,521 @@
+"""Every page at desktop and phone widths in Chromium: nothing scrolls sideways, controls are
+large enough to touch, and each width leaves a screenshot (screenshots/browser_test_layout.py_*).
+
+PAGES lists each page of the URL map with who sees it; a new route of the URL configuration
+that is neither there nor in NOT_PAGES fails `test_every_page_route_has_a_layout_entry`. One
+Chromium serves the whole module; each page is loaded once and resized from desktop to phone.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.db import connections
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from playwright.sync_api import expect, sync_playwright
+
+from chat.services import message_create
+from courses.models import Content, Video
+from students.activation import activation_path
+from tests.browser.test_chat_flow import serve_static
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    BrowserSession,
+    log_in,
+    requires_chromium,
+)
+from tests.factories import (
+    ContentFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    InstructorFactory,
+    ModuleFactory,
+    SubjectFactory,
+    UserFactory,
+)
+from tests.security.routes import project_routes
+
+
+def in_chromium(test):
+    """Marks a test that opens pages; the coverage tests need neither Chromium nor a database."""
+    return requires_chromium(
+        pytest.mark.django_db(transaction=True, serialized_rollback=True)(test)
+    )
+
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONES = ({"width": 390, "height": 844}, {"width": 360, "height": 740})
+MIN_TARGET = 44  # CSS px, both ways
+LAYOUT_SHOTS = SCREENSHOTS / "layout"
+
+# Routes that are not pages a person looks at, by name or name prefix, with why.
+NOT_PAGES = {
+    "admin:": "Django's admin: out of scope for the phone layout",
+    "api:": "the REST API: JSON, and its docs page is out of scope",
+    None: "unnamed routes: the admin's redirects and the API's catch-all 404",
+    "healthz": "a probe for load balancers",
+    "readyz": "a probe for load balancers",
+    "logout": "POST only, then a redirect",
+    "course_publish": "POST only, then a redirect",
+    "course_unpublish": "POST only, then a redirect",
+    "module_order": "a JSON endpoint of the CMS's reordering",
+    "content_order": "a JSON endpoint of the CMS's reordering",
+    "module_content_delete": "POST only, then a redirect",
+    "content_file": "a course file or image, not a page",
+    "student_enroll_course": "POST only, then a redirect",
+    "student_unenroll_course": "POST only, then a redirect",
+    "content_mark_done": "POST only, then a redirect",
+    "content_mark_undone": "POST only, then a redirect",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    route: str  # the URL name
+    role: str  # visitor, student, instructor or staff
+    url: Callable[[SimpleNamespace], str]
+    live_chat: bool = False  # served by Daphne, so that the room's socket connects
+
+
+def _reset_confirm(world) -> str:
+    user = world.users["student"]
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+
+
+PAGES = [
+    # --- visitors
+    Page("course_list", "visitor", lambda world: reverse("course_list")),
+    Page("course_list_subject", "visitor", lambda world: world.subject.get_absolute_url()),
+    Page("course_detail", "visitor", lambda world: world.course.get_absolute_url()),
+    Page("login", "visitor", lambda world: reverse("login")),
+    Page("student_registration", "visitor", lambda world: reverse("student_registration")),
+    Page("student_registration_done", "visitor", lambda w: reverse("student_registration_done")),
+    Page("account_activate", "visitor", lambda world: activation_path(user=world.newcomer)),
+    Page("password_reset", "visitor", lambda world: reverse("password_reset")),
+    Page("password_reset_done", "visitor", lambda world: reverse("password_reset_done")),
+    Page("password_reset_confirm", "visitor", _reset_confirm),
+    Page("password_reset_complete", "visitor", lambda world: reverse("password_reset_complete")),
+    # --- students
+    Page("student_course_list", "student", lambda world: reverse("student_course_list")),
+    Page("student_course_detail", "student", lambda world: f"/students/course/{world.course.pk}/"),
+    Page(
+        "student_course_detail_module",
+        "student",
+        lambda world: reverse(
+            "student_course_detail_module", args=[world.course.pk, world.lists.pk]
+        ),
+    ),
+    Page("chat_room_list", "student", lambda world: reverse("chat_room_list")),
+    Page(
+        "chat_room",
+        "student",
+        lambda world: reverse("chat_room", args=[world.course.pk]),
+        live_chat=True,
+    ),
+    Page("profile", "student", lambda world: reverse("profile")),
+    Page("account_delete", "student", lambda world: reverse("account_delete")),
+    Page("password_change", "student", lambda world: reverse("password_change")),
+    Page("password_change_done", "student", lambda world: reverse("password_change_done")),
+    # --- instructors: the CMS
+    Page("manage_course_list", "instructor", lambda world: reverse("manage_course_list")),
+    Page("course_create", "instructor", lambda world: reverse("course_create")),
+    Page("course_edit", "instructor", lambda world: reverse("course_edit", args=[world.course.pk])),
+    Page(
+        "course_delete",
+        "instructor",
+        lambda world: reverse("course_delete", args=[world.course.pk]),
+    ),
+    Page(
+        "course_module_update",
+        "instructor",
+        lambda world: reverse("course_module_update", args=[world.course.pk]),
+    ),
+    Page(
+        "module_content_list",
+        "instructor",
+        lambda world: reverse("module_content_list", args=[world.lists.pk]),
+    ),
+    Page(
+        "module_content_create",
+        "instructor",
+        lambda world: reverse("module_content_create", args=[world.lists.pk, "video"]),
+    ),
+    Page(
+        "module_content_update",
+        "instructor",
+        lambda world: reverse(
+            "module_content_update", args=[world.lists.pk, "text", world.text.item.pk]
+        ),
+    ),
+    Page(
+        "course_students",
+        "instructor",
+        lambda world: reverse("course_students", args=[world.course.pk]),
+    ),
+    # --- staff: the site as staff see it (the admin is out of scope)
+    Page("course_list", "staff", lambda world: reverse("course_list")),
+]
+
+LESSON = """An unordered list, then a numbered one.
+
+- apples
+- pears
+
+1. one
+2. two
+
+```python
+print("hello, world")
+```
+"""
+
+
+def _not_a_page(name) -> bool:
+    if name is None:
+        return True
+    return name in NOT_PAGES or name.startswith(tuple(k for k in NOT_PAGES if k and k[-1] == ":"))
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium(django_db_setup):
+    """One Chromium for the module."""
+    # Once Playwright's loop runs in this thread, asgiref gives the thread other connection
+    # objects: they need the serialized data that serialized_rollback restores before each test.
+    serialized = {
+        alias: getattr(connections[alias], "_test_serialized_contents", None)
+        for alias in connections
+    }
+    # Sync Playwright runs an event loop in this thread; the tests' ORM calls stay synchronous.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        for alias, contents in serialized.items():
+            if contents is not None:
+                connections[alias]._test_serialized_contents = contents
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def session(chromium, live_server):
+    """A watched BrowserSession (tests/browser_support.py) on the module's Chromium."""
+    assert os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] == "true"
+    session = BrowserSession(chromium, live_server.url, LAYOUT_SHOTS)
+    yield session
+    # With Playwright's loop running, the ORM calls opened a connection of their own; left
+    # open, it would keep the test database from being dropped.
+    connections.close_all()
+    assert session.problems == [], "\n".join(session.problems)
+
+
+@pytest.fixture
+def world(db):
+    """A published course with a student, its instructor, staff, chat history and a draft."""
+    subject = SubjectFactory(title="Physics", slug="physics")
+    instructor = InstructorFactory(username="ada", first_name="Ada", last_name="Lovelace")
+    course = CourseFactory(
+        owner=instructor,
+        subject=subject,
+        title="Waves and optics: light, colour and the instruments that see them",
+        slug="waves-and-optics",
+        overview="How light travels, bends and splits into colours.\n\nNo maths beyond algebra.",
+    )
+    CourseFactory(owner=instructor, subject=subject, title="Sound", slug="sound")
+    lists = ModuleFactory(course=course, title="Reflection", description="Mirrors and angles.")
+    ModuleFactory(course=course, title="Refraction", description="Lenses and prisms.")
+    text = ContentFactory(module=lists, item__title="Lists", item__content=LESSON)
+    video = Video.objects.create(
+        owner=instructor, title="A prism", url="https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    )
+    Content.objects.create(module=lists, item=video)
+    student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
+    for _ in range(3):
+        EnrollmentFactory(course=course)
+    for n in range(12):
+        author = instructor if n % 3 == 0 else student
+        message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+    staff = UserFactory(username="sam", is_staff=True)
+    newcomer = UserFactory(username="newcomer", is_active=False, last_login=None)
+    return SimpleNamespace(
+        subject=subject,
+        course=course,
+        lists=lists,
+        text=text,
+        newcomer=newcomer,
+        users={"student": student, "instructor": instructor, "staff": staff},
+    )
+
+
+def open_page(session, world, url: str, role: str, viewport: dict, *, daphne=None, **options):
+    """A watched page of `role` at `url`, `viewport` wide and high; on `daphne` if given."""
+    base_url = daphne.url if daphne else session.base_url
+    page = session.new_page(base_url=base_url, viewport=viewport, **options)
+    if daphne:
+        # Daphne under the test settings serves no /static/; Nginx does in production.
+        page.context.route("**/static/**", serve_static)
+    if role != "visitor":
+        log_in(page, world.users[role], base_url)
+    response = page.goto(url)
+    assert response.ok, f"{url}: HTTP {response.status}"
+    if daphne:
+        expect(page.locator("#chat-state")).to_have_attribute("data-state", "connected")
+    return page
+
+
+@pytest.fixture
+def daphne(live_asgi_server):
+    """A Daphne on the test database, for the chat room's socket."""
+    return live_asgi_server("daphne")
+
+
+def scroll_width(page) -> tuple[int, int]:
+    return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+
+# Buttons, form fields, the header's links and other links that act as controls; a checkbox
+# or radio counts with the label around it or pointing at it. Links inside text are exempt.
+SMALL_TARGETS = """
+min => {
+  const selector = "button, .button, input:not([type=hidden]), select, textarea, summary, "
+    + "#header a, .pagination a, .subjects a, .modules a, .actions a, .sortable a";
+  const small = [];
+  for (const element of document.querySelectorAll(selector)) {
+    let box = element.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;  // not rendered
+    if (getComputedStyle(element).visibility === "hidden") continue;
+    if (element.type === "checkbox" || element.type === "radio") {
+      const label = element.closest("label")
+        || (element.id && document.querySelector(`label[for="${element.id}"]`));
+      if (label) box = label.getBoundingClientRect();
+    }
+    if (box.width < min - 0.5 || box.height < min - 0.5) {
+      const name = (element.innerText || element.name || element.id || "").trim().slice(0, 30);
+      const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+      small.push(`${element.tagName.toLowerCase()} "${name}" ${size}`);
+    }
+  }
+  return small;
+}
+"""
+
+
+# Text below 4.5:1 against the first opaque background behind it (WCAG's formula), in the
+# colour scheme the page is shown in; hidden text and faded (opacity) states are left out.
+LOW_CONTRAST = """
+min => {
+  const parse = colour => {
+    const parts = colour.match(/rgba?\\(([^)]+)\\)/)[1].split(/[\\s,\\/]+/).filter(Boolean);
+    return parts.map(Number).concat(parts.length > 3 ? [] : [1]);
+  };
+  const luminance = ([r, g, b]) => [r, g, b]
+    .map(v => v / 255)
+    .map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = element => {
+    for (let e = element; e; e = e.parentElement) {
+      const colour = parse(getComputedStyle(e).backgroundColor);
+      if (colour[3] > 0.5) return colour;
+    }
+    return parse(getComputedStyle(document.documentElement).backgroundColor);
+  };
+  const faded = element => {
+    for (let e = element; e; e = e.parentElement) {
+      if (Number(getComputedStyle(e).opacity) < 1) return true;
+    }
+    return false;
+  };
+  const low = [];
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const element = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || seen.has(element)) continue;
+    seen.add(element);
+    const box = element.getBoundingClientRect();
+    if (!box.width || !box.height || element.closest(".visually-hidden")) continue;
+    if (faded(element)) continue;
+    const a = luminance(parse(getComputedStyle(element).color));
+    const b = luminance(background(element));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < min) {
+      const text = walker.currentNode.textContent.trim().slice(0, 30);
+      low.push(`${element.tagName.toLowerCase()} "${text}" ${ratio.toFixed(2)}:1`);
+    }
+  }
+  return low;
+}
+"""
+MIN_CONTRAST = 4.5
+
+
+def screenshot(page, name: str) -> None:
+    """A full-page screenshot, screenshots/layout/<name>.png (`make screenshots` picks some)."""
+    LAYOUT_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=LAYOUT_SHOTS / f"{name}.png", full_page=True)
+
+
+def page_id(page: Page) -> str:
+    return f"{page.route}-{page.role}"
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+def test_every_page_route_has_a_layout_entry():
+    listed = {page.route for page in PAGES}
+    missing = sorted(
+        route.name
+        for route in project_routes()
+        if not _not_a_page(route.name) and route.name not in listed
+    )
+
+    assert missing == []
+
+
+def test_every_entry_names_an_existing_route():
+    names = {route.name for route in project_routes()}
+    stale = [page.route for page in PAGES if page.route not in names]
+
+    assert stale == []
+
+
+@in_chromium
+@pytest.mark.parametrize("entry", PAGES, ids=page_id)
+def test_page_fits_phone_widths_with_touch_sized_controls_and_legible_text(
+    request, session, world, entry
+):
+    daphne = request.getfixturevalue("daphne") if entry.live_chat else None
+    page = open_page(session, world, entry.url(world), entry.role, DESKTOP, daphne=daphne)
+    name = page_id(entry)
+    screenshot(page, f"{name}-desktop")
+    too_wide, small = [], []
+    for viewport in PHONES:
+        page.set_viewport_size(viewport)
+        width, inner = scroll_width(page)
+        if width > inner:
+            too_wide.append(f"{width} px wide at {inner}")
+        screenshot(page, f"{name}-phone-{viewport['width']}")
+    small = page.evaluate(SMALL_TARGETS, MIN_TARGET)
+    low_contrast = {"light": page.evaluate(LOW_CONTRAST, MIN_CONTRAST)}
+    page.emulate_media(color_scheme="dark")
+    low_contrast["dark"] = page.evaluate(LOW_CONTRAST, MIN_CONTRAST)
+    screenshot(page, f"{name}-phone-360-dark")
+    page.context.close()
+
+    assert too_wide == []
+    assert small == []
+    assert low_contrast == {"light": [], "dark": []}
+
+
+@in_chromium
+@pytest.mark.parametrize("height", [640, 300])
+def test_chat_input_is_in_view_on_a_phone(session, world, daphne, height):
+    url = reverse("chat_room", args=[world.course.pk])
+    viewport = {"width": 360, "height": height}
+    page = open_page(session, world, url, "student", viewport, daphne=daphne)
+    screenshot(page, f"chat-room-360x{height}")
+
+    for control in (page.locator("#chat-input"), page.get_by_role("button", name="Send")):
+        expect(control).to_be_in_viewport(ratio=1)
+    expect(page.locator("#chat-messages li").last).to_be_in_viewport()
+    page.context.close()
+
+
+@in_chromium
+def test_the_online_list_opens_behind_its_toggle_on_a_phone(session, world, daphne):
+    url = reverse("chat_room", args=[world.course.pk])
+    page = open_page(session, world, url, "student", PHONES[1], daphne=daphne)
+    toggle = page.get_by_role("button", name="Online")
+    expect(page.locator("#chat-online-panel")).to_be_hidden()
+
+    toggle.click()
+
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#chat-online-panel")).to_contain_text("marie")
+    screenshot(page, "chat-room-online-open-phone-360")
+    page.context.close()
+
+
+@in_chromium
+def test_the_menu_button_opens_and_closes_the_navigation_from_the_keyboard(session, world):
+    page = open_page(session, world, reverse("course_list"), "student", PHONES[1])
+    menu = page.get_by_role("button", name="Menu")
+    log_out = page.get_by_role("button", name="Log out")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(log_out).to_be_hidden()
+
+    menu.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="marie")).to_be_in_viewport()
+    expect(log_out).to_be_in_viewport()
+    screenshot(page, "menu-open-phone-360")
+    page.keyboard.press("Escape")
+
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_focused()
+    page.context.close()
+
+
+@in_chromium
+def test_without_javascript_the_whole_navigation_shows_and_fits_a_phone(session, world):
+    page = open_page(
+        session, world, reverse("course_list"), "student", PHONES[1], java_script_enabled=False
+    )
+
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+    width, inner = scroll_width(page)
+    assert width <= inner
+    page.context.close()
+
+
+@in_chromium
+def test_tables_scroll_inside_their_box_not_the_page(session, world):
+    url = reverse("manage_course_list")
+    page = open_page(session, world, url, "instructor", PHONES[1])
+    box = page.locator(".table-scroll")
+
+    widths = box.evaluate("box => [box.scrollWidth, box.clientWidth]")
+
+    assert widths[0] > widths[1]
+    assert scroll_width(page)[0] <= PHONES[1]["width"]
+    page.context.close()
+
+
+@in_chromium
+def test_every_control_reached_by_tab_shows_a_focus_ring(session, world):
+    page = open_page(session, world, reverse("course_list"), "student", DESKTOP)
+    reached, without_ring = set(), []
+    while True:
+        page.keyboard.press("Tab")
+        focused, has_ring = page.evaluate(
+            """() => {
+              const element = document.activeElement;
+              const style = getComputedStyle(element);
+              return [element === document.body ? null : element.outerHTML.slice(0, 80),
+                      style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2];
+            }"""
+        )
+        if focused is None or focused in reached:  # past the last control
+            break
+        reached.add(focused)
+        if not has_ring:
+            without_ring.append(focused)
+    page.context.close()
+
+    assert len(reached) >= 8
+    assert without_ring == []
