@@ -9,7 +9,7 @@ BENCH_DEB_PACKAGES := $(PROD_DEB_PACKAGES) wrk
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format system-packages prod prod-stop prod-packages cert backup restore \
+.PHONY: run test fuzz lint format system-packages prod prod-stop prod-packages cert backup restore \
 	bench bench-smoke bench-packages
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
@@ -44,6 +44,11 @@ format: $(VENV)/.installed-test
 
 test: system-packages $(VENV)/.installed-test lint
 	$(VENV)/bin/pytest
+
+# The suite's API and WebSocket fuzzers, longer (README: Security): 500 generated requests per
+# API operation and role instead of 25, and 20 times as many WebSocket frames.
+fuzz: system-packages $(VENV)/.installed-test
+	FUZZ_EXAMPLES=500 $(VENV)/bin/pytest tests/security/test_api_fuzz.py tests/chat/test_fuzz.py
 
 # The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
 # uWSGI, two Daphne processes and Nginx; prints the https address.
