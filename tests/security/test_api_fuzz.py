@@ -2,10 +2,10 @@
 
 Generated requests (valid and invalid: wrong types, out-of-range numbers, odd strings, missing
 fields) go to a real Uvicorn process with PostgreSQL and Redis, anonymously and with a student's
-and an instructor's token. Any 5xx, any answer off the schema and any error that is not JSON
-fails. Limits are raised as for the benchmark so that throttles and the log-in lock-out do not
-answer most requests. `make test` runs FUZZ_EXAMPLES=25 examples per operation and role with a
-fixed seed; `make fuzz` runs 500.
+and an instructor's token. Any 5xx, any answer off the schema, invalid input answered with a
+2xx and any error that is not JSON fails. Limits are raised as for the benchmark so that
+throttles and the log-in lock-out do not answer most requests. `make test` runs
+FUZZ_EXAMPLES=25 examples per operation and role with a fixed seed; `make fuzz` runs 500.
 """
 
 import os
@@ -36,6 +36,8 @@ CHECKS = ",".join(
         "content_type_conformance",
         "response_headers_conformance",
         "response_schema_conformance",
+        # Invalid input (by the schema) must be refused with a 4xx, not quietly accepted.
+        "negative_data_rejection",
         "errors_are_json",  # CHECKS_MODULE
     ]
 )
