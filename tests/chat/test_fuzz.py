@@ -526,7 +526,7 @@ def test_generated_frames_of_every_type_get_answers_and_never_close_the_socket(
     @seed(HYPOTHESIS_SEED)
     @given(frame=hostile_frames)
     def each_frame_is_answered_and_the_socket_stays(frame):
-        kind, data = frame
+        _, data = frame
         ws.send(data)
         outcomes = frames_until_pong(ws)
         assert not any(o.startswith(("close:", "timeout")) for o in outcomes), outcomes
