@@ -17,8 +17,8 @@ CHECKOV_VENV := .venv-checkov
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-cluster lint format system-packages prod prod-stop prod-packages cert \
-	backup restore bench bench-smoke bench-packages screenshots
+.PHONY: run test test-cluster fuzz lint format system-packages prod prod-stop prod-packages \
+	cert backup restore bench bench-smoke bench-packages screenshots
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -65,6 +65,11 @@ test: system-packages $(VENV)/.installed-test $(CHECKOV_VENV)/.installed lint
 # -s prints each scenario's figures. They skip, saying why, where namespaces cannot be made.
 test-cluster: system-packages $(VENV)/.installed-test
 	$(VENV)/bin/pytest tests/cluster -s -p no:cacheprovider
+
+# The suite's API and WebSocket fuzzers, longer (README: Security): 500 generated requests per
+# API operation and role instead of 25, and 20 times as many WebSocket frames.
+fuzz: system-packages $(VENV)/.installed-test
+	FUZZ_EXAMPLES=500 $(VENV)/bin/pytest tests/security/test_api_fuzz.py tests/chat/test_fuzz.py
 
 # The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
 # uWSGI, two Daphne processes and Nginx; prints the https address.

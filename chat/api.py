@@ -1,10 +1,12 @@
 """The chat API: a course room's history, in the same message shape as the WebSocket frames."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import permissions, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from educa.api import QuerySerializer, StrictIntegerField
+from educa.api_viewsets import ViewSet
 from educa.db import BIGINT_MAX
 from students.selectors import course_get_for_member
 
@@ -16,17 +18,17 @@ from .selectors import (
 )
 
 
-class HistoryQuerySerializer(serializers.Serializer):
-    before = serializers.IntegerField(
+class HistoryQuerySerializer(QuerySerializer):
+    before = StrictIntegerField(
         required=False, min_value=0, max_value=BIGINT_MAX, help_text="Only messages below this seq."
     )
-    after = serializers.IntegerField(
+    after = StrictIntegerField(
         required=False,
         min_value=0,
         max_value=BIGINT_MAX,
         help_text="Only messages above this seq, oldest first (to catch up).",
     )
-    limit = serializers.IntegerField(
+    limit = StrictIntegerField(
         required=False, min_value=1, max_value=HISTORY_LIMIT_MAX, default=HISTORY_LIMIT_DEFAULT
     )
 
@@ -51,11 +53,10 @@ class MessagePageSerializer(serializers.Serializer):
     )
 
 
-class CourseMessageViewSet(viewsets.GenericViewSet):
+class CourseMessageViewSet(ViewSet):
     """Chat history of a course room, for the course's students and instructor."""
 
     permission_classes = [permissions.IsAuthenticated]
-    lookup_value_converter = "int"
 
     @extend_schema(
         parameters=[HistoryQuerySerializer],

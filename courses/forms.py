@@ -1,9 +1,9 @@
 """Forms of the instructor CMS, and the parser of the ordering requests."""
 
-import json
-
 from django import forms
 from django.forms.models import inlineformset_factory
+
+from educa.json_input import JSONInputError, json_loads_strict
 
 from .models import Course, File, Image, Module, Text, Video
 from .validators import RASTER_CONTENT_TYPES
@@ -84,8 +84,8 @@ CONTENT_FORMS: dict[str, type[forms.ModelForm]] = {
 def order_payload_parse(body: bytes) -> dict[int, int]:
     """{id: position} from a request body of JSON {"<id>": <position>}; ValueError if malformed."""
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        payload = json_loads_strict(body)
+    except JSONInputError:
         raise ValueError(ORDER_PAYLOAD_INVALID) from None
     if not isinstance(payload, dict) or not 0 < len(payload) <= ORDER_PAYLOAD_MAX_ITEMS:
         raise ValueError(ORDER_PAYLOAD_INVALID)

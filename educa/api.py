@@ -1,25 +1,128 @@
-"""What every endpoint of the REST API shares: errors, throttles, pagination, OPTIONS answers.
+"""What every endpoint of the REST API shares: input parsing, errors, throttles, pagination,
+OPTIONS answers.
 
-Errors are JSON `{"message", "code"}`; invalid input adds `"errors": {field: [messages]}`.
-Throttles count each client in a sliding window (educa.ratelimit), in Redis when it is configured.
+Input is read strictly: a JSON body with nesting too deep or numbers out of range, a repeated
+query parameter, a number for a string or text for a number, an id beyond the database's range
+are 400s naming the field. Errors are JSON `{"message", "code"}`; invalid input adds
+`"errors": {field: [messages]}`. Throttles count each client in a sliding window
+(educa.ratelimit), in Redis when it is configured.
 """
 
 import logging
 import math
+import re
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, metadata, pagination, status
+from django.db import models
+from rest_framework import exceptions, metadata, pagination, parsers, serializers, status
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from educa.client_ip import client_ip_address
+from educa.db import BIGINT_MAX
+from educa.json_input import JSONInputError, json_loads_strict
 from educa.ratelimit import StoreUnavailable, rate_parse, throttle_acquire
 
 logger = logging.getLogger(__name__)
 
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
 REQUEST_REFUSED = "The request has too many fields or files, or is too large."
+NOT_A_STRING = "Not a valid string."
+NOT_A_WHOLE_NUMBER = "A whole number is required."
+PARAMETER_REPEATED = "Give this parameter once."
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, reading with educa.json_input: any nesting depth, NaN, Infinity and
+    numbers beyond a double's range are a 400 rather than an exception in the view."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json_loads_strict(stream.read().decode(encoding))
+        except UnicodeDecodeError:
+            raise exceptions.ParseError(f"The body is not valid {encoding} text.") from None
+        except JSONInputError as error:
+            raise exceptions.ParseError(str(error)) from None
+
+
+class StringOnlyMixin:
+    """Refuses anything but a string: DRF's string fields turn numbers into text (`0` → "0")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(NOT_A_STRING, code="invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StringOnlyMixin, serializers.CharField):
+    pass
+
+
+class StrictSlugField(StringOnlyMixin, serializers.SlugField):
+    pass
+
+
+class StrictURLField(StringOnlyMixin, serializers.URLField):
+    pass
+
+
+_WHOLE_NUMBER_TEXT = re.compile(r"-?[0-9]+")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, or ASCII digits in a query string or form.
+
+    DRF's IntegerField also takes 1.0, "1.0", " 1", "+1", "1_000" and other scripts' digits.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool):
+            return data
+        if not isinstance(data, str) or not _WHOLE_NUMBER_TEXT.fullmatch(data):
+            raise serializers.ValidationError(NOT_A_WHOLE_NUMBER, code="invalid")
+        if len(data) > self.MAX_STRING_LENGTH:
+            self.fail("max_string_length")
+        return int(data)
+
+
+class IdField(StrictIntegerField):
+    """An object's id: a whole number in the database's range."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=BIGINT_MAX, **kwargs)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer with the strict string fields for every model string field."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.SlugField: StrictSlugField,
+        models.URLField: StrictURLField,
+    }
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters: each given at most once, and an empty value is a value (a blank
+    `?ordering=` is refused, not read as absent, unless the field allows blanks)."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):
+            repeated = {
+                name: [PARAMETER_REPEATED] for name in self.fields if len(data.getlist(name)) > 1
+            }
+            if repeated:
+                raise serializers.ValidationError(repeated)
+            data = {name: data[name] for name in self.fields if name in data}
+        return super().to_internal_value(data)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -161,8 +264,34 @@ class TokenThrottle(RateThrottle):
 
 
 class Pagination(pagination.PageNumberPagination):
+    """Pages of `page_size` (1..100, default PAGE_SIZE) items; a `page_size` out of range or
+    given twice is a 400, not quietly replaced."""
+
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        self._page_size = query.validated_data.get("page_size", self.page_size)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request):
+        return self._page_size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
+
+class PageQuerySerializer(QuerySerializer):
+    page = StrictCharField(required=False)  # a number or "last": DRF's paginator reads it
+    page_size = StrictIntegerField(min_value=1, max_value=Pagination.max_page_size, required=False)
 
 
 class Metadata(metadata.SimpleMetadata):

@@ -3,6 +3,8 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
+from educa.db import BIGINT_MAX
+
 
 class ErrorSerializer(serializers.Serializer):
     """The body of every error response."""
@@ -26,7 +28,7 @@ class ValidationErrorSerializer(ErrorSerializer):
 # --- schema -----------------------------------------------------------------------------------
 
 _ERROR_DESCRIPTIONS = {
-    "400": "Invalid input: `errors` names each field.",
+    "400": "Invalid input (an id out of range included): `errors` names each field.",
     "401": "No valid credentials (a token, or a session).",
     "403": "Not allowed (a non-member, a student on the instructor API, or no CSRF token).",
     "404": "Unknown, unpublished or someone else's object, or a page beyond the last.",
@@ -65,8 +67,15 @@ class AutoSchema(SpectacularAutoSchema):
             responses[code] = response
         return responses
 
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["name"] == "id":  # educa.api.IdConverter
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
+        return parameters
+
     def _has_input(self) -> bool:
-        if self.method in ("POST", "PUT", "PATCH"):
+        if self.method in ("POST", "PUT", "PATCH") or "{id}" in self.path:
             return True
         parameters = self._get_parameters()
         return any(parameter.get("in") == "query" for parameter in parameters)

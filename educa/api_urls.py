@@ -1,17 +1,19 @@
 """The REST API under /api/: every app's endpoints, the token, the schema and its docs page.
 
 Several view sets share the `courses` and `contents` prefixes: each app adds its own actions.
-Anything else under /api/ is a JSON 404.
+Anything else under /api/ is a JSON 404, whatever characters its path holds (handler404).
 """
 
 from django.http import JsonResponse
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from chat.api import CourseMessageViewSet
 from courses.api.views import ContentViewSet, CourseViewSet, ModuleViewSet, SubjectViewSet
+from educa.api_viewsets import IdConverter
 from students.api import (
     ContentCompletionViewSet,
     CourseEnrollmentViewSet,
@@ -20,6 +22,9 @@ from students.api import (
 )
 
 app_name = "api"
+
+# The view sets' path ids (educa.api_viewsets); registered before the router builds its paths.
+register_converter(IdConverter, "id")
 
 router = SimpleRouter(use_regex_path=False)
 router.register("subjects", SubjectViewSet, basename="subject")
@@ -35,6 +40,14 @@ router.register("me/courses", MyCourseViewSet, basename="my-course")
 @csrf_exempt  # it changes nothing; a CSRF failure page here would be HTML
 def not_found(request, path=""):
     return JsonResponse({"message": "No such endpoint.", "code": "not_found"}, status=404)
+
+
+def page_not_found(request, exception):
+    """handler404: the JSON 404 under /api/ too for what the pattern above cannot match (a
+    path with a newline, %0A); Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return not_found(request)
+    return defaults.page_not_found(request, exception)
 
 
 urlpatterns = [

@@ -20,3 +20,4 @@ urlpatterns = [
 
 # A database outage answers 503 rather than 500 (educa/errors.py).
 handler500 = "educa.errors.server_error"
+handler404 = "educa.api_urls.page_not_found"

@@ -6,7 +6,7 @@ Adapters over students.services and students.selectors, like the HTML views.
 from django.contrib.auth import authenticate
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from courses.api.serializers import CourseLinksMixin, OwnerSerializer, SubjectRefSerializer
 from courses.models import Course
-from educa.api import TokenThrottle
+from educa.api import StrictCharField, TokenThrottle
+from educa.api_viewsets import ViewSet
 
 from .selectors import (
     content_get_for_member,
@@ -74,11 +75,10 @@ def _course_for_enrollment(pk) -> Course:
     return course
 
 
-class CourseEnrollmentViewSet(viewsets.GenericViewSet):
+class CourseEnrollmentViewSet(ViewSet):
     """Enrolling in a published course and leaving it; both are idempotent."""
 
     permission_classes = [permissions.IsAuthenticated]
-    lookup_value_converter = "int"
 
     @extend_schema(request=None, responses=EnrollmentStateSerializer)
     @action(detail=True, methods=["post"])
@@ -95,7 +95,7 @@ class CourseEnrollmentViewSet(viewsets.GenericViewSet):
         return Response({"course": course.pk, "enrolled": False})
 
 
-class MyCourseViewSet(viewsets.GenericViewSet):
+class MyCourseViewSet(ViewSet):
     """The courses the user is enrolled in, newest enrollment first, with progress."""
 
     permission_classes = [permissions.IsAuthenticated]
@@ -107,11 +107,10 @@ class MyCourseViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(data)
 
 
-class ContentCompletionViewSet(viewsets.GenericViewSet):
+class ContentCompletionViewSet(ViewSet):
     """Marking a content done (POST) and not done (DELETE); both are idempotent."""
 
     permission_classes = [permissions.IsAuthenticated]
-    lookup_value_converter = "int"
 
     @extend_schema(methods=["POST"], request=None, responses=CompletionStateSerializer)
     @extend_schema(methods=["DELETE"], responses={200: CompletionStateSerializer})
@@ -126,8 +125,8 @@ class ContentCompletionViewSet(viewsets.GenericViewSet):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=4096, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):

@@ -5,6 +5,8 @@ from django.urls import reverse
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from educa.api import IdField, ModelSerializer, StrictCharField, StrictURLField
+
 from ..models import CONTENT_MODELS, Content, Course, File, Image, Module, Subject, Text, Video
 
 
@@ -201,8 +203,8 @@ class CourseContentsSerializer(serializers.ModelSerializer):
 # --- write ------------------------------------------------------------------------------------
 
 
-class CourseWriteSerializer(serializers.ModelSerializer):
-    subject = serializers.PrimaryKeyRelatedField(queryset=Subject.objects.all())
+class CourseWriteSerializer(ModelSerializer):
+    subject = serializers.PrimaryKeyRelatedField(queryset=Subject.objects.all(), pk_field=IdField())
 
     class Meta:
         model = Course
@@ -223,7 +225,7 @@ class CourseOwnedSerializer(CourseDetailSerializer):
         fields = [*CourseDetailSerializer.Meta.fields, "version"]
 
 
-class ModuleWriteSerializer(serializers.ModelSerializer):
+class ModuleWriteSerializer(ModelSerializer):
     class Meta:
         model = Module
         fields = ["title", "description"]
@@ -238,7 +240,7 @@ class ModuleOwnedSerializer(ModuleSerializer):
 
 class OrderSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         min_length=1,
         max_length=1000,
         help_text="Ids in their new order; any left out keep their relative order after them.",
@@ -250,26 +252,46 @@ class OrderSerializer(serializers.Serializer):
         return ids
 
 
+FIELD_OF_ANOTHER_KIND = "A %(kind)s content has no %(field)s."
+
+
+class ItemSerializer(ModelSerializer):
+    """A content item's fields; one of another kind's (a text's `url`) is refused, not ignored."""
+
+    def to_internal_value(self, data):
+        other_kinds_fields = {
+            field for serializer in ITEM_SERIALIZERS.values() for field in serializer.Meta.fields
+        } - set(self.Meta.fields)
+        kind = self.Meta.model._meta.model_name
+        errors = {
+            field: [FIELD_OF_ANOTHER_KIND % {"kind": kind, "field": field}]
+            for field in sorted(other_kinds_fields & set(data))
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
 # Per kind, the item fields an instructor sends (with the model's validators).
-class TextItemSerializer(serializers.ModelSerializer):
+class TextItemSerializer(ItemSerializer):
     class Meta:
         model = Text
         fields = ["title", "content"]
 
 
-class VideoItemSerializer(serializers.ModelSerializer):
+class VideoItemSerializer(ItemSerializer):
     class Meta:
         model = Video
         fields = ["title", "url"]
 
 
-class ImageItemSerializer(serializers.ModelSerializer):
+class ImageItemSerializer(ItemSerializer):
     class Meta:
         model = Image
         fields = ["title", "file"]
 
 
-class FileItemSerializer(serializers.ModelSerializer):
+class FileItemSerializer(ItemSerializer):
     class Meta:
         model = File
         fields = ["title", "file"]
@@ -291,9 +313,9 @@ class ContentWriteSerializer(serializers.Serializer):
     """
 
     kind = serializers.ChoiceField(choices=CONTENT_MODELS)
-    title = serializers.CharField(max_length=250)
-    content = serializers.CharField(required=False, help_text="Text: Markdown.")
-    url = serializers.URLField(required=False, help_text="Video: a YouTube or Vimeo link.")
+    title = StrictCharField(max_length=250)
+    content = StrictCharField(required=False, help_text="Text: Markdown.")
+    url = StrictURLField(required=False, help_text="Video: a YouTube or Vimeo link.")
     file = serializers.FileField(required=False, help_text="Image or file: the upload.")
 
 
@@ -301,4 +323,4 @@ class ContentUpdateSerializer(ContentWriteSerializer):
     kind = serializers.ChoiceField(
         choices=CONTENT_MODELS, required=False, help_text="If given, the content's own kind."
     )
-    title = serializers.CharField(max_length=250, required=False)
+    title = StrictCharField(max_length=250, required=False)

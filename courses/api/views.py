@@ -8,10 +8,12 @@ hold absolute links.
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from educa.api import QuerySerializer, StrictCharField, StrictSlugField
+from educa.api_viewsets import ViewSet
 from students.selectors import course_get_for_member
 
 from .. import cache as course_cache
@@ -79,12 +81,11 @@ def _order_map(ids: list[int]) -> dict[int, int]:
 # --- subjects ---------------------------------------------------------------------------------
 
 
-class SubjectViewSet(viewsets.GenericViewSet):
+class SubjectViewSet(ViewSet):
     """Subjects with their published course counts and three most popular courses."""
 
     permission_classes = [permissions.AllowAny]
     pagination_class = None
-    lookup_value_converter = "int"
 
     @extend_schema(responses=SubjectSerializer(many=True))
     def list(self, request):
@@ -116,10 +117,13 @@ class SubjectViewSet(viewsets.GenericViewSet):
 # --- courses ----------------------------------------------------------------------------------
 
 
-class CourseListQuerySerializer(serializers.Serializer):
-    subject = serializers.SlugField(required=False, help_text="A subject's slug.")
-    search = serializers.CharField(
-        required=False, max_length=200, help_text="Words in the title or overview."
+class CourseListQuerySerializer(QuerySerializer):
+    subject = StrictSlugField(required=False, help_text="A subject's slug.")
+    search = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Words in the title or overview.",
     )
     ordering = serializers.ChoiceField(choices=list(ORDERINGS), default="-created")
 
@@ -151,8 +155,7 @@ class CourseListQuerySerializer(serializers.Serializer):
         responses={204: OpenApiResponse(description="Deleted with its modules and contents.")}
     ),
 )
-class CourseViewSet(viewsets.GenericViewSet):
-    lookup_value_converter = "int"
+class CourseViewSet(ViewSet):
     instructor_permissions = {
         "create": "courses.add_course",
         "update": "courses.change_course",
@@ -317,11 +320,10 @@ class CourseViewSet(viewsets.GenericViewSet):
         responses={204: OpenApiResponse(description="Deleted with its contents.")}
     ),
 )
-class ModuleViewSet(viewsets.GenericViewSet):
+class ModuleViewSet(ViewSet):
     """The instructor's modules."""
 
     permission_classes = INSTRUCTOR
-    lookup_value_converter = "int"
     instructor_permissions = {
         "retrieve": "courses.view_module",
         "update": "courses.change_module",
@@ -414,11 +416,10 @@ _CONTENT_UPDATE_BODY = {
         responses={204: OpenApiResponse(description="Deleted with its item and file.")}
     ),
 )
-class ContentViewSet(viewsets.GenericViewSet):
+class ContentViewSet(ViewSet):
     """The instructor's contents; the fields that apply depend on the content's kind."""
 
     permission_classes = INSTRUCTOR
-    lookup_value_converter = "int"
     instructor_permissions = {
         "retrieve": "courses.view_content",
         "update": "courses.change_content",

@@ -340,7 +340,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "educa.api.JSONParser",  # strict: any nesting depth, non-finite numbers are 400s
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

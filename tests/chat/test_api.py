@@ -102,10 +102,29 @@ def test_a_draft_course_is_a_404_for_its_students(course, student):
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("limit", 0), ("limit", 101), ("before", -1), ("after", "x")]
+    ("field", "value"),
+    [
+        ("limit", 0),
+        ("limit", 101),
+        ("before", -1),
+        ("after", "x"),
+        ("limit", "1.0"),
+        ("limit", " 5"),
+        ("before", "1_000"),
+        ("before", "\u0661"),  # ARABIC-INDIC DIGIT ONE: int() reads it as 1
+        ("before", 2**63),
+        ("after", "9" * 5000),
+    ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(course, student, field, value):
     response = history(logged_in(student), course, **{field: value})
 
     assert response.status_code == 400
     assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize("field", ["limit", "before", "after"])
+def test_a_repeated_parameter_is_a_400_naming_it(course, student, field):
+    response = logged_in(student).get(f"/api/courses/{course.pk}/messages/?{field}=1&{field}=2")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, [field])

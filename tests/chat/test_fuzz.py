@@ -6,15 +6,21 @@ arrives before the pong is that frame's answer, so each frame is judged on its o
 
 import asyncio
 import json
+import os
 import random
 import string
+import time
 from collections import Counter
+from urllib.parse import urlencode
 
 import pytest
 import redis
 from channels.db import database_sync_to_async
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as sync_connect
 
 from tests.chat.conftest import join, token_key_for
 
@@ -374,3 +380,208 @@ async def test_a_frame_nested_deeper_than_the_parser_allows_is_invalid_json(room
     frame = await communicator.receive_json_from(timeout=3)
     assert (frame["type"], frame["code"]) == ("error", "invalid_json")
     await communicator.disconnect()
+
+
+# --- property-based: hypothesis strategies for every frame type and query parameter ----------
+#
+# One socket takes every generated frame, each followed by a ping: what arrives before the
+# pong is that frame's answer. The frame budget and rate limit are raised; bad input never
+# closes the socket. `make test` runs FUZZ_EXAMPLES x 20 frames (500), `make fuzz` 10,000.
+
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+HYPOTHESIS_SEED = 20261204
+FRAME_FIELDS = {
+    "message": ["message", "client_id"],
+    "history": ["before", "after", "limit"],
+    "typing": [],
+    "delete": ["id"],
+    "mute": ["user", "minutes"],
+    "ping": [],
+    "read": ["seq"],
+}
+ALL_FIELDS = sorted({field for fields in FRAME_FIELDS.values() for field in fields})
+# Python's int() refuses more than 4,300 digits: numbers longer than that are generated too.
+INT_DIGITS_LIMIT = 4300
+
+huge_integers = st.sampled_from(
+    [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**31, 2**64, 10**400, -(10**400)]
+) | st.integers(min_value=-(10**30), max_value=10**30)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-5, max_value=2000)
+    | huge_integers
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=60)
+    | st.sampled_from(UNICODE_EDGES)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+frame_types = st.sampled_from(list(FRAME_FIELDS)) | st.text(max_size=30) | json_values
+
+
+@st.composite
+def frame_objects(draw):
+    """A frame of a known or unknown type, with its own fields, others' fields, or none."""
+    kind = draw(frame_types)
+    frame = {"type": kind}
+    for field in FRAME_FIELDS.get(kind, []) if isinstance(kind, str) else []:
+        if draw(st.booleans()):
+            frame[field] = draw(json_values)
+    frame.update(draw(st.dictionaries(st.sampled_from(ALL_FIELDS), json_values, max_size=2)))
+    if draw(st.integers(0, 9)) == 0:
+        del frame["type"]  # a frame without a type is a message
+    return frame
+
+
+@st.composite
+def nested_texts(draw):
+    # Up to 8,000 levels (56 KB): under the 64 KiB frame limit, far over Python's recursion limit.
+    depth = draw(st.integers(min_value=1, max_value=8_000))
+    opener, closer = draw(st.sampled_from([("[", "]"), ('{"a":', "}")]))
+    inner = opener * depth + "1" + closer * depth
+    if draw(st.booleans()):
+        field = draw(st.sampled_from(ALL_FIELDS))
+        return f'{{"type": "history", "{field}": {inner}}}'
+    return inner
+
+
+# Numbers json.dumps never writes: beyond a double, NaN and infinities.
+unusual_number_texts = st.builds(
+    lambda kind, field, number: f'{{"type": "{kind}", "{field}": {number}}}',
+    st.sampled_from(list(FRAME_FIELDS)),
+    st.sampled_from(ALL_FIELDS),
+    st.sampled_from(["1e400", "-1e400", "NaN", "Infinity", "-Infinity", "9" * (INT_DIGITS_LIMIT + 1)]),
+)
+hostile_frames = st.one_of(
+    frame_objects().map(lambda frame: ("text", json.dumps(frame))),
+    nested_texts().map(lambda text: ("text", text)),
+    unusual_number_texts.map(lambda text: ("text", text)),
+    st.text(max_size=300).map(lambda text: ("text", text)),
+    st.binary(max_size=300).map(lambda data: ("bytes", data)),
+)
+
+
+def sync_socket(url: str, token: str | None):
+    """A socket with a token, or a cookie-less browser's (websockets' sync client: hypothesis
+    drives plain calls); a context manager."""
+    # Without a token, a browser's Origin passes the origin check and meets the consumer.
+    origin = "http://" + url.split("/")[2]
+    headers = {"Authorization": f"Token {token}"} if token else {"Origin": origin}
+    return sync_connect(
+        url, additional_headers=headers, open_timeout=TIMEOUT, close_timeout=2, max_size=2**22
+    )
+
+
+def frames_until_pong(ws) -> list[str]:
+    """Outcomes (as judge() names them) of what arrives before the answer to a ping."""
+    outcomes = []
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        ws.send(json.dumps({"type": "ping"}))
+        while (outcome := judge(ws.recv(timeout=deadline - time.monotonic()))) != "reply:pong":
+            outcomes.append(outcome)
+    except ConnectionClosed as closed:
+        outcomes.append(f"close:{closed.rcvd.code if closed.rcvd is not None else 1006}")
+    except TimeoutError:
+        outcomes.append("timeout")
+    return outcomes
+
+
+@pytest.fixture
+def hypothesis_server(live_asgi_server, redis_server, room):
+    redis.Redis.from_url(redis_server.url).flushdb()
+    return live_asgi_server(
+        "daphne",
+        REDIS_URL=redis_server.url,
+        CHAT_FRAME_BUDGET="1000000/10s",
+        CHAT_RATE_LIMIT="1000000/10s",
+        CHAT_MAX_SOCKETS_PER_USER="1000",
+    )
+
+
+FUZZ_SETTINGS = settings(
+    database=None,  # the seed alone makes a run repeatable; nothing is written to the tree
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
+
+
+@pytest.mark.timeout(120 + FUZZ_EXAMPLES * 2)
+def test_generated_frames_of_every_type_get_answers_and_never_close_the_socket(
+    room, hypothesis_server
+):
+    course, owner, _ = room
+    # The owner may delete and mute, so those frames reach deeper than a refusal.
+    url = f"{hypothesis_server.ws_url}/ws/chat/room/{course.pk}/"
+
+    @settings(FUZZ_SETTINGS, max_examples=FUZZ_EXAMPLES * 20)
+    @seed(HYPOTHESIS_SEED)
+    @given(frame=hostile_frames)
+    def each_frame_is_answered_and_the_socket_stays(frame):
+        _, data = frame
+        ws.send(data)
+        outcomes = frames_until_pong(ws)
+        assert not any(o.startswith(("close:", "timeout")) for o in outcomes), outcomes
+        assert all(acceptable(outcome) for outcome in outcomes), outcomes
+
+    with sync_socket(url, token_key_for(owner)) as ws:
+        assert frames_until_pong(ws)[0] == "reply:presence"
+        each_frame_is_answered_and_the_socket_stays()
+    assert "Traceback" not in hypothesis_server.log()
+
+
+after_values = st.one_of(
+    st.integers(min_value=0, max_value=2**63 - 1).map(str),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.text(alphabet="0123456789", min_size=19, max_size=INT_DIGITS_LIMIT + 100),
+    st.text(max_size=40),
+    st.sampled_from(["", " 1", "1 ", "+1", "1.0", "1e3", "0x10", "١", "NaN", "-0", "1_000"]),
+)
+query_values = st.one_of(after_values, st.text(max_size=80))
+
+
+@st.composite
+def room_queries(draw):
+    """A query string with `after` and `token` (never read) given zero to three times each."""
+    pairs = [("after", draw(after_values)) for _ in range(draw(st.integers(0, 3)))]
+    pairs += [("token", draw(query_values)) for _ in range(draw(st.integers(0, 3)))]
+    pairs += draw(st.lists(st.tuples(st.text(max_size=10), query_values), max_size=2))
+    return urlencode(draw(st.permutations(pairs)))
+
+
+@pytest.mark.timeout(120 + FUZZ_EXAMPLES * 6)
+def test_generated_query_strings_get_presence_and_at_most_an_error_frame(room, hypothesis_server):
+    course, _, students = room
+    token = token_key_for(students[0])
+    room_url = f"{hypothesis_server.ws_url}/ws/chat/room/{course.pk}/"
+
+    @settings(FUZZ_SETTINGS, max_examples=FUZZ_EXAMPLES * 2)
+    @seed(HYPOTHESIS_SEED)
+    @given(query=room_queries(), with_header=st.booleans())
+    def each_query_is_answered(query, with_header):
+        with sync_socket(f"{room_url}?{query}", token if with_header else None) as ws:
+            outcomes = frames_until_pong(ws)
+        if not with_header:  # a token in the query string is never read
+            assert outcomes == ["close:4401"], outcomes
+            return
+        assert outcomes[0] == "reply:presence", outcomes
+        assert set(outcomes[1:]) <= {"error:invalid_frame", "reply:message"}, outcomes
+
+    each_query_is_answered()
+    assert "Traceback" not in hypothesis_server.log()
+
+
+def test_an_after_longer_than_python_converts_gets_an_error_frame(room, hypothesis_server):
+    course, _, students = room
+    url = f"{hypothesis_server.ws_url}/ws/chat/room/{course.pk}/?after={'9' * 5000}"
+    with sync_socket(url, token_key_for(students[0])) as ws:
+        outcomes = frames_until_pong(ws)
+
+    assert outcomes == ["reply:presence", "error:invalid_frame"]

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from courses import services
 from courses.models import Content, Course, File, Image, Module, Text
 from courses.validators import SLUG_RESERVED, VIDEO_URL_UNSUPPORTED
+from educa.db import BIGINT_MAX
 from tests.factories import (
     ContentFactory,
     CourseFactory,
@@ -240,8 +241,16 @@ def test_a_non_numeric_course_id_is_a_json_404(api):
     assert response.json()["message"]
 
 
-def test_a_course_id_beyond_any_integer_is_a_404(api):
-    assert api.get(f"/api/courses/{10**30}/").status_code == 404
+def test_a_course_id_beyond_the_databases_range_is_a_400_naming_the_id(api):
+    response = api.get(f"/api/courses/{BIGINT_MAX + 1}/")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["id"])
+
+
+def test_a_course_id_longer_than_python_converts_is_a_400_naming_the_id(api):
+    response = api.get(f"/api/courses/{'9' * 5000}/")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["id"])
 
 
 def test_the_course_detail_runs_as_many_queries_for_30_modules_as_for_1(api):
@@ -727,3 +736,146 @@ def test_a_body_over_django_limits_is_a_json_400(owner_api, owned_module, settin
 
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error"
+
+
+# --- hostile input ----------------------------------------------------------------------------
+
+
+def post_raw_json(client, url, body: str):
+    return client.generic("POST", url, body, content_type="application/json")
+
+
+def test_json_nested_deeper_than_python_recurses_is_a_json_400(owner_api):
+    depth = 100_000
+
+    response = post_raw_json(owner_api, "/api/courses/", "[" * depth + "]" * depth)
+
+    assert (response.status_code, response.json()["code"]) == (400, "parse_error")
+
+
+def test_a_number_beyond_a_doubles_range_is_a_400(owner_api):
+    body = '{"subject": 1e400, "title": "Rust", "overview": "Systems."}'
+
+    response = post_raw_json(owner_api, "/api/courses/", body)
+
+    assert (response.status_code, response.json()["code"]) == (400, "parse_error")
+
+
+def test_nan_in_a_body_is_a_400(owner_api):
+    response = post_raw_json(owner_api, "/api/courses/", '{"subject": NaN, "title": "Rust"}')
+
+    assert response.status_code == 400
+
+
+def test_an_integer_over_python_digit_limit_is_a_400(owner_api):
+    response = post_raw_json(owner_api, "/api/courses/", '{"subject": ' + "1" * 5000 + "}")
+
+    assert (response.status_code, response.json()["code"]) == (400, "parse_error")
+
+
+def test_a_fractional_subject_id_is_a_400_naming_the_field(owner_api):
+    subject = SubjectFactory()
+
+    response = owner_api.post("/api/courses/", course_body(subject=subject.pk + 0.5), format="json")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["subject"])
+
+
+def test_a_subject_id_beyond_the_databases_range_is_a_400_naming_the_field(owner_api):
+    response = owner_api.post("/api/courses/", course_body(subject=BIGINT_MAX + 1), format="json")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["subject"])
+
+
+def test_a_number_for_a_string_field_is_a_400_naming_the_field(owner_api, instructor):
+    module = ModuleFactory(course=CourseFactory(owner=instructor), description="Kept")
+
+    response = owner_api.patch(f"/api/modules/{module.pk}/", {"description": 0}, format="json")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["description"])
+    module.refresh_from_db()
+    assert module.description == "Kept"
+
+
+def test_a_number_for_a_content_title_is_a_400_naming_the_field(owner_api, owned_module):
+    response = owner_api.post(
+        f"/api/modules/{owned_module.pk}/contents/",
+        {"kind": "text", "title": 7, "content": "hi"},
+        format="json",
+    )
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["title"])
+
+
+def test_an_empty_url_on_a_text_content_is_a_400_naming_the_field(owner_api, owned_module):
+    content = services.content_create(module=owned_module, item=Text(title="T", content="x"))
+
+    response = owner_api.patch(f"/api/contents/{content.pk}/", {"url": ""}, format="multipart")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["url"])
+
+
+def test_a_video_url_on_a_new_text_is_a_400_naming_the_field(owner_api, owned_module):
+    response = owner_api.post(
+        f"/api/modules/{owned_module.pk}/contents/",
+        {"kind": "text", "title": "T", "content": "x", "url": "https://youtu.be/abc"},
+        format="json",
+    )
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["url"])
+    assert not Content.objects.exists()
+
+
+def test_an_order_id_beyond_the_databases_range_is_a_400_naming_the_field(owner_api, instructor):
+    course = CourseFactory(owner=instructor)
+
+    response = owner_api.post(
+        f"/api/courses/{course.pk}/modules/order/", {"ids": [BIGINT_MAX + 1]}, format="json"
+    )
+
+    assert (response.status_code, response.json()["errors"]["ids"]) == (
+        400,
+        {"0": ["Ensure this value is less than or equal to 9223372036854775807."]},
+    )
+
+
+def test_a_path_with_a_newline_under_the_api_is_a_json_404(api):
+    response = api.get("/api/contents/%0A/")
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["page_size=abc", "page_size=0", "page_size=101", "page_size=1.0", "page_size=2&page_size=3"],
+)
+def test_an_invalid_or_repeated_page_size_is_a_400_naming_it(api, query):
+    response = api.get(f"/api/courses/?{query}")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["page_size"])
+
+
+def test_a_repeated_page_is_a_400_naming_it(api):
+    response = api.get("/api/courses/?page=1&page=2")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["page"])
+
+
+def test_an_empty_ordering_is_a_400_naming_the_field(api):
+    response = api.get("/api/courses/?ordering=")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["ordering"])
+
+
+def test_a_repeated_ordering_is_a_400_naming_the_field(api):
+    response = api.get("/api/courses/?ordering=title&ordering=-title")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["ordering"])
+
+
+def test_an_empty_search_lists_every_course(api):
+    CourseFactory()
+
+    response = api.get("/api/courses/?search=")
+
+    assert (response.status_code, response.json()["count"]) == (200, 1)

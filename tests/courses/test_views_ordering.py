@@ -94,6 +94,10 @@ def test_the_content_order_endpoint_also_needs_the_csrf_token(csrf_client, modul
         '{"1": true}',
         '{"1": 1.5}',
         '{"1234567890123456789012": 0}',
+        '{"1": ' + "1" * 5000 + "}",  # over Python's 4,300-digit limit for int()
+        '{"1": 1e400}',
+        '{"1": NaN}',
+        "[" * 100_000 + "]" * 100_000,
     ],
 )
 def test_a_malformed_body_is_a_400_with_a_json_error(instructor_client, body):

@@ -249,6 +249,34 @@ def test_a_stale_token_header_does_not_stop_asking_for_a_new_one(api, student):
     assert response.status_code == 200
 
 
+def test_an_anonymous_token_request_nested_deeper_than_python_recurses_is_a_json_400(api):
+    depth = 949  # the depth that first escaped as a 500 in production
+
+    response = api.generic(
+        "POST", "/api/token/", "[" * depth + "]" * depth, content_type="application/json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "parse_error")
+
+
+def test_a_number_for_a_username_is_a_400_naming_the_field(api, student):
+    response = api.post("/api/token/", {"username": 0, "password": PASSWORD}, format="json")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["username"])
+
+
+def test_a_content_id_beyond_the_databases_range_is_a_400_naming_the_id(student_api):
+    response = student_api.post(f"/api/contents/{2**63}/done/")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["id"])
+
+
+def test_an_invalid_page_size_of_my_courses_is_a_400_naming_it(student_api):
+    response = student_api.get("/api/me/courses/?page_size=x")
+
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["page_size"])
+
+
 # --- throttles --------------------------------------------------------------------------------
 
 
