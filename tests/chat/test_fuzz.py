@@ -456,7 +456,9 @@ unusual_number_texts = st.builds(
     lambda kind, field, number: f'{{"type": "{kind}", "{field}": {number}}}',
     st.sampled_from(list(FRAME_FIELDS)),
     st.sampled_from(ALL_FIELDS),
-    st.sampled_from(["1e400", "-1e400", "NaN", "Infinity", "-Infinity", "9" * (INT_DIGITS_LIMIT + 1)]),
+    st.sampled_from(
+        ["1e400", "-1e400", "NaN", "Infinity", "-Infinity", "9" * (INT_DIGITS_LIMIT + 1)]
+    ),
 )
 hostile_frames = st.one_of(
     frame_objects().map(lambda frame: ("text", json.dumps(frame))),
