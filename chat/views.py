@@ -24,7 +24,7 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
         read_marker_update(user=user, course_id=course.pk, seq=last_seq)
         context.update(
             course=course,
-            messages=page.messages,
+            chat_messages=page.messages,
             has_more=page.has_more,
             is_owner=course.owner_id == user.pk,
             chat_config={

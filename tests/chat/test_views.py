@@ -70,7 +70,7 @@ def test_the_page_renders_the_newest_fifty_messages_oldest_first(client, course,
     html = response.content.decode()
     assert "message number 10<" not in html
     assert html.index("message number 11<") < html.index("message number 60<")
-    assert [message.seq for message in response.context["messages"]] == list(range(11, 61))
+    assert [message.seq for message in response.context["chat_messages"]] == list(range(11, 61))
     config = json.loads(
         html.split('id="chat-config" type="application/json">')[1].split("</script>")[0]
     )
