@@ -42,6 +42,23 @@ async def test_anonymous_socket_is_accepted_then_closed_with_4401(room):
     await communicator.disconnect()
 
 
+async def test_a_socket_with_no_credential_and_no_origin_is_accepted_then_closed_with_4401(room):
+    course, _, _ = room
+    communicator, connected, _ = await open_socket(room_path(course.pk), origin=None)
+    assert connected
+    assert await close_code(communicator) == 4401
+    await communicator.disconnect()
+
+
+async def test_a_socket_with_no_credential_and_a_foreign_origin_is_refused_at_the_handshake(room):
+    course, _, _ = room
+    communicator, connected, _ = await open_socket(
+        room_path(course.pk), origin="http://evil.example"
+    )
+    assert not connected
+    await communicator.disconnect()
+
+
 async def test_non_member_is_closed_with_4403(room):
     course, _, _ = room
     stranger = await database_sync_to_async(UserFactory)()
