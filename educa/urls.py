@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from courses.views import CourseListView
 from educa.health import healthz, readyz
+from educa.views import FaviconView
 from students.views import CourseStudentListView
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("students.account_urls")),
     path("course/<int:pk>/students/", CourseStudentListView.as_view(), name="course_students"),
     path("course/", include("courses.urls")),
