@@ -22,3 +22,4 @@ urlpatterns = [
 
 # A database outage answers 503 rather than 500 (educa/errors.py).
 handler500 = "educa.errors.server_error"
+handler403 = "educa.errors.permission_denied"

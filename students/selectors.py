@@ -170,12 +170,20 @@ def course_member_sql_params(*, user) -> dict | None:
     return {"user": user.pk, "published": Course.Status.PUBLISHED}
 
 
-def _raise_refusal(refusal: Refusal | None) -> None:
-    """Http404 or PermissionDenied for a refusal of the membership rule; nothing for None."""
+class NotAMember(PermissionDenied):
+    """A refusal for someone outside the course: the 403 page links to the course to enroll."""
+
+    def __init__(self, course: Course | None):
+        super().__init__("Only the course's students and instructor may enter.")
+        self.course = course
+
+
+def _raise_refusal(refusal: Refusal | None, course: Course | None = None) -> None:
+    """Http404 or NotAMember for a refusal of the membership rule; nothing for None."""
     if refusal is Refusal.NOT_FOUND:
         raise Http404("No such course.")
     if refusal is not None:
-        raise PermissionDenied("Only the course's students and instructor may enter.")
+        raise NotAMember(course)
 
 
 def course_get_for_member(*, user, course_id: int) -> Course:
@@ -185,7 +193,7 @@ def course_get_for_member(*, user, course_id: int) -> Course:
     for anyone else.
     """
     course = Course.objects.select_related("owner", "subject").filter(pk=course_id).first()
-    _raise_refusal(course_membership_refusal(user=user, course=course))
+    _raise_refusal(course_membership_refusal(user=user, course=course), course)
     return course
 
 
@@ -197,7 +205,8 @@ def content_get_for_member(*, user, content_id: int) -> Content:
     content = Content.objects.select_related("module__course").filter(pk=content_id).first()
     if content is None:
         raise Http404("No such content.")
-    _raise_refusal(course_membership_refusal(user=user, course=content.module.course))
+    course = content.module.course
+    _raise_refusal(course_membership_refusal(user=user, course=course), course)
     return content
 
 
@@ -290,7 +299,7 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
         status=course.status,
         enrolled=lambda: True,
     )
-    _raise_refusal(refusal)
+    _raise_refusal(refusal, course)
     if course.owner_id == user.pk:
         return course, None
     enrollment = Enrollment.from_db(
