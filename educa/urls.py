@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from courses.views import CourseListView
+from courses.views import CourseListView, InstructorHomeView
 from educa.health import healthz, readyz
 from educa.views import FaviconView
 from students.views import CourseStudentListView
@@ -13,6 +13,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("students.account_urls")),
+    path("instructor/", InstructorHomeView.as_view(), name="instructor_home"),
     path("course/<int:pk>/students/", CourseStudentListView.as_view(), name="course_students"),
     path("course/", include("courses.urls")),
     path("students/", include("students.urls")),

@@ -13,6 +13,7 @@ from django.http import Http404
 
 from courses.cache import module_contents_rendered, module_list_for_course_cached
 from courses.models import Content, Course, Module
+from courses.selectors import course_list_for_owner
 from educa.db import BIGINT_MAX
 
 from .models import ContentCompletion, Enrollment
@@ -258,6 +259,30 @@ def enrollment_list_for_course(*, course: Course) -> QuerySet[Enrollment]:
         Enrollment.objects.filter(course=course).select_related("student").order_by("created", "id")
     )
     return _with_progress(enrollments)
+
+
+def course_list_for_instructor(*, owner) -> QuerySet[Course]:
+    """The owner's courses (course_list_for_owner) with student_count, content_total and
+    completion: the percent of all their students' contents done. One query."""
+    students = _count(Enrollment.objects.filter(course=OuterRef("pk")))
+    contents = _count(Content.objects.filter(module__course=OuterRef("pk")))
+    # Completions of students still enrolled: a student who left takes theirs out of the sum.
+    done = _count(
+        ContentCompletion.objects.filter(
+            content__module__course=OuterRef("pk"), student__enrollments__course=OuterRef("pk")
+        )
+    )
+    return (
+        course_list_for_owner(owner=owner)
+        .annotate(student_count=students, content_total=contents, content_done=done)
+        .annotate(
+            completion=Coalesce(
+                F("content_done") * 100 / NullIf(F("student_count") * F("content_total"), 0),
+                0,
+                output_field=IntegerField(),
+            )
+        )
+    )
 
 
 # --- study view -------------------------------------------------------------------------------

@@ -157,6 +157,12 @@ class LoginView(InvalidSubmissionMixin, auth_views.LoginView):
 
     authentication_form = LoginForm
 
+    def get_default_redirect_url(self):
+        # Instructors land on their courses, students (LOGIN_REDIRECT_URL) on what they study.
+        if self.request.user.has_perm("courses.view_course"):
+            return reverse("instructor_home")
+        return super().get_default_redirect_url()
+
 
 class PasswordChangeView(InvalidSubmissionMixin, auth_views.PasswordChangeView):
     """Django's password change."""

@@ -71,6 +71,7 @@ PUBLISHED = {
     ("course_detail", "GET"): (200, 200, 200, 200, 200, 200),
     ("course_list_subject", "GET"): (200, 200, 200, 200, 200, 200),
     # --- the instructor's CMS
+    ("instructor_home", "GET"): (LOGIN, 403, 403, 200, 200, 403),
     ("course_edit", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("course_edit", "POST"): (LOGIN, 403, 403, 404, 302, 403),
     ("course_delete", "GET"): (LOGIN, 403, 403, 404, 200, 403),
