@@ -64,3 +64,13 @@ def test_lesson_headings_sit_below_the_lessons_own_h3_title():
     assert "<h5>Smaller</h5>" in html
     assert "<h6>Deep</h6>" in html
     assert "<h1" not in html and "<h2" not in html and "<h3" not in html
+
+
+def test_a_video_always_shows_its_title_and_a_link_to_its_source():
+    url = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    html = rendered(Video(title="Light as a wave", url=url))
+
+    assert "<figcaption" in html and "Light as a wave" in html.split("<figcaption")[1]
+    assert (
+        f'<a href="{url.replace("&", "&amp;")}" target="_blank" rel="noopener noreferrer">' in html
+    )
