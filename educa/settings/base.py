@@ -299,6 +299,9 @@ MEDIA_ACCEL_REDIRECT_PREFIX = env("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Educa <noreply@educa.local>")
+# scheme://host[:port] that starts every link in e-mails; empty: the first of ALLOWED_HOSTS,
+# over https when SECURE_SSL_REDIRECT is on (educa/site.py).
+SITE_URL = env("SITE_URL", default="")
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a request without credentials a 401.
