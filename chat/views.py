@@ -4,7 +4,12 @@ from django.views.generic import TemplateView
 
 from students.selectors import course_get_for_member
 
-from .selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, message_list_for_room
+from .selectors import (
+    HISTORY_LIMIT_DEFAULT,
+    HISTORY_LIMIT_MAX,
+    message_list_for_room,
+    mutes_for_room,
+)
 from .services import read_marker_update
 
 
@@ -37,6 +42,7 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
                 "maxLength": settings.CHAT_MAX_LENGTH,
                 "historyLimit": HISTORY_LIMIT_MAX,
                 "deleteWindowSeconds": settings.CHAT_DELETE_WINDOW,
+                "mutes": mutes_for_room(course_id=course.pk),
             },
         )
         return context
