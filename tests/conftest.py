@@ -118,6 +118,7 @@ def memcached_cache(settings, memcached_server):
             "BACKEND": "educa.cache_backends.PyMemcacheCache",
             "LOCATION": [memcached_server.location],
             "OPTIONS": {**settings.MEMCACHED_OPTIONS, "retry_timeout": 0.2, "dead_timeout": 0.5},
+            "VERSION": settings.CACHE_RENDERING_VERSION,
         },
     }
     cache.clear()

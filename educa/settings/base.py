@@ -186,6 +186,10 @@ MEMCACHED_OPTIONS = {
     "dead_timeout": 10,
 }
 CACHE_TIMEOUT = env.int("CACHE_TIMEOUT", default=24 * 3600)
+# Cached pages and fragments are keyed on data versions, not on how the code renders them: bump
+# this when rendering changes (2: Markdown overviews, shifted headings), so entries rendered by
+# the previous release are never served by this one.
+CACHE_RENDERING_VERSION = 2
 if MEMCACHED_LOCATION:
     CACHES = {
         "default": {
@@ -193,10 +197,17 @@ if MEMCACHED_LOCATION:
             "LOCATION": MEMCACHED_LOCATION,
             "OPTIONS": MEMCACHED_OPTIONS,
             "TIMEOUT": CACHE_TIMEOUT,
+            "VERSION": CACHE_RENDERING_VERSION,
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "educa.cache_backends.LocMemCache", "TIMEOUT": CACHE_TIMEOUT}}
+    CACHES = {
+        "default": {
+            "BACKEND": "educa.cache_backends.LocMemCache",
+            "TIMEOUT": CACHE_TIMEOUT,
+            "VERSION": CACHE_RENDERING_VERSION,
+        }
+    }
 # API and e-mail throttles (educa/ratelimit.py): in Redis, shared by every process and kept
 # across their restarts; "" = per process. Never Memcached, whose outage would switch them off.
 THROTTLE_REDIS_URL = REDIS_URL
