@@ -129,6 +129,14 @@ def test_an_instructor_builds_and_publishes_a_course(instructor, browser_session
     course.refresh_from_db()
     assert course.is_published
 
+    # The instructor's home, from the top bar, shows the course and its state.
+    page.locator("#header").get_by_role("link", name="Teaching").click()
+    page.wait_for_url("**/instructor/")
+    row = page.locator("table.instructor-home tbody tr")
+    expect(row).to_contain_text("Compilers from scratch")
+    expect(row.locator(".badge")).to_have_text("Published")
+    shot(page, "instructor-home")
+
     # The preview offers the file as a download and shows the image and the player.
     page.goto(reverse("student_course_detail_module", args=[course.pk, lexing.pk]))
     with page.expect_download() as download:
