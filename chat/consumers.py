@@ -197,6 +197,9 @@ class ChatConsumer(RoomSocket):
         now = time.monotonic()
         if now - self.last_typing >= TYPING_INTERVAL:
             self.last_typing = now
+            # A muted member's typing would announce a message that cannot come.
+            if await db(selectors.mute_until)(course_id=self.room_id, user_id=self.user.pk):
+                return
             await services.typing_announce(course_id=self.room_id, username=self.username)
 
     async def frame_delete(self, content: dict):
@@ -217,6 +220,11 @@ class ChatConsumer(RoomSocket):
             minutes=content.get("minutes"),
         )
 
+    async def frame_unmute(self, content: dict):
+        await db(services.member_unmute)(
+            actor=self.user, course=self._course(), username=content.get("user")
+        )
+
     async def frame_ping(self, content: dict):
         await self.send_json({"type": "pong"})
 
@@ -233,6 +241,7 @@ FRAME_HANDLERS = {
     "typing": ChatConsumer.frame_typing,
     "delete": ChatConsumer.frame_delete,
     "mute": ChatConsumer.frame_mute,
+    "unmute": ChatConsumer.frame_unmute,
     "ping": ChatConsumer.frame_ping,
     "read": ChatConsumer.frame_read,
 }

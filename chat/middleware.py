@@ -4,8 +4,10 @@ Browsers send cookies with any cross-site WebSocket, so a cookie-authenticated h
 come from an Origin that Django's CSRF check would trust (else HTTP 403): the handshake's own
 origin (scheme, Host and port) or one of CSRF_TRUSTED_ORIGINS. Browsers cannot set an
 Authorization header on a WebSocket, so a handshake carrying one is not a cross-site browser
-request: it needs no Origin, and its cookies are ignored. A token in the query string is never
-read (it would end up in access logs).
+request: it needs no Origin, and its cookies are ignored. A handshake with no credential at all
+(no Authorization header, no session cookie, no Origin) is no browser's either: it is let through
+as anonymous, so it is accepted and closed with 4401 like any other unauthenticated socket. A
+token in the query string is never read (it would end up in access logs).
 """
 
 from urllib.parse import urlsplit
@@ -16,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from django.utils.http import is_same_domain
 
 from .selectors import user_get_for_token
@@ -111,6 +114,16 @@ class TrustedOriginCheck:
             await send({"type": "websocket.close"})
 
 
+def has_no_credential(scope) -> bool:
+    """No Authorization header, no session cookie and no Origin: nothing to authenticate."""
+    if _header(scope, b"authorization") is not None or _header(scope, b"origin") is not None:
+        return False
+    cookie = _header(scope, b"cookie")
+    return cookie is None or settings.SESSION_COOKIE_NAME not in parse_cookie(
+        cookie.decode("latin-1")
+    )
+
+
 class TokenOrCookieAuthMiddleware:
     """Sets scope["user"] (and scope["chat_token"] for token sockets) for the inner app."""
 
@@ -119,6 +132,8 @@ class TokenOrCookieAuthMiddleware:
         self.cookie_app = TrustedOriginCheck(AuthMiddlewareStack(inner))
 
     async def __call__(self, scope, receive, send):
+        if has_no_credential(scope):
+            return await self.inner({**scope, "user": AnonymousUser()}, receive, send)
         authorization = _header(scope, b"authorization")
         if authorization is None:
             return await self.cookie_app(scope, receive, send)

@@ -63,6 +63,10 @@ def mute_frame(mute: Mute) -> dict:
     return {"type": "member.muted", "user": mute.user.get_username(), "until": _iso(mute.until)}
 
 
+def unmute_frame(username: str) -> dict:
+    return {"type": "member.unmuted", "user": username}
+
+
 def _messages(*, course_id: int) -> QuerySet[Message]:
     return Message.objects.filter(room_id=course_id).select_related("user")
 
@@ -124,6 +128,18 @@ def mutes_active(*, course_ids, user_ids) -> dict[tuple[int, int], Mute]:
         room_id__in=list(course_ids), user_id__in=list(user_ids), until__gt=timezone.now()
     )
     return {(mute.room_id, mute.user_id): mute for mute in mutes}
+
+
+def mutes_for_room(*, course_id: int) -> dict[str, str]:
+    """The room's running mutes: user name -> until (ISO 8601 UTC, as in member.muted)."""
+    mutes = Mute.objects.filter(room_id=course_id, until__gt=timezone.now()).select_related("user")
+    return {mute.user.get_username(): _iso(mute.until) for mute in mutes}
+
+
+def mute_until(*, course_id: int, user_id: int) -> datetime | None:
+    """When the user's mute in this room runs out; None when they are not muted."""
+    mute = mutes_active(course_ids=[course_id], user_ids=[user_id]).get((course_id, user_id))
+    return mute.until if mute else None
 
 
 # Every logged-in page shows the user's rooms: written out, as building it with the ORM costs

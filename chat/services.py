@@ -26,7 +26,7 @@ from .events import (
     room_group,
 )
 from .models import Message, Mute, ReadMarker, Room
-from .selectors import message_frame, mute_frame, mutes_active
+from .selectors import message_frame, mute_frame, mutes_active, unmute_frame
 
 MESSAGE_NOT_TEXT = "A message is a string."
 MESSAGE_EMPTY = "A message needs some text."
@@ -41,6 +41,8 @@ MUTE_FORBIDDEN = "Only the course's instructor may mute members."
 MUTE_OWNER = "The instructor cannot be muted."
 MUTE_NOT_MEMBER = "There is no such member in this room."
 MUTE_MINUTES = "minutes is a whole number from 1 to 1440."
+UNMUTE_FORBIDDEN = "Only the course's instructor may unmute members."
+UNMUTE_NOT_MUTED = "There is no muted member of that name in this room."
 
 MUTE_MINUTES_MAX = 1440
 
@@ -283,6 +285,27 @@ def member_mute(*, actor, course: Course, username, minutes) -> Mute:
         room_group(course.pk), {"type": "chat.muted", "room": course.pk, "frame": mute_frame(mute)}
     )
     return mute
+
+
+@transaction.atomic
+def member_unmute(*, actor, course: Course, username) -> None:
+    """The course owner lifts a member's mute before it runs out.
+
+    Raises ValidationError coded forbidden, or not_found when no such member is muted.
+    """
+    if course.owner_id != actor.pk:
+        raise ValidationError(UNMUTE_FORBIDDEN, code="forbidden")
+    deleted = 0
+    if isinstance(username, str) and _printable(username):
+        deleted, _ = Mute.objects.filter(
+            room_id=course.pk, user__username=username, until__gt=timezone.now()
+        ).delete()
+    if not deleted:
+        raise ValidationError(UNMUTE_NOT_MUTED, code="not_found")
+    event_publish_on_commit(
+        room_group(course.pk),
+        {"type": "chat.unmuted", "room": course.pk, "frame": unmute_frame(username)},
+    )
 
 
 def read_marker_update(*, user, course_id: int, seq: int | None = None) -> None:

@@ -9,6 +9,7 @@ from .selectors import (
     HISTORY_LIMIT_MAX,
     course_list_for_chat,
     message_list_for_room,
+    mutes_for_room,
 )
 from .services import read_marker_update
 
@@ -56,6 +57,7 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
                 "maxLength": settings.CHAT_MAX_LENGTH,
                 "historyLimit": HISTORY_LIMIT_MAX,
                 "deleteWindowSeconds": settings.CHAT_DELETE_WINDOW,
+                "mutes": mutes_for_room(course_id=course.pk),
             },
         )
         return context

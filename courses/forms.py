@@ -28,7 +28,7 @@ ModuleFormSet = inlineformset_factory(
     Module,
     fields=["title", "description"],
     widgets={"description": forms.Textarea(attrs={"rows": 2})},
-    extra=2,
+    extra=1,
     can_delete=True,
     max_num=200,
     validate_max=True,

@@ -5,6 +5,8 @@ from urllib.parse import parse_qs, urlparse
 
 import markdown
 import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -15,9 +17,42 @@ _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _VIMEO_ID = re.compile(r"^\d+$")
 
 
-def markdown_to_html(source: str) -> str:
-    """Render Markdown, then strip anything that could run script."""
-    html = markdown.markdown(source, extensions=["fenced_code", "tables"])
+# The page's own headings around user text: a lesson sits under its h3 title in the study view.
+LESSON_TOP_HEADING = 4
+_HEADING = re.compile(r"^h([1-6])$")
+
+
+class _HeadingShift(Treeprocessor):
+    def __init__(self, md, top: int):
+        super().__init__(md)
+        self.top = top
+
+    def run(self, root):
+        for element in root.iter():
+            match = _HEADING.match(element.tag)
+            if match:
+                element.tag = f"h{min(6, int(match.group(1)) + self.top - 1)}"
+
+
+class HeadingShiftExtension(Extension):
+    """`#` becomes h<top>, `##` the level below it, and so on (h6 at most)."""
+
+    def __init__(self, top: int):
+        super().__init__()
+        self.top = top
+
+    def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's name
+        md.treeprocessors.register(_HeadingShift(md, self.top), "heading_shift", 5)
+
+
+def markdown_to_html(source: str, *, top_heading: int = LESSON_TOP_HEADING) -> str:
+    """Render Markdown with its headings from h<top_heading> down, then strip anything that
+    could run script."""
+    html = markdown.markdown(
+        source,
+        # sane_lists: a bullet list and a numbered list after it stay two lists.
+        extensions=["fenced_code", "tables", "sane_lists", HeadingShiftExtension(top_heading)],
+    )
     return nh3.clean(html, tags=ALLOWED_TAGS, link_rel="noopener noreferrer nofollow")
 
 

@@ -19,8 +19,9 @@ from django.utils.text import slugify
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from chat.selectors import course_list_for_chat
 from educa.views import InvalidSubmissionMixin
-from students.selectors import content_get_for_member, course_is_member
+from students.selectors import content_get_for_member, course_is_member, course_list_for_instructor
 
 from . import cache as course_cache
 from . import selectors, services
@@ -169,6 +170,21 @@ def _add_service_errors(form, error: ValidationError):
 
 
 # --- CMS: courses -------------------------------------------------------------------------------
+
+
+class InstructorHomeView(InstructorRequiredMixin, TemplateView):
+    """Where an instructor lands: each course's state, students, completion and unread chat."""
+
+    permission_required = "courses.view_course"
+    template_name = "courses/manage/home.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        courses = list(course_list_for_instructor(owner=user))
+        unread = {room.pk: room.unread for room in course_list_for_chat(user=user)}
+        for course in courses:
+            course.unread = unread.get(course.pk, 0)
+        return super().get_context_data(courses=courses, **kwargs)
 
 
 class ManageCourseListView(InstructorRequiredMixin, ListView):

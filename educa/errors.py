@@ -1,4 +1,9 @@
-"""The 500 handler: a database outage answers 503 with a retry hint instead of a bare 500.
+"""The error handlers: pages in the site's layout saying why, and a database outage as 503.
+
+The 403 handler names the course a non-member tried to open, so its page can link there to
+enroll. API errors never reach these handlers' pages: DRF answers them in JSON itself.
+
+The 500 handler: a database outage answers 503 with a retry hint instead of a bare 500.
 
 A handler rather than a middleware because the database is also read by other middleware
 (sessions, authentication, django-axes) and by DRF's authentication and throttles; exceptions
@@ -10,7 +15,8 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.template import loader
 from django.utils.html import escape
 from django.views import defaults
 
@@ -42,3 +48,9 @@ def server_error(request):
         response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def permission_denied(request, exception):
+    """handler403: Django's, with the refused course (if any) for the page to link to."""
+    context = {"exception": str(exception), "course": getattr(exception, "course", None)}
+    return HttpResponseForbidden(loader.render_to_string("403.html", context, request))

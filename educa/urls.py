@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from courses.views import CourseListView
+from courses.views import CourseListView, InstructorHomeView
 from educa.health import healthz, readyz
+from educa.views import FaviconView
 from students.views import CourseStudentListView
 
 urlpatterns = [
@@ -10,7 +11,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("students.account_urls")),
+    path("instructor/", InstructorHomeView.as_view(), name="instructor_home"),
     path("course/<int:pk>/students/", CourseStudentListView.as_view(), name="course_students"),
     path("course/", include("courses.urls")),
     path("students/", include("students.urls")),
@@ -21,3 +24,4 @@ urlpatterns = [
 # A database outage answers 503 rather than 500 (educa/errors.py).
 handler500 = "educa.errors.server_error"
 handler404 = "educa.api_urls.page_not_found"
+handler403 = "educa.errors.permission_denied"

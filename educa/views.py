@@ -2,6 +2,9 @@
 
 from http import HTTPStatus
 
+from django.templatetags.static import static
+from django.views.generic import RedirectView
+
 # An invalid submission is the client's error: the page shows the form's messages all the same.
 INVALID_SUBMISSION_STATUS = HTTPStatus.BAD_REQUEST
 
@@ -21,3 +24,12 @@ class InvalidSubmissionMixin:
         return self.render_to_response(
             self.get_context_data(**context), status=INVALID_SUBMISSION_STATUS
         )
+
+
+class FaviconView(RedirectView):
+    """/favicon.ico, which browsers ask for whatever a page's <link rel="icon"> says."""
+
+    http_method_names = ["get", "head"]
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("img/favicon.ico")

@@ -2,18 +2,17 @@
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from educa.site import absolute_url, email_send
+
 from .models import EnrollmentReminder
 
 INSTRUCTORS_GROUP = "Instructors"
-ENROLL_REMINDER_SUBJECT = "Your Educa courses are waiting"
 
 
 def user_list_for_enroll_reminder(*, days: int, now: datetime | None = None) -> QuerySet:
@@ -43,18 +42,6 @@ def enroll_reminder_greeting(*, user) -> str:
     return f"Hello {user.get_full_name().strip() or user.username},"
 
 
-def enroll_reminder_body(*, user) -> str:
-    catalogue = reverse("course_list")
-    if settings.PARENT_HOST:
-        catalogue = f"https://{settings.PARENT_HOST}{catalogue}"
-    return (
-        f"{enroll_reminder_greeting(user=user)}\n\n"
-        "you joined Educa a while ago but have not enrolled in a course yet.\n"
-        f"Browse the catalogue and pick your first one: {catalogue}\n\n"
-        "This is the only reminder we send.\n"
-    )
-
-
 def enroll_reminder_send(*, user) -> bool:
     """Sends the reminder unless this user already got it; True when it was sent now.
 
@@ -65,10 +52,12 @@ def enroll_reminder_send(*, user) -> bool:
         _reminder, created = EnrollmentReminder.objects.get_or_create(user=user)
         if not created:
             return False
-        send_mail(
-            subject=ENROLL_REMINDER_SUBJECT,
-            message=enroll_reminder_body(user=user),
-            from_email=None,
-            recipient_list=[user.email],
+        email_send(
+            template="students/email/enroll_reminder",
+            context={
+                "greeting": enroll_reminder_greeting(user=user),
+                "catalogue_url": absolute_url(reverse("course_list")),
+            },
+            to=[user.email],
         )
     return True

@@ -13,6 +13,7 @@ from django.http import Http404
 
 from courses.cache import module_contents_rendered, module_list_for_course_cached
 from courses.models import Content, Course, Module
+from courses.selectors import course_list_for_owner
 from educa.db import BIGINT_MAX
 
 from .models import ContentCompletion, Enrollment
@@ -170,12 +171,20 @@ def course_member_sql_params(*, user) -> dict | None:
     return {"user": user.pk, "published": Course.Status.PUBLISHED}
 
 
-def _raise_refusal(refusal: Refusal | None) -> None:
-    """Http404 or PermissionDenied for a refusal of the membership rule; nothing for None."""
+class NotAMember(PermissionDenied):
+    """A refusal for someone outside the course: the 403 page links to the course to enroll."""
+
+    def __init__(self, course: Course | None):
+        super().__init__("Only the course's students and instructor may enter.")
+        self.course = course
+
+
+def _raise_refusal(refusal: Refusal | None, course: Course | None = None) -> None:
+    """Http404 or NotAMember for a refusal of the membership rule; nothing for None."""
     if refusal is Refusal.NOT_FOUND:
         raise Http404("No such course.")
     if refusal is not None:
-        raise PermissionDenied("Only the course's students and instructor may enter.")
+        raise NotAMember(course)
 
 
 def course_get_for_member(*, user, course_id: int) -> Course:
@@ -185,7 +194,7 @@ def course_get_for_member(*, user, course_id: int) -> Course:
     for anyone else.
     """
     course = Course.objects.select_related("owner", "subject").filter(pk=course_id).first()
-    _raise_refusal(course_membership_refusal(user=user, course=course))
+    _raise_refusal(course_membership_refusal(user=user, course=course), course)
     return course
 
 
@@ -197,7 +206,8 @@ def content_get_for_member(*, user, content_id: int) -> Content:
     content = Content.objects.select_related("module__course").filter(pk=content_id).first()
     if content is None:
         raise Http404("No such content.")
-    _raise_refusal(course_membership_refusal(user=user, course=content.module.course))
+    course = content.module.course
+    _raise_refusal(course_membership_refusal(user=user, course=course), course)
     return content
 
 
@@ -251,6 +261,30 @@ def enrollment_list_for_course(*, course: Course) -> QuerySet[Enrollment]:
     return _with_progress(enrollments)
 
 
+def course_list_for_instructor(*, owner) -> QuerySet[Course]:
+    """The owner's courses (course_list_for_owner) with student_count, content_total and
+    completion: the percent of all their students' contents done. One query."""
+    students = _count(Enrollment.objects.filter(course=OuterRef("pk")))
+    contents = _count(Content.objects.filter(module__course=OuterRef("pk")))
+    # Completions of students still enrolled: a student who left takes theirs out of the sum.
+    done = _count(
+        ContentCompletion.objects.filter(
+            content__module__course=OuterRef("pk"), student__enrollments__course=OuterRef("pk")
+        )
+    )
+    return (
+        course_list_for_owner(owner=owner)
+        .annotate(student_count=students, content_total=contents, content_done=done)
+        .annotate(
+            completion=Coalesce(
+                F("content_done") * 100 / NullIf(F("student_count") * F("content_total"), 0),
+                0,
+                output_field=IntegerField(),
+            )
+        )
+    )
+
+
 # --- study view -------------------------------------------------------------------------------
 
 
@@ -290,7 +324,7 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
         status=course.status,
         enrolled=lambda: True,
     )
-    _raise_refusal(refusal)
+    _raise_refusal(refusal, course)
     if course.owner_id == user.pk:
         return course, None
     enrollment = Enrollment.from_db(

@@ -8,10 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -21,6 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from courses.models import Content, Course, Module
 from educa.ratelimit import rate_parse, throttle_acquire
+from educa.site import absolute_url, email_send
 
 from .activation import activation_path, user_is_awaiting_activation
 from .models import ContentCompletion, Enrollment
@@ -104,19 +103,16 @@ def _check_username_free(*, username: str) -> None:
         raise ValidationError({"username": USERNAME_LOOKALIKE})
 
 
-def _registration_mail_send(*, template: str, user, link: str) -> None:
-    """One registration e-mail (students/email/<template>_subject.txt and .txt) to the user."""
-    context = {"user": user, "link": link}
-    subject = render_to_string(f"students/email/{template}_subject.txt", context)
-    send_mail(
-        subject=" ".join(subject.split()),
-        message=render_to_string(f"students/email/{template}.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+def _registration_mail_send(*, template: str, user, path: str) -> None:
+    """One registration e-mail (students/email/<template>*) to the user, linking to `path`."""
+    email_send(
+        template=f"students/email/{template}",
+        context={"user": user, "link": absolute_url(path)},
+        to=[user.email],
     )
 
 
-def _registration_mail_to_owner(*, user, site_url: str) -> None:
+def _registration_mail_to_owner(*, user) -> None:
     """What someone registering with an address in use makes us send to the address's owner."""
     if user_is_awaiting_activation(user):
         # They lost the first e-mail: the account they began is the one to confirm.
@@ -128,17 +124,15 @@ def _registration_mail_to_owner(*, user, site_url: str) -> None:
         path = reverse("password_reset_confirm", args=[uidb64, token])
     else:
         return  # deactivated by staff: as for a password reset, nothing is sent
-    transaction.on_commit(
-        partial(_registration_mail_send, template=template, user=user, link=site_url + path)
-    )
+    transaction.on_commit(partial(_registration_mail_send, template=template, user=user, path=path))
 
 
 @transaction.atomic
-def user_register(*, username: str, email: str, password: str, site_url: str) -> User | None:
+def user_register(*, username: str, email: str, password: str) -> User | None:
     """Begin a student's registration: e-mail a link that activates the new, inactive account.
 
-    `site_url` (scheme and host) starts the e-mailed link. An address in use gets no new
-    account (None); its owner is e-mailed instead, so the answer tells nobody whether it is.
+    An address in use gets no new account (None); its owner is e-mailed instead, so the answer
+    tells nobody whether it is.
     """
     email = User.objects.normalize_email(email)
     if not email:
@@ -149,7 +143,7 @@ def user_register(*, username: str, email: str, password: str, site_url: str) ->
     owner = User.objects.filter(email__iexact=email).order_by("pk").first()
     if owner is not None:
         make_password(password)  # as long as for a new account: the time tells nothing either
-        _registration_mail_to_owner(user=owner, site_url=site_url)
+        _registration_mail_to_owner(user=owner)
         return None
     user = User(username=username, email=email, is_active=False)
     user.set_password(password)
@@ -165,7 +159,7 @@ def user_register(*, username: str, email: str, password: str, site_url: str) ->
             _registration_mail_send,
             template="activation",
             user=user,
-            link=site_url + activation_path(user=user),
+            path=activation_path(user=user),
         )
     )
     return user

@@ -14,6 +14,7 @@ from django.views.generic import FormView, ListView, TemplateView, View
 from courses.cache import text_digest
 from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
+from educa.site import site_url
 from educa.views import InvalidSubmissionMixin
 
 from .activation import user_get_for_activation
@@ -112,7 +113,6 @@ class StudentRegistrationView(InvalidSubmissionMixin, FormView):
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
-                site_url=self.request.build_absolute_uri("/").removesuffix("/"),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -157,6 +157,12 @@ class LoginView(InvalidSubmissionMixin, auth_views.LoginView):
 
     authentication_form = LoginForm
 
+    def get_default_redirect_url(self):
+        # Instructors land on their courses, students (LOGIN_REDIRECT_URL) on what they study.
+        if self.request.user.has_perm("courses.view_course"):
+            return reverse("instructor_home")
+        return super().get_default_redirect_url()
+
 
 class PasswordChangeView(InvalidSubmissionMixin, auth_views.PasswordChangeView):
     """Django's password change."""
@@ -168,6 +174,13 @@ class PasswordResetConfirmView(InvalidSubmissionMixin, auth_views.PasswordResetC
 
 class PasswordResetView(InvalidSubmissionMixin, auth_views.PasswordResetView):
     """Django's password reset, with the e-mails throttled per address and per client."""
+
+    html_email_template_name = "registration/password_reset_email_html.html"
+
+    @property
+    def extra_email_context(self):
+        # Links start with SITE_URL, as in every e-mail, not with the request's Host.
+        return {"site_url": site_url()}
 
     def form_valid(self, form):
         try:

@@ -118,6 +118,7 @@ def memcached_cache(settings, memcached_server):
             "BACKEND": "educa.cache_backends.PyMemcacheCache",
             "LOCATION": [memcached_server.location],
             "OPTIONS": {**settings.MEMCACHED_OPTIONS, "retry_timeout": 0.2, "dead_timeout": 0.5},
+            "VERSION": settings.CACHE_RENDERING_VERSION,
         },
     }
     cache.clear()
@@ -126,7 +127,7 @@ def memcached_cache(settings, memcached_server):
 
 
 @pytest.fixture
-def browser_session(request, live_server, monkeypatch):
+def browser_session(request, live_server, monkeypatch, settings):
     """Headless Chromium on the live server (tests/browser_support.py).
 
     Fails the test if any page had a script error, a CSP violation or ran an injected script.
@@ -139,6 +140,8 @@ def browser_session(request, live_server, monkeypatch):
     # Sync Playwright keeps an event loop running in this thread; the ORM calls of the test
     # itself are still plain synchronous calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # E-mailed links lead to the live server.
+    settings.SITE_URL = live_server.url
     shots = screenshot_dir_for(request.node.nodeid)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

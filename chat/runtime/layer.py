@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 # Events other processes must still get after a layer outage (deletions, mutes, access
 # changes), kept for a while; presence and typing are not worth replaying.
-REPLAY_ON_RECOVERY = {"chat.deleted", "chat.muted", "chat.access"}
+REPLAY_ON_RECOVERY = {"chat.deleted", "chat.muted", "chat.unmuted", "chat.access"}
 PENDING_MAX = 1000
 PENDING_MAX_AGE = 120.0
 

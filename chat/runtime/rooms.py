@@ -94,7 +94,7 @@ class RoomRegistry:
             room.frame_fan_out(frame, skip_username=event["user"])
         elif kind == "chat.deleted":
             room.frame_fan_out({"type": "message.deleted", "id": event["id"], "seq": event["seq"]})
-        elif kind == "chat.muted":
+        elif kind in ("chat.muted", "chat.unmuted"):
             room.frame_fan_out(event["frame"])
         elif kind == "chat.presence":
             # A person's own sockets know they are online: the snapshot already says so.

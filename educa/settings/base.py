@@ -213,6 +213,10 @@ MEMCACHED_OPTIONS = {
     "dead_timeout": 10,
 }
 CACHE_TIMEOUT = env.int("CACHE_TIMEOUT", default=24 * 3600)
+# Cached pages and fragments are keyed on data versions, not on how the code renders them: bump
+# this when rendering changes (2: Markdown overviews, shifted headings), so entries rendered by
+# the previous release are never served by this one.
+CACHE_RENDERING_VERSION = 2
 if MEMCACHED_LOCATION:
     CACHES = {
         "default": {
@@ -220,10 +224,17 @@ if MEMCACHED_LOCATION:
             "LOCATION": MEMCACHED_LOCATION,
             "OPTIONS": MEMCACHED_OPTIONS,
             "TIMEOUT": CACHE_TIMEOUT,
+            "VERSION": CACHE_RENDERING_VERSION,
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "educa.cache_backends.LocMemCache", "TIMEOUT": CACHE_TIMEOUT}}
+    CACHES = {
+        "default": {
+            "BACKEND": "educa.cache_backends.LocMemCache",
+            "TIMEOUT": CACHE_TIMEOUT,
+            "VERSION": CACHE_RENDERING_VERSION,
+        }
+    }
 # API and e-mail throttles (educa/ratelimit.py): in Redis (shard addresses, comma-separated),
 # shared by every process and kept across their restarts; "" = per process. Never Memcached,
 # whose outage would switch them off.
@@ -327,6 +338,9 @@ MEDIA_ACCEL_REDIRECT_PREFIX = env("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Educa <noreply@educa.local>")
+# scheme://host[:port] that starts every link in e-mails; empty: the first of ALLOWED_HOSTS,
+# over https when SECURE_SSL_REDIRECT is on (educa/site.py).
+SITE_URL = env("SITE_URL", default="")
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a request without credentials a 401.

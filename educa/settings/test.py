@@ -10,6 +10,8 @@ SECRET_KEY = "test-secret-key-not-used-anywhere-else-0123456789abcdefghijklmnop"
 DATABASES = {"default": database_from_env("postgres://educa@127.0.0.1:1/educa")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The test client's host: e-mailed links lead back to it.
+SITE_URL = "http://testserver"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -16,6 +16,8 @@
   var olderHint = document.getElementById("chat-older");
   var form = document.getElementById("chat-form");
   var input = document.getElementById("chat-input");
+  var sendButton = form.querySelector("button[type=submit]");
+  var muteDialog = document.getElementById("mute-dialog");
 
   var STOP_CODES = {4401: "Signed out: log in again to chat.", 4403: "You are no longer a member of this course.", 4404: "This course no longer exists."};
   var PING_EVERY = 25000;
@@ -45,6 +47,8 @@
   var online = {};
   var pending = [];  // [{clientId, text, element}] oldest first, until acknowledged
   var readTimer = null;
+  var mutes = config.mutes || {};  // user name -> until (ISO 8601), for running mutes
+  var unmuteTimer = null;
 
   function setState(state, text) {
     stateLabel.dataset.state = state;
@@ -63,9 +67,55 @@
     return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
 
+  /* Every time shown, messages and mute notices alike: the browser's locale and time zone. */
   function localTime(iso) {
     var date = new Date(iso);
     return isNaN(date) ? iso : date.toLocaleString();
+  }
+
+  /* --- mutes ----------------------------------------------------------------------------- */
+
+  function isMuted(name) {
+    return Boolean(mutes[name]) && new Date(mutes[name]).getTime() > Date.now();
+  }
+
+  function muteNotice(name) {
+    var until = localTime(mutes[name]);
+    return name === config.username ? "You are muted until " + until + "." : name + " is muted until " + until + ".";
+  }
+
+  /* While muted, the message box is disabled and says why; it opens again when the mute ends. */
+  function applyOwnMute() {
+    clearTimeout(unmuteTimer);
+    var muted = isMuted(config.username);
+    input.disabled = muted;
+    sendButton.disabled = muted;
+    input.placeholder = muted ? muteNotice(config.username) : "Write a message…";
+    if (muted) {
+      unmuteTimer = setTimeout(function () {
+        delete mutes[config.username];
+        applyOwnMute();
+        showError("");
+      }, Math.min(new Date(mutes[config.username]).getTime() - Date.now() + 500, 2147483647));
+    }
+  }
+
+  function askMute(name) {
+    document.getElementById("mute-user").textContent = name;
+    var opener = document.activeElement;
+    muteDialog.returnValue = "";
+    muteDialog.addEventListener("close", function () {
+      if (muteDialog.returnValue === "mute") {
+        send({type: "mute", user: name, minutes: Number(document.getElementById("mute-minutes").value)});
+      }
+      if (opener && opener.focus) opener.focus();
+    }, {once: true});
+    muteDialog.showModal();
+    document.getElementById("mute-minutes").focus();
+  }
+
+  function confirmFirst(question, action) {
+    return window.educaConfirm ? window.educaConfirm(question, action) : Promise.resolve(true);
   }
 
   function atBottom() {
@@ -97,7 +147,9 @@
     button.className = "secondary";
     button.textContent = "Delete";
     button.addEventListener("click", function () {
-      send({type: "delete", id: Number(element.dataset.id)});
+      confirmFirst("Delete this message? Everyone in the room will see that it was deleted.", "Delete").then(function (confirmed) {
+        if (confirmed) send({type: "delete", id: Number(element.dataset.id)});
+      });
     });
     tools.appendChild(button);
     element.insertBefore(tools, element.firstChild);
@@ -194,15 +246,17 @@
       label.textContent = name;
       item.appendChild(label);
       if (config.isOwner && name !== config.username) {
-        var mute = document.createElement("button");
-        mute.type = "button";
-        mute.className = "secondary";
-        mute.textContent = "Mute";
-        mute.addEventListener("click", function () {
-          var minutes = parseInt(window.prompt("Mute " + name + " for how many minutes (1-1440)?", "10"), 10);
-          if (minutes >= 1 && minutes <= 1440) send({type: "mute", user: name, minutes: minutes});
+        var muted = isMuted(name);
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "secondary";
+        button.textContent = muted ? "Unmute" : "Mute";
+        button.setAttribute("aria-label", (muted ? "Unmute " : "Mute ") + name);
+        button.addEventListener("click", function () {
+          if (muted) send({type: "unmute", user: name});
+          else askMute(name);
         });
-        item.appendChild(mute);
+        item.appendChild(button);
       }
       onlineList.appendChild(item);
     });
@@ -288,8 +342,16 @@
         showTyping(frame.user);
         break;
       case "member.muted":
-        var until = localTime(frame.until);
-        showError(frame.user === config.username ? "You are muted until " + until + "." : frame.user + " is muted until " + until + ".");
+        mutes[frame.user] = frame.until;
+        showError(muteNotice(frame.user));
+        if (frame.user === config.username) applyOwnMute();
+        renderOnline();
+        break;
+      case "member.unmuted":
+        delete mutes[frame.user];
+        showError(frame.user === config.username ? "You may write again." : frame.user + " may write again.");
+        if (frame.user === config.username) applyOwnMute();
+        renderOnline();
         break;
       case "error":
         handleError(frame);
@@ -311,7 +373,8 @@
       pending[index].element.remove();
       pending.splice(index, 1);
     }
-    showError(frame.detail);
+    // The server's refusal names the time in UTC; say it as every other notice does.
+    showError(frame.code === "muted" && isMuted(config.username) ? muteNotice(config.username) : frame.detail);
   }
 
   function connect() {
@@ -391,6 +454,7 @@
   });
 
   input.addEventListener("input", function () {
+    if (isMuted(config.username)) return;
     var now = Date.now();
     if (now - lastTypingSent > TYPING_EVERY && send({type: "typing"})) lastTypingSent = now;
   });
@@ -416,6 +480,7 @@
     addTools(element);
   });
   list.scrollTop = list.scrollHeight;
+  applyOwnMute();
   setState("connecting", "Connecting…");
   connect();
 })();

@@ -1,6 +1,7 @@
 /*
  * Reordering of CMS lists: native HTML5 drag and drop, plus move-up/move-down buttons for the
- * keyboard. Markup: <ol class="sortable" data-order-url="..." data-status="<id of a live region>">
+ * keyboard. Markup: <ol class="sortable" data-order-url="..." data-status="<id of a live region>"
+ * data-saved="<id of a visible badge>">
  * with <li data-id="..."> children holding .move-up and .move-down buttons. After each move the
  * list's new order is POSTed as JSON {"<id>": position}; a failed save puts the list back.
  */
@@ -22,10 +23,24 @@
     });
   }
 
-  function announce(list, text) {
+  var savedTimer = null;
+
+  /* The live region tells screen readers; data-saved names a visible badge for everyone else
+   * ("Saved", or the failure, which stays until the next move). */
+  function announce(list, text, saved) {
     var status = document.getElementById(list.getAttribute("data-status"));
     if (status) {
       status.textContent = text;
+    }
+    var badge = document.getElementById(list.getAttribute("data-saved"));
+    if (badge) {
+      clearTimeout(savedTimer);
+      badge.textContent = saved ? "Saved" : "Not saved";
+      badge.classList.toggle("failed", !saved);
+      badge.hidden = false;
+      if (saved) {
+        savedTimer = setTimeout(function () { badge.hidden = true; }, 4000);
+      }
     }
   }
 
@@ -47,13 +62,14 @@
       if (!response.ok) {
         throw new Error("HTTP " + response.status);
       }
-      announce(list, "New order saved.");
+      list.classList.remove("order-error");
+      announce(list, "New order saved.", true);
     }).catch(function () {
       previous.forEach(function (item) {
         list.appendChild(item);
       });
       list.classList.add("order-error");
-      announce(list, "The new order could not be saved; the list is back as it was.");
+      announce(list, "The new order could not be saved; the list is back as it was.", false);
     });
   }
 

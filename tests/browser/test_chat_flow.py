@@ -12,7 +12,7 @@ from django.contrib.staticfiles import finders
 from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
-from chat.models import Message
+from chat.models import Message, Mute
 from chat.services import message_create
 from tests.browser_support import (
     CHROMIUM,
@@ -176,6 +176,7 @@ def test_three_people_chat_live_through_a_dropped_socket(room, redis_browsers):
 
     # The instructor deletes Ben's message: it becomes a tombstone everywhere.
     messages(instructor).nth(1).get_by_role("button", name="Delete").click()
+    instructor.get_by_role("dialog").get_by_role("button", name="Delete").click()
     for page in everyone:
         expect(messages(page).nth(1)).to_contain_text("message deleted")
         expect(messages(page).nth(1)).not_to_contain_text("onerror")
@@ -250,3 +251,34 @@ def test_scrolling_up_loads_older_messages_and_times_are_local(room, browsers):
     page.locator("#chat-messages").evaluate("element => { element.scrollTop = 0; }")
     expect(messages(page)).to_have_count(70)
     expect(messages(page).first).to_contain_text("message 1")
+
+
+def test_the_instructor_mutes_through_a_dialog_and_unmutes(room, browsers):
+    course, owner, (student, _) = room
+    server, session = browsers
+    learner = open_room(session, server, student, course)
+    instructor = open_room(session, server, owner, course)
+    expect(online(instructor)).to_have_text(sorted([student.username, owner.username]))
+
+    instructor.get_by_role("button", name=f"Mute {student.username}").click()
+    dialog = instructor.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Mute {student.username}")
+    expect(dialog.get_by_label("For how long?")).to_be_focused()
+    dialog.get_by_label("For how long?").select_option("30")
+    session.screenshot(instructor, "mute-dialog")
+    dialog.get_by_role("button", name="Mute").click()
+
+    expect(learner.locator("#chat-input")).to_be_disabled()
+    expect(learner.get_by_role("button", name="Send")).to_be_disabled()
+    until = Mute.objects.get(user=student).until.isoformat()
+    shown = learner.evaluate("iso => new Date(iso).toLocaleString()", until)
+    expect(learner.locator("#chat-error")).to_have_text(f"You are muted until {shown}.")
+    expect(instructor.locator("#chat-error")).to_have_text(
+        f"{student.username} is muted until {shown}."
+    )
+    session.screenshot(learner, "muted-student")
+
+    instructor.get_by_role("button", name=f"Unmute {student.username}").click()
+    expect(learner.locator("#chat-input")).to_be_enabled()
+    say(learner, "thank you")
+    expect(texts(instructor)).to_have_text(["thank you"])

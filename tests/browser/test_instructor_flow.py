@@ -28,6 +28,9 @@ def add_content(page, kind, **fields):
 def wait_saved(page):
     # Locator assertions, not wait_for_function: the page's CSP refuses the eval() it uses.
     expect(page.locator("#order-status")).to_contain_text("saved")
+    # Said to everyone, not only to screen readers.
+    expect(page.locator("#order-saved")).to_be_visible()
+    expect(page.locator("#order-saved")).to_have_text("Saved")
     page.locator("#order-status").evaluate("status => { status.textContent = ''; }")
 
 
@@ -46,7 +49,8 @@ def test_an_instructor_builds_and_publishes_a_course(instructor, browser_session
     page.locator("#id_username").fill("grace")
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/students/courses/")
+    page.wait_for_url("**/instructor/")
+    expect(page.locator(".empty")).to_contain_text("You have not created any courses yet")
     shot(page, "logged-in")
 
     # Create a course.
@@ -61,9 +65,12 @@ def test_an_instructor_builds_and_publishes_a_course(instructor, browser_session
     course = Course.objects.get(owner=instructor)
     assert course.slug == "compilers-from-scratch"
 
-    # Two modules through the formset.
+    # Two modules through the formset: one blank form, another added in place.
+    expect(page.locator("fieldset.module-form")).to_have_count(1)
     page.locator("#id_modules-0-title").fill("Lexing")
     page.locator("#id_modules-0-description").fill("Characters to tokens.")
+    page.get_by_role("button", name="Add another module").click()
+    expect(page.locator("#id_modules-1-title")).to_be_focused()
     page.locator("#id_modules-1-title").fill("Parsing")
     page.locator("#id_modules-1-description").fill("Tokens to trees.")
     shot(page, "module-formset")
@@ -121,6 +128,14 @@ def test_an_instructor_builds_and_publishes_a_course(instructor, browser_session
     assert page.locator(".badge.published").inner_text() == "Published"
     course.refresh_from_db()
     assert course.is_published
+
+    # The instructor's home, from the top bar, shows the course and its state.
+    page.locator("#header").get_by_role("link", name="Teaching").click()
+    page.wait_for_url("**/instructor/")
+    row = page.locator("table.instructor-home tbody tr")
+    expect(row).to_contain_text("Compilers from scratch")
+    expect(row.locator(".badge")).to_have_text("Published")
+    shot(page, "instructor-home")
 
     # The preview offers the file as a download and shows the image and the player.
     page.goto(reverse("student_course_detail_module", args=[course.pk, lexing.pk]))

@@ -109,8 +109,18 @@ def test_a_student_registers_studies_resumes_and_leaves(catalogue, browser_sessi
     assert progress(page) == "50"
     shot(page, "resumed")
 
-    # Unenroll.
+    # Unenroll, asked first in a dialog that opens on its harmless choice.
     page.get_by_role("button", name="Leave this course").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Leave “Waves and optics”?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    shot(page, "leave-asked-first")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("button", name="Leave this course")).to_be_focused()
+    assert Enrollment.objects.filter(student=student).exists()
+    page.get_by_role("button", name="Leave this course").click()
+    dialog.get_by_role("button", name="Leave the course").click()
     page.wait_for_url("**/students/courses/")
     expect(page.locator(".messages")).to_contain_text("You have left Waves and optics.")
     expect(page.locator(".empty")).to_contain_text("not enrolled in any course")

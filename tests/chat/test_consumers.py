@@ -42,6 +42,23 @@ async def test_anonymous_socket_is_accepted_then_closed_with_4401(room):
     await communicator.disconnect()
 
 
+async def test_a_socket_with_no_credential_and_no_origin_is_accepted_then_closed_with_4401(room):
+    course, _, _ = room
+    communicator, connected, _ = await open_socket(room_path(course.pk), origin=None)
+    assert connected
+    assert await close_code(communicator) == 4401
+    await communicator.disconnect()
+
+
+async def test_a_socket_with_no_credential_and_a_foreign_origin_is_refused_at_the_handshake(room):
+    course, _, _ = room
+    communicator, connected, _ = await open_socket(
+        room_path(course.pk), origin="http://evil.example"
+    )
+    assert not connected
+    await communicator.disconnect()
+
+
 async def test_non_member_is_closed_with_4403(room):
     course, _, _ = room
     stranger = await database_sync_to_async(UserFactory)()
@@ -744,6 +761,57 @@ async def test_a_non_member_cannot_be_muted(room):
     await send(communicator, type="mute", user=stranger.username, minutes=5)
     assert (await receive_type(communicator, "error"))["code"] == "not_found"
     await communicator.disconnect()
+
+
+async def test_the_owner_unmutes_a_member_who_may_then_speak_and_everyone_is_told(room):
+    course, owner, students = room
+    instructor = await join(course, owner)
+    student = await join(course, students[0])
+    await send(instructor, type="mute", user=students[0].username, minutes=5)
+    await receive_type(student, "member.muted")
+    await send(instructor, type="unmute", user=students[0].username)
+    told = await receive_type(student, "member.unmuted")
+    assert told == {"type": "member.unmuted", "user": students[0].username}
+    assert (await receive_type(instructor, "member.unmuted")) == told
+    await send(student, message="thank you", client_id="m1")
+    assert (await receive_type(student, "message"))["message"] == "thank you"
+    await instructor.disconnect()
+    await student.disconnect()
+
+
+async def test_only_the_owner_may_unmute(room):
+    course, owner, students = room
+    instructor = await join(course, owner)
+    await send(instructor, type="mute", user=students[1].username, minutes=5)
+    await receive_type(instructor, "member.muted")
+    communicator = await join(course, students[0])
+    await send(communicator, type="unmute", user=students[1].username)
+    assert (await receive_type(communicator, "error"))["code"] == "forbidden"
+    await communicator.disconnect()
+    await instructor.disconnect()
+
+
+@pytest.mark.parametrize("target", ["nobody-here", "student", 7])
+async def test_unmuting_someone_not_muted_is_not_found(room, target):
+    course, owner, students = room
+    username = students[0].username if target == "student" else target
+    communicator = await join(course, owner)
+    await send(communicator, type="unmute", user=username)
+    assert (await receive_type(communicator, "error"))["code"] == "not_found"
+    await communicator.disconnect()
+
+
+async def test_a_muted_members_typing_reaches_nobody(room):
+    course, owner, students = room
+    instructor = await join(course, owner)
+    typist = await join(course, students[0])
+    await send(instructor, type="mute", user=students[0].username, minutes=5)
+    await receive_type(typist, "member.muted")
+    await receive_type(instructor, "member.muted")
+    await send(typist, type="typing")
+    await nothing_more(instructor, timeout=1.0)
+    await typist.disconnect()
+    await instructor.disconnect()
 
 
 # --- presence ---------------------------------------------------------------------------------

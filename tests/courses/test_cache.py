@@ -593,3 +593,10 @@ def test_a_cached_anonymous_page_costs_one_query(course, url, django_assert_num_
     # The version the entry is keyed on: the catalogue's, or the course's.
     with django_assert_num_queries(1):
         assert anonymous.get(url)[PAGE_CACHE_HEADER] == "hit"
+
+
+def test_entries_cached_by_a_release_with_other_rendering_rules_are_not_read(settings):
+    cache.set("educa:course:1:1:outline", "<p>**bold**</p>", version=1)
+
+    assert settings.CACHES["default"]["VERSION"] == settings.CACHE_RENDERING_VERSION > 1
+    assert cache.get("educa:course:1:1:outline") is None

@@ -48,3 +48,29 @@ def test_a_video_title_is_escaped():
     html = rendered(Video(title='"><script>x</script>', url="https://vimeo.com/76979871"))
 
     assert "<script>" not in html
+
+
+def test_a_bullet_list_then_a_numbered_list_stay_two_lists():
+    html = rendered(Text(title="Lists", content="- a\n- b\n\n1. one\n2. two"))
+
+    assert "<ul>\n<li>a</li>\n<li>b</li>\n</ul>" in html
+    assert "<ol>\n<li>one</li>\n<li>two</li>\n</ol>" in html
+
+
+def test_lesson_headings_sit_below_the_lessons_own_h3_title():
+    html = rendered(Text(title="T", content="# Big\n\n## Smaller\n\n#### Deep"))
+
+    assert "<h4>Big</h4>" in html
+    assert "<h5>Smaller</h5>" in html
+    assert "<h6>Deep</h6>" in html
+    assert "<h1" not in html and "<h2" not in html and "<h3" not in html
+
+
+def test_a_video_always_shows_its_title_and_a_link_to_its_source():
+    url = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    html = rendered(Video(title="Light as a wave", url=url))
+
+    assert "<figcaption" in html and "Light as a wave" in html.split("<figcaption")[1]
+    assert (
+        f'<a href="{url.replace("&", "&amp;")}" target="_blank" rel="noopener noreferrer">' in html
+    )

@@ -227,6 +227,17 @@ def test_the_module_formset_adds_modules_in_order(instructor_client, course):
     assert list(course.modules.values_list("title", "order")) == [("First", 0), ("Second", 1)]
 
 
+def test_the_module_formset_shows_one_blank_form_and_a_template_for_more(instructor_client, module):
+    html = instructor_client.get(
+        reverse("course_module_update", args=[module.course.pk])
+    ).content.decode()
+
+    assert 'name="modules-TOTAL_FORMS" value="2"' in html
+    template = html.split('<template id="module-empty-form">')[1].split("</template>")[0]
+    assert 'name="modules-__prefix__-title"' in template
+    assert 'id="add-module" hidden>Add another module</button>' in html
+
+
 def test_the_module_formset_renames_modules(instructor_client, module):
     module.title = "Renamed"
     data = module_formset_data([module])

@@ -222,3 +222,29 @@ def test_the_cms_link_is_hidden_from_students(client):
     response = client.get(reverse("course_list"))
 
     assert reverse("manage_course_list").encode() not in response.content
+
+
+# --- the overview as Markdown -------------------------------------------------------------------
+
+
+OVERVIEW = "Learn **fast**.\n\n# Outline\n\n<script>alert(1)</script>"
+
+
+def test_the_course_page_shows_its_overview_as_sanitised_markdown(client):
+    course = CourseFactory(overview=OVERVIEW)
+
+    html = client.get(course.get_absolute_url()).content.decode()
+
+    assert "Learn <strong>fast</strong>." in html
+    assert "<h2>Outline</h2>" in html
+    assert "**fast**" not in html and "<script>alert" not in html
+
+
+def test_the_catalogue_shows_each_overview_as_sanitised_markdown(client):
+    CourseFactory(overview=OVERVIEW)
+
+    html = client.get(reverse("course_list")).content.decode()
+
+    assert "Learn <strong>fast</strong>." in html
+    assert "<h3>Outline</h3>" in html
+    assert "**fast**" not in html and "<script>alert" not in html

@@ -143,6 +143,9 @@ def template_files() -> list[Path]:
 def test_no_template_of_ours_holds_inline_script_or_style():
     found = {}
     for path in template_files():
+        # E-mails are no pages: no CSP applies, and mail clients need their styles inline.
+        if "email" in path.parts:
+            continue
         text = path.read_text()
         problems = active_content(text, template=True) + inline_styles(text, template=True)
         if problems:

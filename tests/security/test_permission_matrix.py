@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.messages.storage.base import BaseStorage
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import reverse
@@ -70,6 +71,7 @@ PUBLISHED = {
     ("course_detail", "GET"): (200, 200, 200, 200, 200, 200),
     ("course_list_subject", "GET"): (200, 200, 200, 200, 200, 200),
     # --- the instructor's CMS
+    ("instructor_home", "GET"): (LOGIN, 403, 403, 200, 200, 403),
     ("course_edit", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("course_edit", "POST"): (LOGIN, 403, 403, 404, 302, 403),
     ("course_delete", "GET"): (LOGIN, 403, 403, 404, 200, 403),
@@ -332,6 +334,27 @@ def test_draft_course_answers_as_the_table_says(world, name, method, role, expec
     services.course_unpublish(course=world.course)
 
     assert answer(request(world, name, method, role)) == expected
+
+
+PAGES_SHOWN = [
+    pytest.param(name, role, id=f"{name}-{role}")
+    for (name, method), row in PUBLISHED.items()
+    if method == "GET" and not name.startswith("api:")
+    for role, expected in zip(ROLES, row, strict=True)
+    if expected == 200
+]
+
+
+@pytest.mark.parametrize(("name", "role"), PAGES_SHOWN)
+def test_no_page_hides_the_notices_behind_its_own_messages_variable(world, name, role):
+    response = request(world, name, "GET", role)
+    shadowed = [
+        context.template_name
+        for context in response.context or []
+        if "messages" in context and not isinstance(context["messages"], BaseStorage)
+    ]
+
+    assert shadowed == []
 
 
 @pytest.mark.parametrize("name", POST_ONLY)

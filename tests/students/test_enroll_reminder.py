@@ -10,7 +10,6 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from students.models import EnrollmentReminder
-from students.reminders import ENROLL_REMINDER_SUBJECT
 from tests.factories import EnrollmentFactory, InstructorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +29,7 @@ def test_user_enrolled_in_nothing_gets_one_reminder():
     user = UserFactory(date_joined=joined(10))
     output = run("--days", "7")
     assert [message.to for message in mail.outbox] == [[user.email]]
-    assert mail.outbox[0].subject == ENROLL_REMINDER_SUBJECT
+    assert mail.outbox[0].subject == "Your Educa courses are waiting"
     assert "Sent 1 enrollment reminder" in output
 
 

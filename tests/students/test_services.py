@@ -201,9 +201,14 @@ def test_marking_a_content_not_done_leaves_other_students_progress():
 SITE = "https://educa.example:8443"
 
 
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = SITE
+
+
 def register(**overrides):
     fields = {"username": "ada", "email": "ada@example.com", "password": "a-long-pass-phrase"}
-    return services.user_register(**{**fields, **overrides}, site_url=SITE)
+    return services.user_register(**{**fields, **overrides})
 
 
 def sent_link(message) -> str:

@@ -179,6 +179,34 @@ def test_my_courses_lists_each_course_with_its_progress(client, enrollment):
     assert "Somebody else" not in page
 
 
+def finish_course(enrollment) -> None:
+    module = ModuleFactory(course=enrollment.course)
+    for content in ContentFactory.create_batch(2, module=module):
+        ContentCompletionFactory(student=enrollment.student, content=content)
+
+
+def test_my_courses_says_a_finished_course_is_complete(client, enrollment):
+    ContentFactory(module__course=EnrollmentFactory(student=enrollment.student).course)
+    finish_course(enrollment)
+
+    page = client.get(MY_COURSES).content.decode()
+
+    assert page.count("Course complete.") == 1
+
+
+def test_the_study_view_says_a_finished_course_is_complete(client, enrollment):
+    study = study_url(enrollment.course)
+    ContentFactory(module__course=enrollment.course)
+    assert "Course complete." not in client.get(study).content.decode()
+
+    finish_course(enrollment)
+    ContentCompletionFactory(
+        student=enrollment.student, content=enrollment.course.modules.first().contents.first()
+    )
+
+    assert "Course complete." in client.get(study).content.decode()
+
+
 def test_my_courses_without_enrollments_shows_an_empty_state(client, student):
     response = client.get(MY_COURSES)
 
