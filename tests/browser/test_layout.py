@@ -69,6 +69,7 @@ NOT_PAGES = {
     "content_order": "a JSON endpoint of the CMS's reordering",
     "module_content_delete": "POST only, then a redirect",
     "content_file": "a course file or image, not a page",
+    "favicon": "a redirect to the icon, not a page",
     "student_enroll_course": "POST only, then a redirect",
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",
@@ -125,6 +126,7 @@ PAGES = [
     Page("password_change", "student", lambda world: reverse("password_change")),
     Page("password_change_done", "student", lambda world: reverse("password_change_done")),
     # --- instructors: the CMS
+    Page("instructor_home", "instructor", lambda world: reverse("instructor_home")),
     Page("manage_course_list", "instructor", lambda world: reverse("manage_course_list")),
     Page("course_create", "instructor", lambda world: reverse("course_create")),
     Page("course_edit", "instructor", lambda world: reverse("course_edit", args=[world.course.pk])),
