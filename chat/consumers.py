@@ -21,7 +21,7 @@ from students.selectors import course_get_for_member
 
 from . import selectors, services
 from .runtime.db import db
-from .runtime.socket import CLOSE_TRY_AGAIN_LATER, RoomSocket, task_soon
+from .runtime.socket import CLOSE_TRY_AGAIN_LATER, RoomSocket
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class ChatConsumer(RoomSocket):
         )
         # Answered by a task of its own: the socket's next frames do not wait for this commit,
         # so each message's sender hears within CHAT_WRITE_TIMEOUT of sending it.
-        task_soon(self._message_answer(draft))
+        self.answer_soon(self._message_answer(draft))
 
     async def _message_answer(self, draft: services.MessageDraft):
         """Store a message frame's draft and answer its sender: the message, or an error."""

@@ -41,17 +41,6 @@ CATCH_UP_RETRY = 1.0
 CLIENT_GONE = (OSError, Disconnected)
 
 
-# Tasks under way that nothing else refers to (the event loop keeps only weak references).
-_tasks_running: set[asyncio.Task] = set()
-
-
-def task_soon(coroutine) -> None:
-    """Run a coroutine in a task of its own, kept until it ends (a sender's answer)."""
-    task = asyncio.get_running_loop().create_task(coroutine)
-    _tasks_running.add(task)
-    task.add_done_callback(_tasks_running.discard)
-
-
 class Mailbox:
     """A socket's queue of events: one list and, while the socket waits, one future.
 
@@ -92,6 +81,9 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
     # Class defaults, set on the instance only when they change: thousands of idle sockets
     # each hold one instance. Draining: the process is stopping and reads no more frames.
     draining = False
+    # Answers to this socket's messages still being stored (answer_soon); None until the first,
+    # so an idle socket holds no set.
+    answers: set[asyncio.Task] | None = None
     # The socket's loop has finished (its client is gone or its close handshake is done).
     ended = False
 
@@ -243,6 +235,15 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
         self.closed = True
         await self.room_leave()
 
+    def answer_soon(self, coroutine) -> None:
+        """Run a sender's answer in a task of its own, kept (and awaited by a drain) until it
+        ends: the socket's next frames do not wait for this commit."""
+        if self.answers is None:
+            self.answers = set()
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.answers.add(task)
+        task.add_done_callback(self.answers.discard)
+
     async def message_store(self, draft) -> None:
         """Store a message through the process's writer, then answer its sender."""
         message, _ = await self.hub.writer.write(draft)
@@ -318,6 +319,9 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
         )
 
     async def chat_close(self, item: dict):
+        if item["code"] == CLOSE_SERVICE_RESTART and self.answers:
+            # A drain: the messages received before it are answered before the close.
+            await asyncio.wait(list(self.answers))
         await self._close(item["code"])
 
     async def chat_recheck(self, item: dict):
