@@ -582,3 +582,41 @@ def test_a_form_showing_its_errors_has_no_axe_violation(session, world, entry):
     page.context.close()
 
     assert axe == {"desktop": [], "phone": []}
+
+
+@in_chromium
+def test_a_long_chat_history_written_by_others_has_no_axe_violation(session, world, daphne):
+    reader = EnrollmentFactory(course=world.course, student=UserFactory(username="reader")).student
+    world.users["reader"] = reader
+    for n in range(40):
+        message_create(author=world.users["student"], course=world.course, text=f"Line {n}.")
+    url = reverse("chat_room", args=[world.course.pk])
+    page = open_page(session, world, url, "reader", DESKTOP, daphne=daphne)
+    axe = {"desktop": axe_violations(page)}
+    page.set_viewport_size(PHONES[1])
+    axe["phone"] = axe_violations(page)
+    page.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
+
+
+@in_chromium
+def test_the_message_list_is_a_polite_log_that_announces_only_new_messages(session, world, daphne):
+    url = reverse("chat_room", args=[world.course.pk])
+    page = open_page(session, world, url, "student", DESKTOP, daphne=daphne)
+    log = page.get_by_role("log", name="Messages")
+    items = page.locator("#chat-messages li.chat-message")
+    before = items.count()
+    # Each message shown so far is marked: a re-rendered list would lose the marks.
+    items.evaluate_all("items => items.forEach(item => { item.dataset.shown = 'yes'; })")
+
+    page.locator("#chat-input").fill("A new line for the log.")
+    page.get_by_role("button", name="Send").click()
+    expect(items).to_have_count(before + 1)
+    expect(items.last).not_to_have_class("chat-message own pending")
+
+    expect(log).to_have_attribute("aria-live", "polite")
+    expect(log).to_have_attribute("aria-relevant", "additions")
+    expect(log.locator("li.chat-message").last).to_contain_text("A new line for the log.")
+    assert page.locator("#chat-messages li[data-shown=yes]").count() == before
+    page.context.close()
