@@ -620,3 +620,40 @@ def test_the_message_list_is_a_polite_log_that_announces_only_new_messages(sessi
     expect(log.locator("li.chat-message").last).to_contain_text("A new line for the log.")
     assert page.locator("#chat-messages li[data-shown=yes]").count() == before
     page.context.close()
+
+
+@in_chromium
+def test_the_open_menu_and_online_list_on_a_phone_have_no_axe_violation(session, world, daphne):
+    menu_page = open_page(session, world, reverse("course_list"), "student", PHONES[1])
+    menu_page.get_by_role("button", name="Menu").click()
+    violations = axe_violations(menu_page)
+    menu_page.context.close()
+    url = reverse("chat_room", args=[world.course.pk])
+    chat_page = open_page(session, world, url, "instructor", PHONES[1], daphne=daphne)
+    chat_page.get_by_role("button", name="Online").click()
+    expect(chat_page.locator("#chat-online-panel")).to_contain_text("ada")
+    violations += axe_violations(chat_page)
+    chat_page.context.close()
+
+    assert violations == []
+
+
+@in_chromium
+@pytest.mark.parametrize(
+    ("role", "path", "status"),
+    [("visitor", "/no-such-page/", 404), ("student", "/chat/room/{other}/", 403)],
+    ids=["not-found", "forbidden"],
+)
+def test_an_error_page_has_no_axe_violation(session, world, role, path, status):
+    other = CourseFactory(owner=world.users["instructor"], title="Heat", slug="heat")
+    page = session.new_page(viewport=DESKTOP)
+    if role != "visitor":
+        log_in(page, world.users[role], session.base_url)
+    response = page.goto(path.format(other=other.pk))
+    assert response.status == status
+    axe = {"desktop": axe_violations(page)}
+    page.set_viewport_size(PHONES[1])
+    axe["phone"] = axe_violations(page)
+    page.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
