@@ -1,5 +1,6 @@
 """Every page at desktop and phone widths in Chromium: nothing scrolls sideways, controls are
-large enough to touch, and each width leaves a screenshot (screenshots/browser_test_layout.py_*).
+large enough to touch, axe-core finds no serious or critical violation, and each width leaves a
+screenshot (screenshots/layout/*).
 
 PAGES lists each page of the URL map with who sees it; a new route of the URL configuration
 that is neither there nor in NOT_PAGES fails `test_every_page_route_has_a_layout_entry`. One
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.tokens import default_token_generator
 from django.db import connections
 from django.urls import reverse
@@ -362,6 +364,20 @@ min => {
 """
 MIN_CONTRAST = 4.5
 
+AXE = Axe()
+AXE_BLOCKING = {"serious", "critical"}  # axe's impacts that fail a page
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as shown, one per element."""
+    violations = AXE.run(page).response["violations"]
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']} {violation['help']}"
+        for violation in violations
+        if violation["impact"] in AXE_BLOCKING
+        for node in violation["nodes"]
+    ]
+
 
 def screenshot(page, name: str) -> None:
     """A full-page screenshot, screenshots/layout/<name>.png (`make screenshots` picks some)."""
@@ -396,13 +412,14 @@ def test_every_entry_names_an_existing_route():
 
 @in_chromium
 @pytest.mark.parametrize("entry", PAGES, ids=page_id)
-def test_page_fits_phone_widths_with_touch_sized_controls_and_legible_text(
+def test_page_fits_phone_widths_with_touch_sized_controls_legible_text_and_no_axe_violation(
     request, session, world, entry
 ):
     daphne = request.getfixturevalue("daphne") if entry.live_chat else None
     page = open_page(session, world, entry.url(world), entry.role, DESKTOP, daphne=daphne)
     name = page_id(entry)
     screenshot(page, f"{name}-desktop")
+    axe = {"desktop": axe_violations(page)}
     too_wide, small = [], []
     for viewport in PHONES:
         page.set_viewport_size(viewport)
@@ -412,14 +429,17 @@ def test_page_fits_phone_widths_with_touch_sized_controls_and_legible_text(
         screenshot(page, f"{name}-phone-{viewport['width']}")
     small = page.evaluate(SMALL_TARGETS, MIN_TARGET)
     low_contrast = {"light": page.evaluate(LOW_CONTRAST, MIN_CONTRAST)}
+    axe["phone"] = axe_violations(page)
     page.emulate_media(color_scheme="dark")
     low_contrast["dark"] = page.evaluate(LOW_CONTRAST, MIN_CONTRAST)
+    axe["phone-dark"] = axe_violations(page)
     screenshot(page, f"{name}-phone-360-dark")
     page.context.close()
 
     assert too_wide == []
     assert small == []
     assert low_contrast == {"light": [], "dark": []}
+    assert axe == {"desktop": [], "phone": [], "phone-dark": []}
 
 
 @in_chromium
@@ -521,3 +541,121 @@ def test_every_control_reached_by_tab_shows_a_focus_ring(session, world):
 
     assert len(reached) >= 8
     assert without_ring == []
+
+
+def pages_named(*routes: str) -> list[Page]:
+    return [page for page in PAGES if page.route in routes]
+
+
+# Forms whose fields, emptied and sent, come back with errors shown beside them.
+FORMS = pages_named(
+    "login",
+    "student_registration",
+    "password_change",
+    "course_create",
+    "course_module_update",
+    "module_content_create",
+    "module_content_update",
+)
+
+SEND_EMPTY = """
+form => {
+  form.noValidate = true;  // the server's errors, not the browser's bubbles
+  const fields = "input[type=text], input[type=email], input[type=url], input[type=password], "
+    + "textarea";
+  for (const field of form.querySelectorAll(fields)) field.value = "";
+  form.requestSubmit();
+}
+"""
+
+
+@in_chromium
+@pytest.mark.parametrize("entry", FORMS, ids=page_id)
+def test_a_form_showing_its_errors_has_no_axe_violation(session, world, entry):
+    page = open_page(session, world, entry.url(world), entry.role, DESKTOP)
+    form = page.locator("#content form[method=post]").first
+    with page.expect_navigation():
+        form.evaluate(SEND_EMPTY)
+    expect(page.locator(".errorlist").first).to_be_visible()
+    screenshot(page, f"{page_id(entry)}-errors-desktop")
+    axe = {"desktop": axe_violations(page)}
+    page.set_viewport_size(PHONES[1])
+    axe["phone"] = axe_violations(page)
+    page.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
+
+
+@in_chromium
+def test_a_long_chat_history_written_by_others_has_no_axe_violation(session, world, daphne):
+    reader = EnrollmentFactory(course=world.course, student=UserFactory(username="reader")).student
+    world.users["reader"] = reader
+    for n in range(40):
+        message_create(author=world.users["student"], course=world.course, text=f"Line {n}.")
+    url = reverse("chat_room", args=[world.course.pk])
+    page = open_page(session, world, url, "reader", DESKTOP, daphne=daphne)
+    axe = {"desktop": axe_violations(page)}
+    page.set_viewport_size(PHONES[1])
+    axe["phone"] = axe_violations(page)
+    page.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
+
+
+@in_chromium
+def test_the_message_list_is_a_polite_log_that_announces_only_new_messages(session, world, daphne):
+    url = reverse("chat_room", args=[world.course.pk])
+    page = open_page(session, world, url, "student", DESKTOP, daphne=daphne)
+    log = page.get_by_role("log", name="Messages")
+    items = page.locator("#chat-messages li.chat-message")
+    before = items.count()
+    # Each message shown so far is marked: a re-rendered list would lose the marks.
+    items.evaluate_all("items => items.forEach(item => { item.dataset.shown = 'yes'; })")
+
+    page.locator("#chat-input").fill("A new line for the log.")
+    page.get_by_role("button", name="Send").click()
+    expect(items).to_have_count(before + 1)
+    expect(items.last).not_to_have_class("chat-message own pending")
+
+    expect(log).to_have_attribute("aria-live", "polite")
+    expect(log).to_have_attribute("aria-relevant", "additions")
+    expect(log.locator("li.chat-message").last).to_contain_text("A new line for the log.")
+    assert page.locator("#chat-messages li[data-shown=yes]").count() == before
+    page.context.close()
+
+
+@in_chromium
+def test_the_open_menu_and_online_list_on_a_phone_have_no_axe_violation(session, world, daphne):
+    menu_page = open_page(session, world, reverse("course_list"), "student", PHONES[1])
+    menu_page.get_by_role("button", name="Menu").click()
+    violations = axe_violations(menu_page)
+    menu_page.context.close()
+    url = reverse("chat_room", args=[world.course.pk])
+    chat_page = open_page(session, world, url, "instructor", PHONES[1], daphne=daphne)
+    chat_page.get_by_role("button", name="Online").click()
+    expect(chat_page.locator("#chat-online-panel")).to_contain_text("ada")
+    violations += axe_violations(chat_page)
+    chat_page.context.close()
+
+    assert violations == []
+
+
+@in_chromium
+@pytest.mark.parametrize(
+    ("role", "path", "status"),
+    [("visitor", "/no-such-page/", 404), ("student", "/chat/room/{other}/", 403)],
+    ids=["not-found", "forbidden"],
+)
+def test_an_error_page_has_no_axe_violation(session, world, role, path, status):
+    other = CourseFactory(owner=world.users["instructor"], title="Heat", slug="heat")
+    page = session.new_page(viewport=DESKTOP)
+    if role != "visitor":
+        log_in(page, world.users[role], session.base_url)
+    response = page.goto(path.format(other=other.pk))
+    assert response.status == status
+    axe = {"desktop": axe_violations(page)}
+    page.set_viewport_size(PHONES[1])
+    axe["phone"] = axe_violations(page)
+    page.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
