@@ -2,15 +2,18 @@
 network namespace on 10.203.0.0/24 (deploy/netns.py).
 
     db      10.203.0.2   PostgreSQL (and its Unix socket in the work folder, for the tests)
-    redis   10.203.0.3   redis-server (and a Unix socket)
+    redis   10.203.0.3   a Redis master (:6379), its replica (:6380) and three Sentinels
+                         (:26379 to :26381), each server with a Unix socket
     lb      10.203.0.10  Nginx, the production template, balancing over every host
     host-N  10.203.0.1N  uWSGI (deploy/uwsgi.ini) and Daphne (deploy/daphne.sh)
 
 The hosts run the production settings (plus the benchmark's commands) configured by the
-environment only. The tests reach Nginx from a thread inside the lb namespace and read the
-database and Redis through their Unix sockets, so nothing on this machine's own network changes.
+environment only, and find the Redis master through the Sentinels (REDIS_SENTINELS). The tests
+reach Nginx from a thread inside the lb namespace and read the database and Redis through their
+Unix sockets, so nothing on this machine's own network changes.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -52,7 +55,13 @@ from deploy.stack import VENV_BIN
 NAMESPACE_PREFIX = "educa-cl"
 SUBNET = "10.203.0"
 HOST_COUNT = 3
-POSTGRES_PORT, REDIS_PORT, UWSGI_PORT, DAPHNE_PORT = 5432, 6379, 8000, 8001
+POSTGRES_PORT, UWSGI_PORT, DAPHNE_PORT = 5432, 8000, 8001
+# The Redis master's and its replica's ports, and the Sentinels' (quorum 2).
+REDIS_PORTS = (6379, 6380)
+SENTINEL_PORTS = (26379, 26380, 26381)
+SENTINEL_MASTER = "educa"
+# A master silent this long is down; a loaded machine delays answers by a fraction of that.
+SENTINEL_DOWN_AFTER_MS = 1000
 # Rooms and students per room that bench_setup creates for the scenarios.
 ROOMS, STUDENTS = 4, 25
 CHAT_LIMITS = {
@@ -185,7 +194,7 @@ class Cluster:
         self.logs = self.work / "logs"
         self.network: Network | None = None
         self.postgres: NamespacedPostgres | None = None
-        self.redis_process: tuple[subprocess.Popen, dict] | None = None
+        self.redis_processes: dict[int, tuple[subprocess.Popen, dict]] = {}
         self.nginx_process: tuple[subprocess.Popen, dict] | None = None
         self.hosts: list[Host] = []
         self.rooms: list[dict] = []
@@ -208,12 +217,21 @@ class Cluster:
     def redis_address(self) -> str:
         return self.network.nodes["redis"].address
 
-    @property
-    def redis_socket(self) -> Path:
-        return self.work / "redis" / "redis.sock"
+    def redis_socket(self, port: int) -> Path:
+        return self.work / f"redis-{port}" / "redis.sock"
+
+    def redis_master_port(self) -> int:
+        """The port of the Redis server that is the master now."""
+        for port in REDIS_PORTS:
+            client = redis.Redis(unix_socket_path=str(self.redis_socket(port)))
+            with contextlib.suppress(redis.ConnectionError):
+                if client.info("replication")["role"] == "master":
+                    return port
+        raise redis.ConnectionError("no Redis master is running")
 
     def redis_client(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=str(self.redis_socket))
+        """A client of the current master, through its Unix socket."""
+        return redis.Redis(unix_socket_path=str(self.redis_socket(self.redis_master_port())))
 
     def database(self) -> psycopg.Connection:
         return psycopg.connect(
@@ -235,14 +253,7 @@ class Cluster:
         self.postgres.create()
         self.postgres.allow_subnet()
         self.postgres.start()
-        (self.work / "redis").mkdir()
-        redis_argv = [*redis_command(REDIS_PORT, redis_node.address, self.work / "redis"),
-                      "--unixsocket", str(self.redis_socket), "--unixsocketperm", "700",
-                      "--protected-mode", "no"]  # fmt: skip
-        self.redis_process = spawn(
-            redis_node.command(redis_argv), log=self.logs / "redis.log", env=self.base_env()
-        )
-        wait_until(self.redis_socket.exists, timeout=START_TIMEOUT, what="redis")
+        self.start_redis(redis_node)
 
         env = self.app_env()
         self.prepare_django(host_nodes[0], env)
@@ -255,6 +266,77 @@ class Cluster:
         with ThreadPoolExecutor(len(self.hosts)) as pool:
             list(pool.map(Host.wait_healthy, self.hosts))
         self.start_nginx()
+
+    def start_redis(self, node: Namespace) -> None:
+        """The master, its replica and three Sentinels, ready for a failover."""
+        master_port, replica_port = REDIS_PORTS
+        for port in REDIS_PORTS:
+            folder = self.redis_socket(port).parent
+            folder.mkdir()
+            argv = [*redis_command(port, node.address, folder),
+                    "--unixsocket", str(self.redis_socket(port)), "--unixsocketperm", "700",
+                    "--protected-mode", "no"]  # fmt: skip
+            if port == replica_port:
+                argv += ["--replicaof", node.address, str(master_port)]
+            self.redis_processes[port] = spawn(
+                node.command(argv), log=self.logs / f"redis-{port}.log", env=self.base_env()
+            )
+            wait_until(self.redis_socket(port).exists, timeout=START_TIMEOUT, what="redis")
+        for port in SENTINEL_PORTS:
+            folder = self.work / f"sentinel-{port}"
+            folder.mkdir()
+            # Sentinel rewrites its configuration file as it learns the replica and the others.
+            config = folder / "sentinel.conf"
+            config.write_text(
+                f"port {port}\nbind {node.address}\ndir {folder}\nprotected-mode no\n"
+                f"sentinel monitor {SENTINEL_MASTER} {node.address} {master_port} 2\n"
+                f"sentinel down-after-milliseconds {SENTINEL_MASTER} {SENTINEL_DOWN_AFTER_MS}\n"
+                f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n"
+            )
+            self.redis_processes[port] = spawn(
+                node.command(["redis-sentinel", str(config)]),
+                log=self.logs / f"sentinel-{port}.log",
+                env=self.base_env(),
+            )
+        wait_until(
+            lambda: node.call(self._sentinels_ready), timeout=START_TIMEOUT, what="sentinels"
+        )
+
+    def _sentinel(self, port: int) -> redis.Redis:
+        """A client of one Sentinel; only from inside the redis namespace."""
+        return redis.Redis(self.redis_address, port, socket_timeout=1, decode_responses=True)
+
+    def _sentinels_ready(self) -> bool:
+        """Every Sentinel knows the replica (in sync) and the two other Sentinels."""
+        try:
+            for port in SENTINEL_PORTS:
+                sentinel = self._sentinel(port)
+                replicas = sentinel.sentinel_slaves(SENTINEL_MASTER)
+                if len(sentinel.sentinel_sentinels(SENTINEL_MASTER)) < len(SENTINEL_PORTS) - 1:
+                    return False
+                if not any(r["master-link-status"] == "ok" for r in replicas):
+                    return False
+        except redis.ConnectionError:
+            return False
+        return True
+
+    def _replica_promoted(self) -> bool:
+        """Every Sentinel names the replica as the master, in good health."""
+        replica_port = REDIS_PORTS[1]
+        for port in SENTINEL_PORTS:
+            state = self._sentinel(port).sentinel_master(SENTINEL_MASTER)
+            if state["port"] != replica_port or state["is_sdown"] or state["is_odown"]:
+                return False
+        return True
+
+    def kill_redis_master_and_wait_for_failover(self) -> None:
+        """SIGKILL to the master; returns once the Sentinels have promoted the replica."""
+        kill(self.redis_processes[REDIS_PORTS[0]][1])
+        wait_until(
+            lambda: self.network.nodes["redis"].call(self._replica_promoted),
+            timeout=60,
+            what="the Sentinels to promote the replica",
+        )
 
     def base_env(self) -> dict[str, str]:
         return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -273,7 +355,8 @@ class Cluster:
             "DJANGO_ALLOWED_HOSTS": f"{self.lb.address},localhost",
             "DJANGO_CSRF_TRUSTED_ORIGINS": self.https_url,
             "DATABASE_URL": f"postgres://educa@{db}:{POSTGRES_PORT}/postgres",
-            "REDIS_URL": f"redis://{self.redis_address}:{REDIS_PORT}/0",
+            "REDIS_SENTINELS": ",".join(f"{self.redis_address}:{port}" for port in SENTINEL_PORTS),
+            "REDIS_SENTINEL_MASTER": SENTINEL_MASTER,
             "MEMCACHED_LOCATION": "",
             "DJANGO_STATIC_ROOT": str(self.work / "static"),
             "DJANGO_MEDIA_ROOT": str(self.work / "media"),
@@ -305,11 +388,13 @@ class Cluster:
         (folder / "temp").mkdir(parents=True)
         make_certificate(folder)
         hosts = [host.namespace.address for host in self.hosts]
-        # max_fails=0 on Daphne: Nginx forgives a failed server only when a request to it ends,
-        # which for a WebSocket may be hours, so with the default (1 in 10 s) a restarted
-        # Daphne got one new socket per 10 s. A refused connection still goes to the next one.
-        # The template's uWSGI upstream holds one `server`; the others follow it in the value.
-        uwsgi_servers = "; server ".join(f"{address}:{UWSGI_PORT}" for address in hosts)
+
+        def servers(port: int) -> str:
+            # max_fails=0: Nginx forgives a failed server only when a request to it ends, which
+            # for a WebSocket may be hours, so with the default (1 in 10 s) a restarted Daphne
+            # got one new socket per 10 s. A refused connection still goes to the next one.
+            return " ".join(f"server {address}:{port} max_fails=0;" for address in hosts)
+
         env = {
             **self.base_env(),
             "NGINX_PID_FILE": str(folder / "nginx.pid"),
@@ -323,10 +408,8 @@ class Cluster:
             "NGINX_SERVER_NAME": "_",
             "NGINX_SSL_CERTIFICATE": str(folder / "educa.crt"),
             "NGINX_SSL_CERTIFICATE_KEY": str(folder / "educa.key"),
-            "NGINX_UWSGI_SERVER": uwsgi_servers,
-            "NGINX_DAPHNE_SERVERS": " ".join(
-                f"server {address}:{DAPHNE_PORT} max_fails=0;" for address in hosts
-            ),
+            "NGINX_UWSGI_SERVERS": servers(UWSGI_PORT),
+            "NGINX_DAPHNE_SERVERS": servers(DAPHNE_PORT),
             "NGINX_STATIC_ROOT": str(self.work / "static"),
             "NGINX_MEDIA_ROOT": str(self.work / "media"),
             "NGINX_WORKER_PROCESSES": "1",
@@ -422,7 +505,7 @@ class Cluster:
         try:
             for host in self.hosts:
                 host.kill()
-            for process in (self.nginx_process, self.redis_process):
+            for process in (self.nginx_process, *self.redis_processes.values()):
                 if process is not None:
                     kill(process[1])
                     process[0].wait()
