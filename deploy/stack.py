@@ -206,10 +206,18 @@ class Stack:
             name,
             [str(VENV_BIN / "uwsgi"), "--ini", str(ROOT / "deploy" / "uwsgi.ini"),
              "--virtualenv", str(VENV_BIN.parent)],
-            env=self.process_env(WEB_BIND=f"{self.bind}:{port}"),
+            env=self.process_env(WEB_BIND=f"{self.bind}:{port}", **self.uwsgi_processes()),
         )  # fmt: skip
         self.wait_port(name, port)
         self.wait_healthy(name, "uwsgi", port)
+
+    def uwsgi_processes(self) -> dict[str, str]:
+        """WEB_PROCESSES for each uWSGI instance: the cores shared out between the instances
+        (uwsgi.ini's default, one per core each, would run twice as many as there are cores)."""
+        if "WEB_PROCESSES" in os.environ:
+            return {}
+        share = max(1, (os.cpu_count() or 1) // len(self.ports["uwsgi"]))
+        return {"WEB_PROCESSES": str(share)}
 
     def start_daphne(self, index: int) -> None:
         name = f"daphne-{index + 1}"
