@@ -120,8 +120,11 @@ async def run_client(native: NativeStack, course_id: int, client: ChatClient, st
 
 
 async def send_messages(client: ChatClient, until) -> None:
-    while not until.is_set():
+    while True:
         await asyncio.sleep(SEND_INTERVAL)
+        # Checked after the pause: nothing is sent once the scenario has stopped sending.
+        if until.is_set():
+            return
         client_id = f"{client.number}-{client.sent}"
         client.sent += 1
         client.pending[client_id] = f"message {client_id}"
@@ -167,7 +170,7 @@ def test_restarting_each_uwsgi_and_daphne_in_turn_loses_no_request_and_no_messag
             asyncio.create_task(run_client(stack, seed["course_id"], client, stop_clients))
             for client in clients
         ]
-        tasks += [asyncio.create_task(send_messages(client, stop_sending)) for client in clients]
+        senders = [asyncio.create_task(send_messages(client, stop_sending)) for client in clients]
         browsing = asyncio.create_task(
             browse(stack, seed["tokens"][0], stop_browsing, failures, served)
         )
@@ -178,6 +181,7 @@ def test_restarting_each_uwsgi_and_daphne_in_turn_loses_no_request_and_no_messag
             await asyncio.sleep(1)
         stop_sending.set()
         stop_browsing.set()
+        await asyncio.gather(*senders)
         await browsing
         async with asyncio.timeout(SETTLE_TIMEOUT):
             while any(client.pending for client in clients):
