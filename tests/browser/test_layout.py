@@ -164,6 +164,11 @@ PAGES = [
         "instructor",
         lambda world: reverse("course_students", args=[world.course.pk]),
     ),
+    Page(
+        "course_analytics",
+        "instructor",
+        lambda world: reverse("course_analytics", args=[world.course.pk]),
+    ),
     # --- staff: the site as staff see it (the admin is out of scope)
     Page("course_list", "staff", lambda world: reverse("course_list")),
 ]

@@ -1,0 +1,161 @@
+"""Charts drawn on the server as inline SVG: numbers in, an <svg role="img"> out, no script.
+
+Colours come from classes (`chart-*`) that static/css/base.css paints with the site's custom
+properties, so the dark theme follows `prefers-color-scheme`; a viewBox with width 100 % lets a
+chart fit any width down to 360 px. Every text placed in a chart goes through `escape`: titles
+are typed by users. Each chart is drawn beside a table with the same numbers, which is what
+screen readers read; the SVG's own name only summarises it.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Units of the viewBox; fonts are sized in the same units, so they scale with the chart.
+WIDTH = 400
+FONT = 14
+SMALL_FONT = 12
+LABEL_LENGTH = 44  # characters of a funnel label before it is cut (the table has it whole)
+
+
+@dataclass(frozen=True)
+class FunnelStage:
+    """One row of a funnel: how many got this far (`reached`) and how many got through it."""
+
+    label: str
+    reached: int
+    finished: int
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _text(x: float, y: float, text: str, css_class: str = "chart-text", anchor: str = "") -> str:
+    anchor_attribute = f' text-anchor="{anchor}"' if anchor else ""
+    return (
+        f'<text x="{_number(x)}" y="{_number(y)}" class="{css_class}"{anchor_attribute}>'
+        f"{escape(text)}</text>"
+    )
+
+
+def _rect(x: float, y: float, width: float, height: float, css_class: str) -> str:
+    return (
+        f'<rect x="{_number(x)}" y="{_number(y)}" width="{_number(width)}" '
+        f'height="{_number(height)}" class="{css_class}"/>'
+    )
+
+
+def _svg(*, height: float, name: str, css_class: str, body: list[str]) -> SafeString:
+    # role="img" makes the drawing one image to assistive technology, named by aria-label
+    # (and <title> for a pointer's tooltip); its texts are not read one by one.
+    parts = [
+        f'<svg class="chart {css_class}" viewBox="0 0 {WIDTH} {_number(height)}" '
+        f'width="100%" role="img" aria-label="{escape(name)}" '
+        f'preserveAspectRatio="xMinYMin meet" focusable="false">',
+        f"<title>{escape(name)}</title>",
+        *body,
+        "</svg>",
+    ]
+    # Safe: every text and attribute value above is escaped or a number formatted here.
+    return mark_safe("".join(parts))  # noqa: S308
+
+
+def _cut(label: str, length: int = LABEL_LENGTH) -> str:
+    return label if len(label) <= length else label[: length - 1].rstrip() + "…"
+
+
+def nice_ceiling(value: int) -> int:
+    """The smallest of 1, 2, 5 × 10ⁿ (n ≥ 0) that is at least `value`: the top of an axis."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= value:
+                return step * factor
+        step *= 10
+
+
+def bar_chart(
+    *, name: str, labels: Sequence[str], values: Sequence[int], label_every: int = 2
+) -> SafeString:
+    """Vertical bars, one per label, with a value axis from 0; `name` is the accessible name.
+
+    Only every `label_every`-th label is written under the axis (the last one always), so that
+    a dozen bars stay readable at phone width.
+    """
+    top, bottom, left, right = 22, 26, 30, 4
+    plot_height = 150
+    height = top + plot_height + bottom
+    axis_max = nice_ceiling(max(values, default=0)) or 1
+    slot = (WIDTH - left - right) / max(len(values), 1)
+    bar_width = slot * 0.64
+    body = []
+    for tick in (0, axis_max // 2 if axis_max > 1 else None, axis_max):
+        if tick is None:
+            continue
+        y = top + plot_height - plot_height * tick / axis_max
+        css_class = "chart-axis" if tick == 0 else "chart-grid"
+        body.append(
+            f'<line x1="{left}" x2="{WIDTH - right}" y1="{_number(y)}" y2="{_number(y)}" '
+            f'class="{css_class}"/>'
+        )
+        body.append(_text(left - 6, y + SMALL_FONT / 3, str(tick), "chart-text-muted", "end"))
+    last = len(values) - 1
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        centre = left + slot * index + slot / 2
+        bar_height = plot_height * value / axis_max
+        if value:
+            y = top + plot_height - bar_height
+            body.append(_rect(centre - bar_width / 2, y, bar_width, bar_height, "chart-bar"))
+            body.append(_text(centre, y - 5, str(value), "chart-value", "middle"))
+        if (last - index) % label_every == 0:
+            y = top + plot_height + SMALL_FONT + 6
+            body.append(_text(centre, y, label, "chart-text-muted", "middle"))
+    return _svg(height=height, name=name, css_class="chart-bars", body=body)
+
+
+def funnel_chart(
+    *,
+    name: str,
+    total_label: str,
+    total: int,
+    stages: Sequence[FunnelStage],
+    legend: tuple[str, str],
+) -> SafeString:
+    """Horizontal bars, one row per stage under a first row for `total` (the 100 % width).
+
+    Each stage draws `reached` as a light bar with `finished` over it in full colour;
+    `legend` names the two.
+    """
+    number_width = 64
+    bar_left, bar_right = 0, WIDTH - number_width
+    bar_height, row = 16, 46
+    scale = (bar_right - bar_left) / max(total, 1)
+    body = []
+    # The legend: a swatch and a word for each kind of bar.
+    reached_word, finished_word = legend
+    body.append(_rect(0, 4, 14, 14, "chart-reached"))
+    body.append(_text(20, 16, reached_word, "chart-text"))
+    finished_x = 20 + len(reached_word) * FONT * 0.6 + 24
+    body.append(_rect(finished_x, 4, 14, 14, "chart-bar"))
+    body.append(_text(finished_x + 20, 16, finished_word, "chart-text"))
+
+    y = 30
+    rows = [(total_label, total, None), *((s.label, s.reached, s.finished) for s in stages)]
+    for label, reached, finished in rows:
+        body.append(_text(0, y + FONT, _cut(label), "chart-text"))
+        bar_y = y + FONT + 6
+        if finished is None:
+            body.append(_rect(bar_left, bar_y, max(reached * scale, 0), bar_height, "chart-total"))
+            figures = str(reached)
+        else:
+            if reached:
+                body.append(_rect(bar_left, bar_y, reached * scale, bar_height, "chart-reached"))
+            if finished:
+                body.append(_rect(bar_left, bar_y, finished * scale, bar_height, "chart-bar"))
+            figures = f"{reached} / {finished}"
+        body.append(_text(WIDTH, bar_y + bar_height - 3, figures, "chart-value", "end"))
+        y += row
+    return _svg(height=y + 4, name=name, css_class="chart-funnel", body=body)

@@ -1,0 +1,70 @@
+"""Server-drawn SVG charts: escaped text, an accessible name, a viewBox that scales."""
+
+import pytest
+
+from courses.charts import FunnelStage, bar_chart, funnel_chart, nice_ceiling
+
+SCRIPT = "<script>alert('x')</script>"
+
+
+def test_a_bar_chart_escapes_its_labels_and_name():
+    svg = bar_chart(name=f"Chat of {SCRIPT}", labels=[SCRIPT, "b"], values=[3, 0], label_every=1)
+
+    assert "<script>" not in svg
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in svg
+
+
+def test_a_funnel_escapes_module_titles_and_its_legend():
+    svg = funnel_chart(
+        name=SCRIPT,
+        total_label="Enrolled",
+        total=2,
+        stages=[FunnelStage(f'1. "{SCRIPT}"', reached=2, finished=1)],
+        legend=(SCRIPT, "Finished"),
+    )
+
+    assert "<script>" not in svg
+    assert "&quot;&lt;script&gt;" in svg
+
+
+def test_a_chart_is_one_named_image_that_scales_with_its_box():
+    svg = bar_chart(name="Messages per week", labels=["a"], values=[1])
+
+    assert svg.startswith('<svg class="chart chart-bars" viewBox="0 0 400 ')
+    assert 'width="100%" role="img" aria-label="Messages per week"' in svg
+    assert "<title>Messages per week</title>" in svg
+
+
+def test_bars_are_as_tall_as_their_share_of_the_axis():
+    svg = bar_chart(name="n", labels=["a", "b"], values=[10, 5])
+
+    assert 'height="150" class="chart-bar"' in svg
+    assert 'height="75" class="chart-bar"' in svg
+
+
+def test_a_zero_week_draws_no_bar_but_keeps_its_slot():
+    svg = bar_chart(name="n", labels=["a", "b", "c"], values=[0, 0, 0], label_every=1)
+
+    assert "<rect" not in svg
+    assert svg.count('text-anchor="middle"') == 3
+
+
+def test_funnel_bars_are_widths_relative_to_the_enrolled_students():
+    svg = funnel_chart(
+        name="n",
+        total_label="Enrolled",
+        total=4,
+        stages=[FunnelStage("1. A", reached=2, finished=1)],
+        legend=("Reached", "Finished"),
+    )
+
+    assert 'width="336" height="16" class="chart-total"' in svg
+    assert 'width="168" height="16" class="chart-reached"' in svg
+    assert 'width="84" height="16" class="chart-bar"' in svg
+
+
+@pytest.mark.parametrize(
+    ("value", "ceiling"), [(0, 1), (1, 1), (3, 5), (7, 10), (11, 20), (120, 200), (500, 500)]
+)
+def test_the_axis_ends_at_a_round_number(value, ceiling):
+    assert nice_ceiling(value) == ceiling
