@@ -14,10 +14,12 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 # Units of the viewBox; fonts are sized in the same units, so they scale with the chart.
-WIDTH = 400
-FONT = 14
-SMALL_FONT = 12
-LABEL_LENGTH = 44  # characters of a funnel label before it is cut (the table has it whole)
+# About the width of a card at 360 px, so that text keeps its size on a phone.
+WIDTH = 320
+FONT = 15
+SMALL_FONT = 13
+# A generous average advance of system-ui glyphs, in ems: labels are cut to fit with it.
+CHARACTER_WIDTH = 0.58
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,13 @@ def _svg(*, height: float, name: str, css_class: str, body: list[str]) -> SafeSt
     return mark_safe("".join(parts))  # noqa: S308
 
 
-def _cut(label: str, length: int = LABEL_LENGTH) -> str:
-    return label if len(label) <= length else label[: length - 1].rstrip() + "…"
+def _text_width(text: str, size: float) -> float:
+    return len(text) * size * CHARACTER_WIDTH
+
+
+def _cut(label: str, length: int) -> str:
+    """The label, or its start and an ellipsis when longer than `length` characters."""
+    return label if len(label) <= length else label[: max(length - 1, 1)].rstrip() + "…"
 
 
 def nice_ceiling(value: int) -> int:
@@ -78,15 +85,15 @@ def nice_ceiling(value: int) -> int:
 
 
 def bar_chart(
-    *, name: str, labels: Sequence[str], values: Sequence[int], label_every: int = 2
+    *, name: str, labels: Sequence[str], values: Sequence[int], label_every: int = 3
 ) -> SafeString:
     """Vertical bars, one per label, with a value axis from 0; `name` is the accessible name.
 
     Only every `label_every`-th label is written under the axis (the last one always), so that
     a dozen bars stay readable at phone width.
     """
-    top, bottom, left, right = 22, 26, 30, 4
-    plot_height = 150
+    top, bottom, left, right = 20, 26, 26, 16
+    plot_height = 130
     height = top + plot_height + bottom
     axis_max = nice_ceiling(max(values, default=0)) or 1
     slot = (WIDTH - left - right) / max(len(values), 1)
@@ -124,38 +131,38 @@ def funnel_chart(
     stages: Sequence[FunnelStage],
     legend: tuple[str, str],
 ) -> SafeString:
-    """Horizontal bars, one row per stage under a first row for `total` (the 100 % width).
+    """Horizontal bars, one row per stage under a first row for `total` (the full width).
 
-    Each stage draws `reached` as a light bar with `finished` over it in full colour;
-    `legend` names the two.
+    Each stage draws `reached` as a light bar with `finished` over it in full colour, and
+    writes both numbers at the end of its label line, in the order of `legend` (their names).
     """
-    number_width = 64
-    bar_left, bar_right = 0, WIDTH - number_width
-    bar_height, row = 16, 46
-    scale = (bar_right - bar_left) / max(total, 1)
+    bar_height, row = 14, 44
+    scale = WIDTH / max(total, 1)
     body = []
-    # The legend: a swatch and a word for each kind of bar.
+    # The legend: a swatch and a word for each kind of bar, in the order of the numbers.
     reached_word, finished_word = legend
-    body.append(_rect(0, 4, 14, 14, "chart-reached"))
-    body.append(_text(20, 16, reached_word, "chart-text"))
-    finished_x = 20 + len(reached_word) * FONT * 0.6 + 24
-    body.append(_rect(finished_x, 4, 14, 14, "chart-bar"))
-    body.append(_text(finished_x + 20, 16, finished_word, "chart-text"))
+    body.append(_rect(0.5, 3.5, 13, 13, "chart-reached"))
+    body.append(_text(20, 15, reached_word))
+    finished_x = 20 + _text_width(reached_word, FONT) + 20
+    body.append(_rect(finished_x, 3, 14, 14, "chart-bar"))
+    body.append(_text(finished_x + 20, 15, finished_word))
 
-    y = 30
+    y = 28
     rows = [(total_label, total, None), *((s.label, s.reached, s.finished) for s in stages)]
     for label, reached, finished in rows:
-        body.append(_text(0, y + FONT, _cut(label), "chart-text"))
-        bar_y = y + FONT + 6
+        figures = str(reached) if finished is None else f"{reached} / {finished}"
+        room = WIDTH - _text_width(figures, FONT) - 12
+        body.append(_text(0, y + FONT, _cut(label, int(room / (FONT * CHARACTER_WIDTH)))))
+        body.append(_text(WIDTH, y + FONT, figures, "chart-value", "end"))
+        bar_y = y + FONT + 7
         if finished is None:
-            body.append(_rect(bar_left, bar_y, max(reached * scale, 0), bar_height, "chart-total"))
-            figures = str(reached)
+            body.append(_rect(0.5, bar_y, max(reached * scale - 1, 0), bar_height, "chart-total"))
         else:
+            body.append(_rect(0, bar_y, WIDTH, bar_height, "chart-track"))
             if reached:
-                body.append(_rect(bar_left, bar_y, reached * scale, bar_height, "chart-reached"))
+                width = max(reached * scale - 1, 1)
+                body.append(_rect(0.5, bar_y, width, bar_height, "chart-reached"))
             if finished:
-                body.append(_rect(bar_left, bar_y, finished * scale, bar_height, "chart-bar"))
-            figures = f"{reached} / {finished}"
-        body.append(_text(WIDTH, bar_y + bar_height - 3, figures, "chart-value", "end"))
+                body.append(_rect(0, bar_y, finished * scale, bar_height, "chart-bar"))
         y += row
-    return _svg(height=y + 4, name=name, css_class="chart-funnel", body=body)
+    return _svg(height=y, name=name, css_class="chart-funnel", body=body)

@@ -1,10 +1,18 @@
 """Server-drawn SVG charts: escaped text, an accessible name, a viewBox that scales."""
 
+import re
+
 import pytest
 
-from courses.charts import FunnelStage, bar_chart, funnel_chart, nice_ceiling
+from courses.charts import WIDTH, FunnelStage, bar_chart, funnel_chart, nice_ceiling
 
 SCRIPT = "<script>alert('x')</script>"
+
+
+def rect_sizes(svg: str, css_class: str, size: str) -> list[float]:
+    """The `size` ("width" or "height") of each rect of `css_class`, in drawing order."""
+    pattern = rf'{size}="([0-9.]+)"[^>]*class="{css_class}"'
+    return [float(value) for value in re.findall(pattern, svg)]
 
 
 def test_a_bar_chart_escapes_its_labels_and_name():
@@ -30,7 +38,7 @@ def test_a_funnel_escapes_module_titles_and_its_legend():
 def test_a_chart_is_one_named_image_that_scales_with_its_box():
     svg = bar_chart(name="Messages per week", labels=["a"], values=[1])
 
-    assert svg.startswith('<svg class="chart chart-bars" viewBox="0 0 400 ')
+    assert svg.startswith(f'<svg class="chart chart-bars" viewBox="0 0 {WIDTH} ')
     assert 'width="100%" role="img" aria-label="Messages per week"' in svg
     assert "<title>Messages per week</title>" in svg
 
@@ -38,8 +46,9 @@ def test_a_chart_is_one_named_image_that_scales_with_its_box():
 def test_bars_are_as_tall_as_their_share_of_the_axis():
     svg = bar_chart(name="n", labels=["a", "b"], values=[10, 5])
 
-    assert 'height="150" class="chart-bar"' in svg
-    assert 'height="75" class="chart-bar"' in svg
+    tall, short = rect_sizes(svg, "chart-bar", "height")
+
+    assert tall == 2 * short
 
 
 def test_a_zero_week_draws_no_bar_but_keeps_its_slot():
@@ -58,9 +67,12 @@ def test_funnel_bars_are_widths_relative_to_the_enrolled_students():
         legend=("Reached", "Finished"),
     )
 
-    assert 'width="336" height="16" class="chart-total"' in svg
-    assert 'width="168" height="16" class="chart-reached"' in svg
-    assert 'width="84" height="16" class="chart-bar"' in svg
+    # After the legend's swatches.
+    reached = rect_sizes(svg, "chart-reached", "width")[-1]
+    finished = rect_sizes(svg, "chart-bar", "width")[-1]
+
+    assert finished == WIDTH / 4
+    assert reached == pytest.approx(WIDTH / 2, abs=1)
 
 
 @pytest.mark.parametrize(
