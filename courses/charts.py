@@ -90,14 +90,17 @@ def bar_chart(
     """Vertical bars, one per label, with a value axis from 0; `name` is the accessible name.
 
     Only every `label_every`-th label is written under the axis (the last one always), so that
-    a dozen bars stay readable at phone width.
+    a dozen bars stay readable at phone width. Values are written over their bars while the
+    largest fits its slot; past that, the axis and the table give them.
     """
-    top, bottom, left, right = 20, 26, 26, 16
+    top, bottom, right = 20, 26, 16
     plot_height = 130
     height = top + plot_height + bottom
     axis_max = nice_ceiling(max(values, default=0)) or 1
+    left = max(26, _text_width(str(axis_max), SMALL_FONT) + 10)
     slot = (WIDTH - left - right) / max(len(values), 1)
     bar_width = slot * 0.64
+    values_fit = _text_width(str(max(values, default=0)), SMALL_FONT) <= slot
     body = []
     for tick in (0, axis_max // 2 if axis_max > 1 else None, axis_max):
         if tick is None:
@@ -105,7 +108,7 @@ def bar_chart(
         y = top + plot_height - plot_height * tick / axis_max
         css_class = "chart-axis" if tick == 0 else "chart-grid"
         body.append(
-            f'<line x1="{left}" x2="{WIDTH - right}" y1="{_number(y)}" y2="{_number(y)}" '
+            f'<line x1="{_number(left)}" x2="{WIDTH - right}" y1="{_number(y)}" y2="{_number(y)}" '
             f'class="{css_class}"/>'
         )
         body.append(_text(left - 6, y + SMALL_FONT / 3, str(tick), "chart-text-muted", "end"))
@@ -116,7 +119,8 @@ def bar_chart(
         if value:
             y = top + plot_height - bar_height
             body.append(_rect(centre - bar_width / 2, y, bar_width, bar_height, "chart-bar"))
-            body.append(_text(centre, y - 5, str(value), "chart-value", "middle"))
+            if values_fit:
+                body.append(_text(centre, y - 5, str(value), "chart-value", "middle"))
         if (last - index) % label_every == 0:
             y = top + plot_height + SMALL_FONT + 6
             body.append(_text(centre, y, label, "chart-text-muted", "middle"))

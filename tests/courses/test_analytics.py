@@ -208,6 +208,21 @@ def test_the_page_shows_each_chart_with_its_table(page, course):
     assert '<th scope="row">1. Optics</th>' in html
 
 
+def test_the_page_costs_the_same_queries_for_a_small_and_a_large_course(client):
+    owner = InstructorFactory()
+    small, large = CourseFactory(owner=owner), CourseFactory(owner=owner)
+    populate(small, students=1, modules=1, messages=1)
+    populate(large, students=6, modules=5, messages=24)
+    client.force_login(owner)
+    queries = []
+    for course in (small, large):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("course_analytics", args=[course.pk])).status_code == 200
+        queries.append(len(captured))
+
+    assert queries[0] == queries[1]
+
+
 def test_the_page_says_its_figures_are_updated_every_minute(page, course):
     html = page(course.owner).content.decode()
 

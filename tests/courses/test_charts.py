@@ -80,3 +80,23 @@ def test_funnel_bars_are_widths_relative_to_the_enrolled_students():
 )
 def test_the_axis_ends_at_a_round_number(value, ceiling):
     assert nice_ceiling(value) == ceiling
+
+
+def test_values_too_wide_for_their_bars_are_left_to_the_axis_and_the_table():
+    svg = bar_chart(name="n", labels=list("abcdefghijkl"), values=[12345] * 12)
+
+    assert 'class="chart-value"' not in svg
+    assert ">20000</text>" in svg
+
+
+def test_the_value_axis_makes_room_for_its_longest_number():
+    narrow = bar_chart(name="n", labels=["a"], values=[5])
+    wide = bar_chart(name="n", labels=["a"], values=[12345])
+
+    def axis_start(svg):
+        return float(re.search(r'<line x1="([0-9.]+)"', svg).group(1))
+
+    assert axis_start(wide) > axis_start(narrow)
+    # The numbers end left of the axis and start inside the drawing.
+    assert float(re.search(r'<text x="([0-9.]+)"', wide).group(1)) < axis_start(wide)
+    assert axis_start(wide) - 6 - len("20000") * 13 * 0.58 >= 0
