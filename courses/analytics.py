@@ -124,12 +124,13 @@ def _weekly_chart(*, key, title, description, column, weeks, counts) -> Chart:
 
 # --- the charts -------------------------------------------------------------------------------
 
-# Per module of the course: its contents, the enrolled students who completed at least one of
-# them, and those who completed all. A student who left the course takes their completions out.
+# Per module of the course: its contents, the enrolled students who reached it (completed one
+# of its contents, or opened it last: Enrollment.last_module is the only record of opening) and
+# those who finished it (completed all its contents). A student who left takes theirs out.
 # Written out because the per-student count has to be grouped twice, which the ORM cannot say.
 _FUNNEL_SQL = f"""
 SELECT m.id, m.title, COALESCE(n.contents, 0), COUNT(p.student_id),
-       COALESCE(SUM(CASE WHEN p.done >= n.contents THEN 1 ELSE 0 END), 0)
+       COALESCE(SUM(CASE WHEN n.contents > 0 AND p.done >= n.contents THEN 1 ELSE 0 END), 0)
 FROM {Module._meta.db_table} m
 LEFT JOIN (
     SELECT c.module_id, COUNT(*) AS contents
@@ -138,13 +139,20 @@ LEFT JOIN (
     GROUP BY c.module_id
 ) n ON n.module_id = m.id
 LEFT JOIN (
-    SELECT c.module_id, d.student_id, COUNT(*) AS done
-    FROM {ContentCompletion._meta.db_table} d
-    JOIN {Content._meta.db_table} c ON c.id = d.content_id
-    JOIN {Module._meta.db_table} cm ON cm.id = c.module_id
-    JOIN {Enrollment._meta.db_table} e ON e.student_id = d.student_id AND e.course_id = cm.course_id
-    WHERE cm.course_id = %s
-    GROUP BY c.module_id, d.student_id
+    SELECT module_id, student_id, SUM(done) AS done FROM (
+        SELECT c.module_id, d.student_id, 1 AS done
+        FROM {ContentCompletion._meta.db_table} d
+        JOIN {Content._meta.db_table} c ON c.id = d.content_id
+        JOIN {Module._meta.db_table} cm ON cm.id = c.module_id
+        JOIN {Enrollment._meta.db_table} e
+            ON e.student_id = d.student_id AND e.course_id = cm.course_id
+        WHERE cm.course_id = %s
+        UNION ALL
+        SELECT e.last_module_id, e.student_id, 0
+        FROM {Enrollment._meta.db_table} e
+        WHERE e.course_id = %s AND e.last_module_id IS NOT NULL
+    ) per_content
+    GROUP BY module_id, student_id
 ) p ON p.module_id = m.id
 WHERE m.course_id = %s
 GROUP BY m.id, m.title, m."order", n.contents
@@ -162,10 +170,11 @@ class ModuleFunnelRow:
 
 
 def module_funnel_rows(*, course: Course) -> list[ModuleFunnelRow]:
-    """Per module in order: enrolled students who completed at least one of its contents
-    (reached) and all of them (finished; never for a module without contents). One query."""
+    """Per module in order: enrolled students who completed at least one of its contents or
+    opened it last (reached), and who completed all of them (finished; never for a module
+    without contents). One query."""
     with connection.cursor() as cursor:
-        cursor.execute(_FUNNEL_SQL, [course.pk, course.pk, course.pk])
+        cursor.execute(_FUNNEL_SQL, [course.pk] * 4)
         rows = cursor.fetchall()
     return [
         ModuleFunnelRow(
@@ -173,7 +182,7 @@ def module_funnel_rows(*, course: Course) -> list[ModuleFunnelRow]:
             title=title,
             content_count=contents,
             reached=reached,
-            finished=finished if contents else 0,
+            finished=finished,
         )
         for module_id, title, contents, reached, finished in rows
     ]
@@ -186,10 +195,10 @@ def chart_module_funnel(*, course: Course, today: datetime.date) -> Chart:
     title = gettext("Completion by module")
     reached_word, finished_word = gettext("Reached"), gettext("Finished")
     description = ngettext(
-        "Of the %(count)d student enrolled: who completed at least one content of each module "
-        "(reached) and who completed all of them (finished).",
-        "Of the %(count)d students enrolled: who completed at least one content of each module "
-        "(reached) and who completed all of them (finished).",
+        "Of the %(count)d student enrolled: who reached each module (completed one of its "
+        "contents, or is studying it now) and who finished it (completed them all).",
+        "Of the %(count)d students enrolled: who reached each module (completed one of its "
+        "contents, or is studying it now) and who finished it (completed them all).",
         enrolled,
     ) % {"count": enrolled}
     rows = tuple(

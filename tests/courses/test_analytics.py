@@ -65,6 +65,27 @@ def test_the_funnel_counts_who_reached_and_who_finished_each_module_in_order(cou
     ]
 
 
+def test_a_student_counts_as_reaching_the_module_they_last_opened(course):
+    first, second = ModuleFactory(course=course), ModuleFactory(course=course)
+    content = ContentFactory(module=first)
+    ContentFactory(module=second)
+    enrollment = EnrollmentFactory(course=course, last_module=second)
+    complete(enrollment.student, content)
+
+    rows = module_funnel_rows(course=course)
+
+    assert [(row.reached, row.finished) for row in rows] == [(1, 1), (1, 0)]
+
+
+def test_opening_a_module_without_contents_reaches_it_but_finishes_nothing(course):
+    empty = ModuleFactory(course=course)
+    EnrollmentFactory(course=course, last_module=empty)
+
+    (row,) = module_funnel_rows(course=course)
+
+    assert (row.content_count, row.reached, row.finished) == (0, 1, 0)
+
+
 def test_the_funnel_leaves_out_students_who_left_the_course(course):
     content = ContentFactory(module=ModuleFactory(course=course))
     leaver = EnrollmentFactory(course=course).student
