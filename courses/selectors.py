@@ -113,6 +113,23 @@ def course_get_for_owner(*, owner, course_id: int) -> Course:
     return course
 
 
+def course_get_for_analytics(*, user, course_id: int) -> Course:
+    """The course if `user` owns it or is staff (staff see every course's analytics);
+    Http404 for an unknown course or anyone else."""
+    courses = Course.objects.select_related("subject").filter(pk=course_id)
+    if not user.is_staff:
+        courses = courses.filter(owner=user)
+    course = courses.first()
+    if course is None:
+        raise Http404("No such course.")
+    return course
+
+
+def analytics_is_allowed(*, user) -> bool:
+    """Who may open the analytics page at all: instructors (for their own courses) and staff."""
+    return user.is_staff or user.has_perm("courses.view_course")
+
+
 def module_get_for_owner(*, owner, module_id: int) -> Module:
     """The module, with its course, if `owner` owns the course; Http404 otherwise."""
     module = (

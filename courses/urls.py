@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.CourseDeleteView.as_view(), name="course_delete"),
     path("<int:pk>/module/", views.CourseModuleUpdateView.as_view(), name="course_module_update"),
     path("<int:pk>/publish/", views.CoursePublishView.as_view(), name="course_publish"),
+    path("<int:pk>/analytics/", views.CourseAnalyticsView.as_view(), name="course_analytics"),
     path("<int:pk>/unpublish/", views.CourseUnpublishView.as_view(), name="course_unpublish"),
     path("module/order/", views.ModuleOrderView.as_view(), name="module_order"),
     path("content/order/", views.ContentOrderView.as_view(), name="content_order"),

@@ -25,6 +25,7 @@ from students.selectors import content_get_for_member, course_is_member, course_
 
 from . import cache as course_cache
 from . import selectors, services
+from .analytics import course_analytics
 from .cache import AnonymousPageCacheMixin
 from .forms import CONTENT_FORMS, CourseForm, ModuleFormSet, order_payload_parse
 from .models import CONTENT_MODELS
@@ -268,6 +269,26 @@ class CourseUnpublishView(OwnedCourseMixin, View):
         services.course_unpublish(course=self.course)
         messages.success(request, f"“{self.course.title}” is back to draft.")
         return redirect("manage_course_list")
+
+
+class CourseAnalyticsView(InstructorRequiredMixin, TemplateView):
+    """How a course is followed, in charts: for its owner, and for staff whichever course."""
+
+    template_name = "courses/manage/course/analytics.html"
+
+    def has_permission(self):
+        return selectors.analytics_is_allowed(user=self.request.user)
+
+    def load_owned(self, *, pk):
+        self.course = selectors.course_get_for_analytics(user=self.request.user, course_id=pk)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            course=self.course,
+            analytics=course_analytics(course=self.course),
+            refresh_minutes=max(1, round(settings.ANALYTICS_CACHE_SECONDS / 60)),
+            **kwargs,
+        )
 
 
 # --- CMS: modules and contents ------------------------------------------------------------------

@@ -213,6 +213,9 @@ MEMCACHED_OPTIONS = {
     "dead_timeout": 10,
 }
 CACHE_TIMEOUT = env.int("CACHE_TIMEOUT", default=24 * 3600)
+# Seconds a course's analytics (courses/analytics.py) are shown before they are computed again;
+# nothing invalidates them sooner.
+ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60)
 # Cached pages and fragments are keyed on data versions, not on how the code renders them: bump
 # this when rendering changes (2: Markdown overviews, shifted headings), so entries rendered by
 # the previous release are never served by this one.

@@ -7,6 +7,7 @@ that is neither there nor in NOT_PAGES fails `test_every_page_route_has_a_layout
 Chromium serves the whole module; each page is loaded once and resized from desktop to phone.
 """
 
+import datetime
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.tokens import default_token_generator
 from django.db import connections
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect, sync_playwright
@@ -24,6 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 from chat.services import message_create
 from courses.models import Content, Video
 from students.activation import activation_path
+from students.models import ContentCompletion, Enrollment
 from tests.browser.test_chat_flow import serve_static
 from tests.browser_support import (
     CHROMIUM,
@@ -164,6 +167,11 @@ PAGES = [
         "instructor",
         lambda world: reverse("course_students", args=[world.course.pk]),
     ),
+    Page(
+        "course_analytics",
+        "instructor",
+        lambda world: reverse("course_analytics", args=[world.course.pk]),
+    ),
     # --- staff: the site as staff see it (the admin is out of scope)
     Page("course_list", "staff", lambda world: reverse("course_list")),
 ]
@@ -246,8 +254,14 @@ def world(db):
     )
     Content.objects.create(module=lists, item=video)
     student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
-    for _ in range(3):
-        EnrollmentFactory(course=course)
+    # Three more students, who enrolled over the past weeks and got partway (the analytics).
+    for weeks_ago, done in ((1, 2), (3, 1), (6, 0)):
+        other = EnrollmentFactory(course=course)
+        Enrollment.objects.filter(pk=other.pk).update(
+            created=timezone.now() - datetime.timedelta(weeks=weeks_ago)
+        )
+        for content in lists.contents.all()[:done]:
+            ContentCompletion.objects.create(student=other.student, content=content)
     for n in range(12):
         author = instructor if n % 3 == 0 else student
         message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")

@@ -80,6 +80,8 @@ PUBLISHED = {
     ("course_publish", "POST"): (LOGIN, 403, 403, 404, 302, 403),
     ("course_unpublish", "POST"): (LOGIN, 403, 403, 404, 302, 403),
     ("course_students", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    # Staff read every course's analytics, drafts included.
+    ("course_analytics", "GET"): (LOGIN, 403, 403, 404, 200, 200),
     ("module_content_list", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("module_content_create", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("module_content_update", "GET"): (LOGIN, 403, 403, 404, 200, 403),

@@ -72,6 +72,9 @@ PAGES = [
         "course-title", "module-title", "module-description", *CONTENT_TITLES,
     ]),
     ("course students", "owner", "course_students", ["@course"], ["course-title"]),
+    ("course analytics", "owner", "course_analytics", ["@course"], [
+        "course-title", "module-title",
+    ]),
     ("chat room", "student", "chat_room", ["@course"], ["course-title"]),
     ("admin course list", "owner", "admin:courses_course_changelist", [], ["course-title"]),
     ("admin course form", "owner", "admin:courses_course_change", ["@course"], [
