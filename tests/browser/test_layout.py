@@ -24,6 +24,8 @@ from playwright.sync_api import expect, sync_playwright
 from chat.services import message_create
 from courses.models import Content, Video
 from students.activation import activation_path
+from students.models import Certificate
+from students.services import content_completion_create
 from tests.browser.test_chat_flow import serve_static
 from tests.browser_support import (
     CHROMIUM,
@@ -76,6 +78,8 @@ NOT_PAGES = {
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",
     "content_mark_undone": "POST only, then a redirect",
+    "certificate_pdf": "a PDF file, not a page",
+    "certificate_revoke": "POST only, then a redirect",
 }
 
 
@@ -106,6 +110,7 @@ PAGES = [
     Page("password_reset_done", "visitor", lambda world: reverse("password_reset_done")),
     Page("password_reset_confirm", "visitor", _reset_confirm),
     Page("password_reset_complete", "visitor", lambda world: reverse("password_reset_complete")),
+    Page("certificate_detail", "visitor", lambda world: world.certificate.get_absolute_url()),
     # --- students
     Page("student_course_list", "student", lambda world: reverse("student_course_list")),
     Page("student_course_detail", "student", lambda world: f"/students/course/{world.course.pk}/"),
@@ -123,6 +128,7 @@ PAGES = [
         lambda world: reverse("chat_room", args=[world.course.pk]),
         live_chat=True,
     ),
+    Page("certificate_name", "student", lambda world: reverse("certificate_name")),
     Page("profile", "student", lambda world: reverse("profile")),
     Page("account_delete", "student", lambda world: reverse("account_delete")),
     Page("password_change", "student", lambda world: reverse("password_change")),
@@ -160,9 +166,9 @@ PAGES = [
         ),
     ),
     Page(
-        "course_students",
+        "course_grades",
         "instructor",
-        lambda world: reverse("course_students", args=[world.course.pk]),
+        lambda world: reverse("course_grades", args=[world.course.pk]),
     ),
     # --- staff: the site as staff see it (the admin is out of scope)
     Page("course_list", "staff", lambda world: reverse("course_list")),
@@ -245,12 +251,17 @@ def world(db):
         owner=instructor, title="A prism", url="https://www.youtube.com/watch?v=dQw4w9WgXcQ"
     )
     Content.objects.create(module=lists, item=video)
-    student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
+    student = EnrollmentFactory(
+        course=course, student=UserFactory(username="marie", first_name="Marie", last_name="Curie")
+    ).student
     for _ in range(3):
         EnrollmentFactory(course=course)
     for n in range(12):
         author = instructor if n % 3 == 0 else student
         message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+    # Marie finished the course: her certificate is issued.
+    for content in Content.objects.filter(module__course=course):
+        content_completion_create(student=student, content=content)
     staff = UserFactory(username="sam", is_staff=True)
     newcomer = UserFactory(username="newcomer", is_active=False, last_login=None)
     return SimpleNamespace(
@@ -259,6 +270,7 @@ def world(db):
         lists=lists,
         text=text,
         newcomer=newcomer,
+        certificate=Certificate.objects.get(student=student),
         users={"student": student, "instructor": instructor, "staff": staff},
     )
 

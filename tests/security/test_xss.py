@@ -71,7 +71,7 @@ PAGES = [
     ("CMS contents", "owner", "module_content_list", ["@module"], [
         "course-title", "module-title", "module-description", *CONTENT_TITLES,
     ]),
-    ("course students", "owner", "course_students", ["@course"], ["course-title"]),
+    ("course students", "owner", "course_grades", ["@course"], ["course-title"]),
     ("chat room", "student", "chat_room", ["@course"], ["course-title"]),
     ("admin course list", "owner", "admin:courses_course_changelist", [], ["course-title"]),
     ("admin course form", "owner", "admin:courses_course_change", ["@course"], [
@@ -100,8 +100,8 @@ def test_the_owners_name_is_inert_where_students_see_it(hostile_world):
         assert full_name in html
 
 
-def test_the_students_names_are_inert_on_the_course_students_page(hostile_world):
-    html = page_as(hostile_world, "owner", "course_students", "@course")
+def test_the_students_names_are_inert_on_the_course_grades_page(hostile_world):
+    html = page_as(hostile_world, "owner", "course_grades", "@course")
     full_name = escape(f"{payload('student-first-name')} {payload('student-last-name')}")
 
     assert_inert(html, [])
