@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -401,3 +403,30 @@ def test_every_formula_start_is_prefixed_with_a_quote(start):
 
 def test_plain_cells_are_left_as_they_are():
     assert gradebook_csv_cell("Marie Curie") == "Marie Curie"
+
+
+def test_the_sorted_column_links_to_its_reverse_order(client, course, student):
+    client.force_login(course.owner)
+
+    page = client.get(grades_url(course, sort="progress")).content.decode()
+
+    assert 'href="?sort=-progress"' in page and 'aria-sort="ascending"' in page
+
+
+def test_the_gradebook_refuses_an_unknown_format_with_a_400(client, course):
+    client.force_login(course.owner)
+
+    assert client.get(grades_url(course, format="xlsx")).status_code == 400
+
+
+def test_the_gradebook_runs_as_many_queries_for_many_students_as_for_one(
+    client, course, student, django_assert_max_num_queries
+):
+    client.force_login(course.owner)
+    with CaptureQueriesContext(connection) as one:
+        client.get(grades_url(course))
+    for _ in range(5):
+        finish(EnrollmentFactory(course=course, student__first_name="A").student, course)
+
+    with django_assert_max_num_queries(len(one)):
+        client.get(grades_url(course))
