@@ -343,7 +343,8 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
 
 
 def _completion_state(enrollment, user) -> str:
-    """What the study page says of the course's completion and certificate, as key text."""
+    """What the study page says of the course's completion and certificate, as text for its
+    cache key."""
     if enrollment is None or enrollment.completed_at is None:
         return ""
     return ":".join(
@@ -369,7 +370,6 @@ def _study_fragment_key(request, *, course, module, done_by_module, enrollment) 
     if not secret:
         return None
     done = sorted(chain.from_iterable(done_by_module.values()))
-    done.append(_completion_state(enrollment, request.user))
     return ":".join(
         [
             str(request.user.pk),
@@ -377,6 +377,7 @@ def _study_fragment_key(request, *, course, module, done_by_module, enrollment) 
             str(course.version),
             str(module.pk if module is not None else ""),
             text_digest(",".join(map(str, done))),
+            text_digest(_completion_state(enrollment, request.user)),
             text_digest(secret),
         ]
     )

@@ -430,3 +430,15 @@ def test_the_gradebook_runs_as_many_queries_for_many_students_as_for_one(
 
     with django_assert_max_num_queries(len(one)):
         client.get(grades_url(course))
+
+
+def test_the_study_view_says_so_once_the_certificate_is_revoked(client, course, student):
+    certificate = certificate_of(student, course)
+    client.force_login(student)
+    study = reverse("student_course_detail", args=[course.pk])
+    client.get(study)  # a CSRF cookie, so that the next page is cached
+    assert certificate.get_absolute_url() in client.get(study).content.decode()
+
+    services.certificate_revoke(certificate=certificate)
+
+    assert "has been revoked" in client.get(study).content.decode()
