@@ -29,7 +29,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_BIND=0.0.0.0:8000 \
     DAPHNE_PORT=8001
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends media-types libicu72 \
+    && apt-get install -y --no-install-recommends media-types libicu72 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 1000 educa \
     && useradd --system --uid 1000 --gid educa --home-dir /app --shell /usr/sbin/nologin educa \

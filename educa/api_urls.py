@@ -17,6 +17,7 @@ from educa.api_viewsets import IdConverter
 from students.api import (
     ContentCompletionViewSet,
     CourseEnrollmentViewSet,
+    MyCertificateViewSet,
     MyCourseViewSet,
     TokenView,
 )
@@ -35,6 +36,7 @@ router.register("modules", ModuleViewSet, basename="module")
 router.register("contents", ContentViewSet, basename="content")
 router.register("contents", ContentCompletionViewSet, basename="content-completion")
 router.register("me/courses", MyCourseViewSet, basename="my-course")
+router.register("me/certificates", MyCertificateViewSet, basename="my-certificate")
 
 
 @csrf_exempt  # it changes nothing; a CSRF failure page here would be HTML

@@ -4,7 +4,7 @@ from django.urls import include, path
 from courses.views import CourseListView, InstructorHomeView
 from educa.health import healthz, readyz
 from educa.views import FaviconView
-from students.views import CourseStudentListView
+from students.views import CourseGradebookView
 
 urlpatterns = [
     path("", CourseListView.as_view(), name="course_list"),
@@ -14,9 +14,10 @@ urlpatterns = [
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("students.account_urls")),
     path("instructor/", InstructorHomeView.as_view(), name="instructor_home"),
-    path("course/<int:pk>/students/", CourseStudentListView.as_view(), name="course_students"),
+    path("course/<int:pk>/grades/", CourseGradebookView.as_view(), name="course_grades"),
     path("course/", include("courses.urls")),
     path("students/", include("students.urls")),
+    path("certificates/", include("students.certificate_urls")),
     path("chat/", include("chat.urls")),
     path("api/", include("educa.api_urls", namespace="api")),
 ]

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from .forms import AdminUserChangeForm, AdminUserCreateForm
-from .models import ContentCompletion, Enrollment
+from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment
+from .services import certificate_revoke
 
 User = get_user_model()
 
@@ -42,3 +44,45 @@ class ContentCompletionAdmin(admin.ModelAdmin):
     @admin.display(description="Course", ordering="content__module__course__title")
     def course(self, completion):
         return completion.content.module.course
+
+
+@admin.register(CourseCompletion)
+class CourseCompletionAdmin(admin.ModelAdmin):
+    list_display = ["student", "course", "completed"]
+    list_filter = ["completed", "course__subject"]
+    search_fields = ["student__username", "student__email", "course__title"]
+    date_hierarchy = "completed"
+    raw_id_fields = ["student", "course"]
+    list_select_related = ["student", "course"]
+    ordering = ["-completed", "-id"]
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ["id", "student_name", "course_title", "issued_at", "revoked_at"]
+    list_filter = ["issued_at", "revoked_at"]
+    search_fields = ["id", "student__username", "student_name", "course_title"]
+    date_hierarchy = "issued_at"
+    raw_id_fields = ["student", "course"]
+    # What a certificate says is what was issued: only its revocation changes.
+    readonly_fields = [
+        "id",
+        "student",
+        "course",
+        "issued_at",
+        "student_name",
+        "course_title",
+        "instructor_name",
+        "revoked_at",
+    ]
+    ordering = ["-issued_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Revoke the selected certificates"), permissions=["change"])
+    def revoke(self, request, queryset):
+        for certificate in queryset.filter(revoked_at__isnull=True):
+            certificate_revoke(certificate=certificate)
+        self.message_user(request, _("The selected certificates are revoked."))

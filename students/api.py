@@ -1,10 +1,12 @@
-"""The students API: enrollment, my courses with progress, marking contents done.
+"""The students API: enrollment, my courses with progress, marking contents done, my
+certificates.
 
 Adapters over students.services and students.selectors, like the HTML views.
 """
 
 from django.contrib.auth import authenticate
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
@@ -16,8 +18,12 @@ from courses.api.serializers import CourseLinksMixin, OwnerSerializer, SubjectRe
 from courses.models import Course
 from educa.api import StrictCharField, TokenThrottle
 from educa.api_viewsets import ViewSet
+from educa.site import absolute_url
 
+from .certificate_pdf import certificate_verification_url
+from .models import Certificate
 from .selectors import (
+    certificate_list_for_student,
     content_get_for_member,
     course_get_for_enrollment,
     enrollment_list_for_student,
@@ -59,6 +65,15 @@ class MyCourseSummarySerializer(CourseLinksMixin, serializers.ModelSerializer):
         fields = ["id", "title", "slug", "subject", "owner", "url", "page_url"]
 
 
+class CompletionSerializer(serializers.Serializer):
+    completed = serializers.DateTimeField(
+        source="completed_at", allow_null=True, help_text="When the course was completed."
+    )
+    certificate = serializers.UUIDField(
+        source="certificate_id", allow_null=True, help_text="The certificate's id, once issued."
+    )
+
+
 class MyCourseSerializer(serializers.Serializer):
     course = MyCourseSummarySerializer()
     enrolled = serializers.DateTimeField(source="created")
@@ -66,6 +81,7 @@ class MyCourseSerializer(serializers.Serializer):
         source="last_module_id", allow_null=True, help_text="Where the student left off."
     )
     progress = ProgressSerializer(source="*")
+    completion = CompletionSerializer(source="*")
 
 
 def _course_for_enrollment(pk) -> Course:
@@ -105,6 +121,42 @@ class MyCourseViewSet(ViewSet):
         page = self.paginate_queryset(enrollment_list_for_student(student=request.user))
         data = MyCourseSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
+
+
+class MyCertificateSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The public page that verifies it.")
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Certificate
+        fields = [
+            "id",
+            "course",
+            "course_title",
+            "student_name",
+            "instructor_name",
+            "issued_at",
+            "revoked_at",
+            "url",
+            "pdf_url",
+        ]
+
+    def get_url(self, certificate) -> str:
+        return certificate_verification_url(certificate)
+
+    def get_pdf_url(self, certificate) -> str:
+        return absolute_url(reverse("certificate_pdf", args=[certificate.pk]))
+
+
+class MyCertificateViewSet(ViewSet):
+    """The user's certificates, newest first, revoked ones included (revoked_at)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=MyCertificateSerializer(many=True))
+    def list(self, request):
+        page = self.paginate_queryset(certificate_list_for_student(student=request.user))
+        return self.get_paginated_response(MyCertificateSerializer(page, many=True).data)
 
 
 class ContentCompletionViewSet(ViewSet):

@@ -6,6 +6,7 @@ from django.contrib.auth.forms import (
     UserChangeForm,
     UserCreationForm,
 )
+from django.utils.translation import gettext_lazy as _
 
 from educa.db import BIGINT_MAX
 
@@ -123,3 +124,18 @@ class CourseIdForm(forms.Form):
         if self.course is None:
             raise forms.ValidationError(UNKNOWN_COURSE)
         return course_id
+
+
+class CertificateNameForm(forms.Form):
+    """The full name a certificate prints; both parts required."""
+
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=User._meta.get_field("first_name").max_length,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=User._meta.get_field("last_name").max_length,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )

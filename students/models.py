@@ -1,6 +1,9 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 
 from courses.models import Content, Course, Module
 
@@ -87,3 +90,60 @@ class UsernameSkeleton(models.Model):
 
     def __str__(self):
         return f"skeleton of {self.user}"
+
+
+class CourseCompletion(models.Model):
+    """The moment a student had done every content of a course.
+
+    Stored once, when the last content is marked done, and never recomputed: contents added
+    later do not take it back, nor does marking one not done.
+    """
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="course_completions", on_delete=models.CASCADE
+    )
+    course = models.ForeignKey(Course, related_name="completions", on_delete=models.CASCADE)
+    completed = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-completed"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "course"], name="course_completion_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.student} completed {self.course}"
+
+
+class Certificate(models.Model):
+    """A course's certificate, as printed: anyone with its id can verify it.
+
+    The names are copied when it is issued, so that a certificate reads later as it did then.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="certificates", on_delete=models.CASCADE
+    )
+    course = models.ForeignKey(Course, related_name="certificates", on_delete=models.CASCADE)
+    issued_at = models.DateTimeField()
+    student_name = models.CharField(max_length=301)
+    course_title = models.CharField(max_length=200)
+    instructor_name = models.CharField(max_length=301)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "course"], name="certificate_unique")
+        ]
+
+    def __str__(self):
+        return f"certificate {self.pk} of {self.student_name} for {self.course_title}"
+
+    def get_absolute_url(self):
+        return reverse("certificate_detail", args=[self.pk])
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

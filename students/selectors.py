@@ -5,18 +5,23 @@ from dataclasses import dataclass
 from enum import Enum
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from courses.cache import module_contents_rendered, module_list_for_course_cached
 from courses.models import Content, Course, Module
 from courses.selectors import course_list_for_owner
 from educa.db import BIGINT_MAX
 
-from .models import ContentCompletion, Enrollment
+from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment
+
+GRADEBOOK_SORT_INVALID = _("The gradebook cannot be sorted that way.")
+# What makes a spreadsheet read a cell as a formula (CSV injection).
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -239,26 +244,42 @@ def _with_progress(enrollments: QuerySet) -> QuerySet:
     )
 
 
+def _with_completion(enrollments: QuerySet) -> QuerySet:
+    """Annotate completed_at (None: not complete), certificate_id and certificate_revoked_at
+    (None: no certificate, or not revoked) on each enrollment."""
+    completion = CourseCompletion.objects.filter(
+        student=OuterRef("student"), course=OuterRef("course")
+    )
+    certificate = Certificate.objects.filter(student=OuterRef("student"), course=OuterRef("course"))
+    return enrollments.annotate(
+        completed_at=Subquery(completion.values("completed")[:1]),
+        certificate_id=Subquery(certificate.values("id")[:1]),
+        certificate_revoked_at=Subquery(certificate.values("revoked_at")[:1]),
+    )
+
+
 def enrollment_list_for_student(*, student) -> QuerySet[Enrollment]:
     """The student's enrollments in published courses, newest first, one query.
 
-    Each carries its course (with subject and owner), last_module, and the progress
-    annotations content_total, content_done and progress (percent).
+    Each carries its course (with subject and owner), last_module, the progress annotations
+    content_total, content_done and progress (percent) and the completion annotations
+    completed_at, certificate_id and certificate_revoked_at.
     """
     enrollments = (
         Enrollment.objects.filter(student=student, course__status=Course.Status.PUBLISHED)
         .select_related("course__subject", "course__owner", "last_module")
         .order_by("-created", "-id")
     )
-    return _with_progress(enrollments)
+    return _with_completion(_with_progress(enrollments))
 
 
 def enrollment_list_for_course(*, course: Course) -> QuerySet[Enrollment]:
-    """Who is enrolled in the course, oldest first, each with the progress annotations."""
+    """Who is enrolled in the course, oldest first, each with the progress and completion
+    annotations."""
     enrollments = (
         Enrollment.objects.filter(course=course).select_related("student").order_by("created", "id")
     )
-    return _with_progress(enrollments)
+    return _with_completion(_with_progress(enrollments))
 
 
 def course_list_for_instructor(*, owner) -> QuerySet[Course]:
@@ -294,8 +315,12 @@ def course_list_for_instructor(*, owner) -> QuerySet[Course]:
 _STUDY_COURSE_SQL = (
     "SELECT c.id, c.owner_id, c.subject_id, c.title, c.slug, c.overview, c.created, c.status, "
     "c.version, e.id AS enrollment_id, e.created AS enrollment_created, "
-    "e.last_module_id AS enrollment_last_module_id "
+    "e.last_module_id AS enrollment_last_module_id, cc.completed AS enrollment_completed_at, "
+    "ce.id AS enrollment_certificate_id, ce.revoked_at AS enrollment_certificate_revoked_at "
     "FROM courses_course c JOIN students_enrollment e ON e.course_id = c.id "
+    "LEFT JOIN students_coursecompletion cc "
+    "ON cc.student_id = e.student_id AND cc.course_id = c.id "
+    "LEFT JOIN students_certificate ce ON ce.student_id = e.student_id AND ce.course_id = c.id "
     "WHERE e.student_id = %s AND c.id = %s"
 )
 _DONE_SQL = (
@@ -309,7 +334,8 @@ _DONE_SQL = (
 def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | None]:
     """The course with the user's enrollment (None for its owner), for the study view.
 
-    Same rules as course_get_for_member; one query for an enrolled student.
+    The enrollment carries the completion annotations of enrollment_list_for_student. Same
+    rules as course_get_for_member; one query for an enrolled student.
     """
     if not 0 < course_id <= BIGINT_MAX:
         raise Http404("No such course.")
@@ -334,6 +360,9 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
          course.enrollment_last_module_id],
     )  # fmt: skip
     enrollment.course = course
+    enrollment.completed_at = course.enrollment_completed_at
+    enrollment.certificate_id = course.enrollment_certificate_id
+    enrollment.certificate_revoked_at = course.enrollment_certificate_revoked_at
     return course, enrollment
 
 
@@ -391,3 +420,122 @@ def course_progress_from_modules(modules: list[Module]) -> Progress:
         done=sum(module.done_count for module in modules),
         total=sum(module.content_count for module in modules),
     )
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+
+def certificate_get_public(*, certificate_id) -> Certificate:
+    """The certificate with this id, for anyone who has it (its id is the secret); else 404."""
+    certificate = Certificate.objects.filter(pk=certificate_id).first()
+    if certificate is None:
+        raise Http404("No such certificate.")
+    return certificate
+
+
+def certificate_get_for_owner(*, owner, certificate_id) -> Certificate:
+    """A certificate of one of the owner's courses; a 404 for anyone else."""
+    certificate = (
+        Certificate.objects.select_related("course")
+        .filter(pk=certificate_id, course__owner=owner)
+        .first()
+    )
+    if certificate is None:
+        raise Http404("No such certificate.")
+    return certificate
+
+
+def certificate_list_for_student(*, student) -> QuerySet[Certificate]:
+    """The student's certificates, revoked ones included, newest first."""
+    return Certificate.objects.filter(student=student).order_by("-issued_at", "pk")
+
+
+# --- gradebook --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradebookColumn:
+    """One column of a course's gradebook, on the page and in its CSV file.
+
+    `value` reads the cell from an enrollment of gradebook_rows; `order_by` are the fields that
+    sort by it (None: not sortable); `annotate` adds what `value` and `order_by` need to the
+    enrollments' query (None: nothing).
+    """
+
+    key: str
+    label: str
+    value: Callable[[Enrollment], object]
+    order_by: tuple[str, ...] | None = None
+    annotate: Callable[[QuerySet], QuerySet] | None = None
+
+
+GRADEBOOK_SORT_DEFAULT = "enrolled"
+
+
+def gradebook_columns(*, course: Course) -> list[GradebookColumn]:
+    """The gradebook's columns for the course, in order.
+
+    The place where other kinds of results (a quiz's best score, its attempts used) add their
+    columns, with the annotation that fetches them.
+    """
+    return [
+        GradebookColumn(
+            "student", _("Student"), lambda e: e.student.get_username(), ("student__username",)
+        ),
+        GradebookColumn(
+            "name",
+            _("Name"),
+            lambda e: e.student.get_full_name(),
+            ("student__last_name", "student__first_name"),
+        ),
+        GradebookColumn("enrolled", _("Enrolled since"), lambda e: e.created, ("created",)),
+        GradebookColumn("progress", _("Progress"), lambda e: e.progress, ("progress",)),
+        GradebookColumn("completed", _("Completed"), lambda e: e.completed_at, ("completed_at",)),
+        GradebookColumn(
+            "certificate",
+            _("Certificate"),
+            lambda e: e.certificate_id,
+            ("certificate_revoked_at", "certificate_id"),
+        ),
+    ]
+
+
+def gradebook_sort_parse(*, columns: list[GradebookColumn], sort: str | None) -> str:
+    """The `?sort=` value checked: a sortable column's key, with `-` for descending.
+
+    Raises ValidationError(GRADEBOOK_SORT_INVALID) for anything else.
+    """
+    if not sort:
+        return GRADEBOOK_SORT_DEFAULT
+    key = sort.removeprefix("-")
+    if not any(column.key == key and column.order_by for column in columns):
+        raise ValidationError(GRADEBOOK_SORT_INVALID)
+    return sort
+
+
+def gradebook_rows(*, course: Course, columns: list[GradebookColumn], sort: str) -> QuerySet:
+    """The course's enrollments for the gradebook, sorted by `sort` (gradebook_sort_parse), one
+    query with what every column needs."""
+    enrollments = enrollment_list_for_course(course=course)
+    for column in columns:
+        if column.annotate is not None:
+            enrollments = column.annotate(enrollments)
+    descending = sort.startswith("-")
+    column = next(column for column in columns if column.key == sort.removeprefix("-"))
+    order = [
+        F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+        for field in column.order_by
+    ]
+    return enrollments.order_by(*order, "created", "id")
+
+
+def gradebook_csv_cell(value) -> str:
+    """A cell of the gradebook's CSV file: text a spreadsheet never runs as a formula."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = str(value)
+    if text.startswith(CSV_FORMULA_STARTS):
+        return "'" + text
+    return text

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from courses.models import Content, Course, Module
@@ -22,7 +23,7 @@ from educa.ratelimit import rate_parse, throttle_acquire
 from educa.site import absolute_url, email_send
 
 from .activation import activation_path, user_is_awaiting_activation
-from .models import ContentCompletion, Enrollment
+from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment
 from .usernames import username_clash_exists, username_skeleton_digest
 
 COURSE_NOT_PUBLISHED = "This course is not open for enrollment."
@@ -35,6 +36,9 @@ ACTIVATION_LINK_INVALID = (
     "not open yet, register again with the same e-mail address."
 )
 USERNAME_LOOKALIKE = "This user name is taken, or looks too much like one that is. Choose another."
+CERTIFICATE_NAME_REQUIRED = _(
+    "Enter your first and your last name as they should be printed on your certificates."
+)
 OWNER_OF_COURSES = (
     "You still own courses. Delete them, or ask an administrator to hand them over, "
     "before deleting your account."
@@ -186,6 +190,7 @@ def user_profile_update(*, user, first_name: str, last_name: str, email: str) ->
     user.email = email
     user.full_clean()
     user.save(update_fields=["first_name", "last_name", "email"])
+    certificates_issue_pending(student=user)
     return user
 
 
@@ -253,15 +258,128 @@ def enrollment_visit_module(*, student, module: Module) -> None:
 def content_completion_create(*, student, content: Content) -> ContentCompletion:
     """Mark the content done for the student; marking it again changes nothing.
 
-    Precondition: the student is a member of the content's course (content_get_for_member).
+    The last content of a course an enrolled student marks done completes the course
+    (course_completion_record). Precondition: the student is a member of the content's course
+    (content_get_for_member).
     """
-    return _row_create_once(ContentCompletion, student=student, content=content)
+    completion = _row_create_once(ContentCompletion, student=student, content=content)
+    course = content.module.course
+    if _course_is_done(student=student, course=course):
+        course_completion_record(student=student, course=course)
+    return completion
 
 
 @transaction.atomic
 def content_completion_delete(*, student, content: Content) -> None:
     """Mark the content not done for the student; harmless when it was not done."""
     ContentCompletion.objects.filter(student=student, content=content).delete()
+
+
+# --- completion and certificates ----------------------------------------------------------
+
+
+def _course_is_done(*, student, course: Course) -> bool:
+    """True when an enrolled student has done every content of the course (two queries)."""
+    total = Content.objects.filter(module__course=course).count()
+    if total == 0 or not Enrollment.objects.filter(student=student, course=course).exists():
+        return False
+    done = ContentCompletion.objects.filter(student=student, content__module__course=course)
+    return done.count() >= total
+
+
+@transaction.atomic
+def course_completion_record(*, student, course: Course) -> CourseCompletion:
+    """Store that the student completed the course, once, with the certificate it earns.
+
+    A completion already stored is returned as it is: its date never changes. The certificate
+    waits while the student has no full name (certificates_issue_pending issues it later).
+    Precondition: the student has done every content of the course.
+    """
+    completion = _row_create_once(CourseCompletion, student=student, course=course)
+    certificate_issue(student=student, course=course)
+    return completion
+
+
+def _full_name(user) -> str:
+    return f"{user.first_name.strip()} {user.last_name.strip()}"
+
+
+def student_has_full_name(student) -> bool:
+    """Whether a certificate can print the student's name: both first and last are given."""
+    return bool(student.first_name.strip() and student.last_name.strip())
+
+
+@transaction.atomic
+def certificate_issue(*, student, course: Course) -> Certificate | None:
+    """The student's certificate of a completed course, issued now if it is not yet.
+
+    None while the student has no full name, or has not completed the course.
+    """
+    existing = Certificate.objects.filter(student=student, course=course).first()
+    if existing is not None:
+        return existing
+    if not student_has_full_name(student):
+        return None
+    if not CourseCompletion.objects.filter(student=student, course=course).exists():
+        return None
+    owner = course.owner
+    certificate = Certificate(
+        student=student,
+        course=course,
+        issued_at=timezone.now(),
+        student_name=_full_name(student),
+        course_title=course.title,
+        instructor_name=owner.get_full_name().strip() or owner.get_username(),
+    )
+    certificate.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            certificate.save(force_insert=True)
+    except IntegrityError:
+        return Certificate.objects.get(student=student, course=course)
+    return certificate
+
+
+@transaction.atomic
+def certificates_issue_pending(*, student) -> list[Certificate]:
+    """Issue the certificates of every course the student completed that still waits for one
+    (their name was missing): the new certificates."""
+    waiting = CourseCompletion.objects.filter(student=student).exclude(
+        course__certificates__student=student
+    )
+    issued = []
+    for completion in waiting.select_related("course__owner"):
+        certificate = certificate_issue(student=student, course=completion.course)
+        if certificate is not None:
+            issued.append(certificate)
+    return issued
+
+
+@transaction.atomic
+def student_name_set(*, student, first_name: str, last_name: str) -> list[Certificate]:
+    """Give the student the full name certificates print, then issue those that waited for it.
+
+    Raises ValidationError(CERTIFICATE_NAME_REQUIRED) unless both names are given.
+    """
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not (first_name and last_name):
+        raise ValidationError(CERTIFICATE_NAME_REQUIRED)
+    student.first_name, student.last_name = first_name, last_name
+    student.full_clean()
+    student.save(update_fields=["first_name", "last_name"])
+    return certificates_issue_pending(student=student)
+
+
+@transaction.atomic
+def certificate_revoke(*, certificate: Certificate) -> Certificate:
+    """Revoke the certificate: its page says so from now on. Revoking again changes nothing.
+
+    Precondition: the user asking owns its course (certificate_get_for_owner) or is staff.
+    """
+    if certificate.revoked_at is None:
+        certificate.revoked_at = timezone.now()
+        certificate.save(update_fields=["revoked_at"])
+    return certificate
 
 
 # --- API tokens -------------------------------------------------------------------------------

@@ -28,4 +28,5 @@ urlpatterns = [
         views.ContentCompletionDeleteView.as_view(),
         name="content_mark_undone",
     ),
+    path("certificate-name/", views.CertificateNameView.as_view(), name="certificate_name"),
 ]

@@ -1,3 +1,4 @@
+import csv
 from itertools import chain
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
 from courses.cache import text_digest
@@ -18,32 +20,42 @@ from educa.site import site_url
 from educa.views import InvalidSubmissionMixin
 
 from .activation import user_get_for_activation
+from .certificate_pdf import certificate_pdf, certificate_verification_url
 from .forms import (
     AccountDeleteForm,
+    CertificateNameForm,
     CourseIdForm,
     LoginForm,
     ProfileForm,
     StudentRegistrationForm,
 )
 from .selectors import (
+    certificate_get_for_owner,
+    certificate_get_public,
     content_done_ids_by_module,
     content_get_for_member,
     content_list_for_study,
     course_get_for_study,
     course_progress_from_modules,
-    enrollment_list_for_course,
     enrollment_list_for_student,
+    gradebook_columns,
+    gradebook_csv_cell,
+    gradebook_rows,
+    gradebook_sort_parse,
     module_list_for_study,
     module_pick_for_study,
 )
 from .services import (
     ACTIVATION_LINK_INVALID,
+    certificate_revoke,
     content_completion_create,
     content_completion_delete,
     email_throttle_check,
     enrollment_create,
     enrollment_delete,
     enrollment_visit_module,
+    student_has_full_name,
+    student_name_set,
     user_activate,
     user_delete,
     user_profile_update,
@@ -277,6 +289,10 @@ class StudentCourseListView(LoginRequiredMixin, ListView):
     def get_queryset(self):
         return enrollment_list_for_student(student=self.request.user)
 
+    def get_context_data(self, **kwargs):
+        has_full_name = student_has_full_name(self.request.user)
+        return super().get_context_data(has_full_name=has_full_name, **kwargs)
+
 
 class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
     """The study view: one module of a course, for its students and its owner."""
@@ -313,20 +329,42 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             enrollment=enrollment,
             progress=progress,
             is_owner=is_owner,
+            has_full_name=student_has_full_name(user),
             fragment_key=_study_fragment_key(
-                self.request, course=course, module=module, done_by_module=done_by_module
+                self.request,
+                course=course,
+                module=module,
+                done_by_module=done_by_module,
+                enrollment=enrollment,
             ),
             fragment_timeout=STUDY_FRAGMENT_TIMEOUT,
             **kwargs,
         )
 
 
-def _study_fragment_key(request, *, course, module, done_by_module) -> str | None:
+def _completion_state(enrollment, user) -> str:
+    """What the study page says of the course's completion and certificate, as text for its
+    cache key."""
+    if enrollment is None or enrollment.completed_at is None:
+        return ""
+    return ":".join(
+        str(value)
+        for value in (
+            enrollment.completed_at.timestamp(),
+            enrollment.certificate_id or "",
+            enrollment.certificate_revoked_at is not None,
+            student_has_full_name(user),
+        )
+    )
+
+
+def _study_fragment_key(request, *, course, module, done_by_module, enrollment) -> str | None:
     """Everything the study page's main part shows depends on, or None not to cache it.
 
-    The part holds the user's progress and forms whose CSRF token is valid for this browser's
-    CSRF secret only: the key names the user, what they have done and a digest of the secret.
-    Without a CSRF cookie the secret is new on every request, so nothing is cached.
+    The part holds the user's progress, completion and certificate, and forms whose CSRF token
+    is valid for this browser's CSRF secret only: the key names the user, what they have done,
+    the completion's state and a digest of the secret. Without a CSRF cookie the secret is new
+    on every request, so nothing is cached.
     """
     secret = request.META.get("CSRF_COOKIE")
     if not secret:
@@ -339,6 +377,7 @@ def _study_fragment_key(request, *, course, module, done_by_module) -> str | Non
             str(course.version),
             str(module.pk if module is not None else ""),
             text_digest(",".join(map(str, done))),
+            text_digest(_completion_state(enrollment, request.user)),
             text_digest(secret),
         ]
     )
@@ -367,17 +406,140 @@ def _study_url(content) -> str:
 # --- instructors ------------------------------------------------------------------------------
 
 
-class CourseStudentListView(PermissionRequiredMixin, ListView):
-    """Who is enrolled in one of the instructor's courses, since when, and how far they are."""
+class CourseGradebookView(PermissionRequiredMixin, ListView):
+    """The gradebook of one of the instructor's courses: who is enrolled, since when, how far
+    they are, when they completed it and their certificate; sorted by `?sort=`, as a CSV file
+    with `?format=csv`."""
 
     permission_required = "courses.change_course"
-    template_name = "students/course/students.html"
+    template_name = "students/course/grades.html"
     context_object_name = "enrollments"
     paginate_by = 50
 
+    def get(self, request, *args, **kwargs):
+        self.course = course_get_for_owner(owner=request.user, course_id=self.kwargs["pk"])
+        self.columns = gradebook_columns(course=self.course)
+        try:
+            self.sort = gradebook_sort_parse(columns=self.columns, sort=request.GET.get("sort"))
+        except ValidationError as error:
+            return bad_request(request, error.messages)
+        output = request.GET.get("format", "html")
+        if output == "csv":
+            return self.csv_response()
+        if output != "html":
+            return bad_request(request, [_("The gradebook comes as html or csv only.")])
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
-        self.course = course_get_for_owner(owner=self.request.user, course_id=self.kwargs["pk"])
-        return enrollment_list_for_course(course=self.course)
+        return gradebook_rows(course=self.course, columns=self.columns, sort=self.sort)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(course=self.course, **kwargs)
+        context = super().get_context_data(course=self.course, **kwargs)
+        context["headers"] = [
+            {
+                "column": column,
+                "sort": self._next_sort(column) if column.order_by else None,
+                "sorted": self._sorted(column),
+            }
+            for column in self.columns
+        ]
+        context["rows"] = [
+            (enrollment, [(column.key, column.value(enrollment)) for column in self.columns])
+            for enrollment in context["enrollments"]
+        ]
+        context["sort"] = self.sort
+        return context
+
+    def _sorted(self, column) -> str | None:
+        if self.sort.removeprefix("-") != column.key:
+            return None
+        return "descending" if self.sort.startswith("-") else "ascending"
+
+    def _next_sort(self, column) -> str:
+        # A second click on the sorted column turns its order round.
+        return f"-{column.key}" if self._sorted(column) == "ascending" else column.key
+
+    def csv_response(self) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        filename = f"grades-{self.course.slug}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        writer = csv.writer(response)
+        writer.writerow([gradebook_csv_cell(str(column.label)) for column in self.columns])
+        for enrollment in self.get_queryset():
+            writer.writerow(
+                [gradebook_csv_cell(column.value(enrollment)) for column in self.columns]
+            )
+        return response
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+
+class CertificateDetailView(TemplateView):
+    """A certificate's public page: anyone with its address can check what it certifies."""
+
+    template_name = "students/certificate/detail.html"
+
+    def get_context_data(self, certificate_id, **kwargs):
+        certificate = certificate_get_public(certificate_id=certificate_id)
+        return super().get_context_data(
+            certificate=certificate,
+            verification_url=certificate_verification_url(certificate),
+            **kwargs,
+        )
+
+
+class CertificatePdfView(View):
+    """A certificate as a PDF to print or keep; a revoked one is gone (410)."""
+
+    def get(self, request, certificate_id):
+        certificate = certificate_get_public(certificate_id=certificate_id)
+        if certificate.is_revoked:
+            context = {
+                "certificate": certificate,
+                "verification_url": certificate_verification_url(certificate),
+            }
+            return render(request, "students/certificate/detail.html", context, status=410)
+        response = HttpResponse(certificate_pdf(certificate), content_type="application/pdf")
+        filename = f"certificate-{certificate.pk}.pdf"
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response
+
+
+class CertificateRevokeView(PermissionRequiredMixin, View):
+    """The course's owner revokes one of its certificates."""
+
+    permission_required = "courses.change_course"
+    http_method_names = ["post"]
+
+    def post(self, request, certificate_id):
+        certificate = certificate_get_for_owner(owner=request.user, certificate_id=certificate_id)
+        certificate_revoke(certificate=certificate)
+        messages.success(
+            request,
+            _("The certificate of %(name)s is revoked.") % {"name": certificate.student_name},
+        )
+        return redirect("course_grades", pk=certificate.course_id)
+
+
+class CertificateNameView(LoginRequiredMixin, InvalidSubmissionMixin, FormView):
+    """The full name a student's certificates print, asked before they are issued."""
+
+    template_name = "students/certificate/name.html"
+    form_class = CertificateNameForm
+
+    def get_initial(self):
+        user = self.request.user
+        return {"first_name": user.first_name, "last_name": user.last_name}
+
+    def form_valid(self, form):
+        try:
+            issued = student_name_set(student=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        if issued:
+            messages.success(self.request, _("Your certificates are ready."))
+        else:
+            messages.success(self.request, _("Your name has been saved."))
+        return redirect("student_course_list")

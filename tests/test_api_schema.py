@@ -30,6 +30,7 @@ ENDPOINTS = {
     "/api/contents/{id}/": {"get", "put", "patch", "delete"},
     "/api/contents/{id}/done/": {"post", "delete"},
     "/api/me/courses/": {"get"},
+    "/api/me/certificates/": {"get"},
 }
 
 

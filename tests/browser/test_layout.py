@@ -26,7 +26,8 @@ from playwright.sync_api import expect, sync_playwright
 from chat.services import message_create
 from courses.models import Content, Video
 from students.activation import activation_path
-from students.models import ContentCompletion, Enrollment
+from students.models import Certificate, ContentCompletion, Enrollment
+from students.services import content_completion_create
 from tests.browser.test_chat_flow import serve_static
 from tests.browser_support import (
     CHROMIUM,
@@ -79,6 +80,8 @@ NOT_PAGES = {
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",
     "content_mark_undone": "POST only, then a redirect",
+    "certificate_pdf": "a PDF file, not a page",
+    "certificate_revoke": "POST only, then a redirect",
 }
 
 
@@ -109,6 +112,7 @@ PAGES = [
     Page("password_reset_done", "visitor", lambda world: reverse("password_reset_done")),
     Page("password_reset_confirm", "visitor", _reset_confirm),
     Page("password_reset_complete", "visitor", lambda world: reverse("password_reset_complete")),
+    Page("certificate_detail", "visitor", lambda world: world.certificate.get_absolute_url()),
     # --- students
     Page("student_course_list", "student", lambda world: reverse("student_course_list")),
     Page("student_course_detail", "student", lambda world: f"/students/course/{world.course.pk}/"),
@@ -126,6 +130,7 @@ PAGES = [
         lambda world: reverse("chat_room", args=[world.course.pk]),
         live_chat=True,
     ),
+    Page("certificate_name", "student", lambda world: reverse("certificate_name")),
     Page("profile", "student", lambda world: reverse("profile")),
     Page("account_delete", "student", lambda world: reverse("account_delete")),
     Page("password_change", "student", lambda world: reverse("password_change")),
@@ -163,9 +168,9 @@ PAGES = [
         ),
     ),
     Page(
-        "course_students",
+        "course_grades",
         "instructor",
-        lambda world: reverse("course_students", args=[world.course.pk]),
+        lambda world: reverse("course_grades", args=[world.course.pk]),
     ),
     Page(
         "course_analytics",
@@ -253,7 +258,9 @@ def world(db):
         owner=instructor, title="A prism", url="https://www.youtube.com/watch?v=dQw4w9WgXcQ"
     )
     Content.objects.create(module=lists, item=video)
-    student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
+    student = EnrollmentFactory(
+        course=course, student=UserFactory(username="marie", first_name="Marie", last_name="Curie")
+    ).student
     # Three more students, who enrolled over the past weeks and got partway (the analytics).
     for weeks_ago, done in ((1, 2), (3, 1), (6, 0)):
         other = EnrollmentFactory(course=course)
@@ -265,6 +272,9 @@ def world(db):
     for n in range(12):
         author = instructor if n % 3 == 0 else student
         message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+    # Marie finished the course: her certificate is issued.
+    for content in Content.objects.filter(module__course=course):
+        content_completion_create(student=student, content=content)
     staff = UserFactory(username="sam", is_staff=True)
     newcomer = UserFactory(username="newcomer", is_active=False, last_login=None)
     return SimpleNamespace(
@@ -273,6 +283,7 @@ def world(db):
         lists=lists,
         text=text,
         newcomer=newcomer,
+        certificate=Certificate.objects.get(student=student),
         users={"student": student, "instructor": instructor, "staff": staff},
     )
 

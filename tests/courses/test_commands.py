@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.http import HttpRequest
 
 from courses.models import Content, Course, Module, Subject
-from students.models import Enrollment
+from students.models import Certificate, CourseCompletion, Enrollment
 from tests.factories import UserFactory
 
 from .uploads import files_on_disk
@@ -62,6 +62,7 @@ def snapshot(media_root):
         "modules": Module.objects.count(),
         "contents": Content.objects.count(),
         "enrollments": Enrollment.objects.count(),
+        "certificates": sorted(Certificate.objects.values_list("id", "issued_at")),
         "files": files_on_disk(media_root),
     }
 
@@ -94,7 +95,16 @@ def test_loaddemo_publishes_one_course_per_content_kind(demo):
 
 
 def test_loaddemo_enrolls_a_student(demo):
-    assert Enrollment.objects.get().student.username == "student1"
+    assert Enrollment.objects.filter(student__username="student1").count() == 1
+
+
+def test_loaddemo_gives_a_student_a_completed_course_and_its_certificate(demo):
+    certificate = Certificate.objects.get()
+
+    assert (certificate.student.username, certificate.student_name) == ("student2", "Grace Hopper")
+    assert CourseCompletion.objects.filter(
+        student=certificate.student, course=certificate.course
+    ).exists()
 
 
 def test_loaddemo_stores_the_image_and_the_file(demo, media_root):

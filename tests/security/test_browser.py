@@ -52,7 +52,7 @@ def test_no_payload_runs_on_the_instructors_pages(hostile_world, browser_session
     expect(page.locator("#order-status")).to_contain_text("saved")
     edit = reverse("module_content_update", args=[world.module.pk, "text", world.text.pk])
     visit(browser_session, page, edit, "text-form")
-    visit(browser_session, page, reverse("course_students", args=[world.course.pk]), "students")
+    visit(browser_session, page, reverse("course_grades", args=[world.course.pk]), "students")
 
 
 def test_the_admin_works_under_the_policy(hostile_world, browser_session, live_server):

@@ -36,7 +36,8 @@ from rest_framework.authtoken.models import Token
 from courses import services
 from courses.forms import ORDER_PAYLOAD_INVALID
 from courses.models import File
-from students.services import ACTIVATION_LINK_INVALID
+from students.models import Certificate
+from students.services import ACTIVATION_LINK_INVALID, content_completion_create
 from tests.chat.conftest import open_socket, room_path
 from tests.courses.uploads import upload
 from tests.factories import (
@@ -52,7 +53,16 @@ from .routes import _REGEX_GROUP, _ROUTE_PARAMETER, project_routes
 ROLES = ("anonymous", "stranger", "student", "other_instructor", "owner", "staff")
 
 # URL parameters that name an object somebody may or may not be allowed to see.
-OBJECT_PARAMETERS = {"pk", "id", "module_id", "content_id", "course_id", "slug", "subject"}
+OBJECT_PARAMETERS = {
+    "pk",
+    "id",
+    "module_id",
+    "content_id",
+    "course_id",
+    "certificate_id",
+    "slug",
+    "subject",
+}
 
 # Routes left out of the matrix, by name prefix (or pattern prefix when unnamed), with why.
 NOT_IN_MATRIX = {
@@ -70,6 +80,12 @@ PUBLISHED = {
     # --- public pages
     ("course_detail", "GET"): (200, 200, 200, 200, 200, 200),
     ("course_list_subject", "GET"): (200, 200, 200, 200, 200, 200),
+    # A certificate's id is its secret: whoever has it may verify it, on the page or the PDF.
+    ("certificate_detail", "GET"): (200, 200, 200, 200, 200, 200),
+    ("certificate_pdf", "GET"): (200, 200, 200, 200, 200, 200),
+    # --- every user's own: the name their certificates print, their certificates
+    ("certificate_name", "GET"): (LOGIN, 200, 200, 200, 200, 200),
+    ("api:my-certificate-list", "GET"): (401, 200, 200, 200, 200, 200),
     # --- the instructor's CMS
     ("instructor_home", "GET"): (LOGIN, 403, 403, 200, 200, 403),
     ("course_edit", "GET"): (LOGIN, 403, 403, 404, 200, 403),
@@ -79,7 +95,8 @@ PUBLISHED = {
     ("course_module_update", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("course_publish", "POST"): (LOGIN, 403, 403, 404, 302, 403),
     ("course_unpublish", "POST"): (LOGIN, 403, 403, 404, 302, 403),
-    ("course_students", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("course_grades", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("certificate_revoke", "POST"): (LOGIN, 403, 403, 404, 302, 403),
     # Staff read every course's analytics, drafts included.
     ("course_analytics", "GET"): (LOGIN, 403, 403, 404, 200, 200),
     ("module_content_list", "GET"): (LOGIN, 403, 403, 404, 200, 403),
@@ -138,6 +155,8 @@ DRAFT = {
     ("api:course-messages-messages", "GET"): (401, 404, 404, 404, 200, 404),
     ("api:content-completion-done", "POST"): (401, 404, 404, 404, 200, 404),
     ("api:content-completion-done", "DELETE"): (401, 404, 404, 404, 200, 404),
+    # The owner still sees a draft's gradebook; a certificate stays verifiable (and revocable).
+    ("course_grades", "GET"): (LOGIN, 403, 403, 404, 200, 403),
 }
 
 # A valid body for each state-changing request, so that only the permission decides.
@@ -174,6 +193,7 @@ POST_ONLY = [
     "module_content_delete",
     "content_mark_done",
     "content_mark_undone",
+    "certificate_revoke",
     "module_order",
     "content_order",
     "student_enroll_course",
@@ -221,6 +241,11 @@ def world(db, settings, tmp_path):
     student = EnrollmentFactory(course=course, student=UserFactory(username="student")).student
     # The other instructor owns a course too, so a 404 is about ownership, not an empty CMS.
     CourseFactory(owner=other_instructor)
+    # The student completed the course: their certificate is issued.
+    student.first_name, student.last_name = "Stu", "Dent"
+    student.save()
+    content_completion_create(student=student, content=content)
+    certificate = Certificate.objects.get(student=student)
     return SimpleNamespace(
         users={
             "anonymous": None,
@@ -234,6 +259,7 @@ def world(db, settings, tmp_path):
         module=module,
         item=item,
         content=content,
+        certificate=certificate,
     )
 
 
@@ -247,6 +273,7 @@ def samples(world) -> dict:
         "model_name": "file",
         "slug": world.course.slug,
         "subject": world.course.subject.slug,
+        "certificate_id": world.certificate.pk,
         "module_content_update": {"id": world.item.pk},
         "api:subject-detail": {"pk": world.course.subject_id},
         "api:module-detail": {"pk": world.module.pk},
@@ -393,6 +420,7 @@ NO_DATA = {
     ("module_content_delete", "POST"): ADDRESS_ONLY,
     ("content_mark_done", "POST"): ADDRESS_ONLY,
     ("content_mark_undone", "POST"): ADDRESS_ONLY,
+    ("certificate_revoke", "POST"): ADDRESS_ONLY,
     ("api:token", "DELETE"): "revokes the token it is sent with",
     ("api:course-detail", "DELETE"): ADDRESS_ONLY,
     ("api:course-publish", "POST"): ADDRESS_ONLY,
@@ -458,6 +486,9 @@ BAD_DATA = {
         "student",
         lambda world: {"first_name": "A", "last_name": "B", "email": "not-an-address"},
         "Enter a valid email address.",
+    ),
+    ("certificate_name", "POST"): BadData(
+        "student", lambda world: {"first_name": "Stu", "last_name": ""}, REQUIRED
     ),
     ("account_delete", "POST"): BadData(
         "student", lambda world: {"password": "wrong"}, "This is not your password."

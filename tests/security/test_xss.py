@@ -5,6 +5,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from courses.models import Content
+from students.models import Certificate
+from students.services import content_completion_create
+
 from .conftest import payload
 from .html_checks import active_content
 
@@ -71,7 +75,7 @@ PAGES = [
     ("CMS contents", "owner", "module_content_list", ["@module"], [
         "course-title", "module-title", "module-description", *CONTENT_TITLES,
     ]),
-    ("course students", "owner", "course_students", ["@course"], ["course-title"]),
+    ("course students", "owner", "course_grades", ["@course"], ["course-title"]),
     ("course analytics", "owner", "course_analytics", ["@course"], [
         "course-title", "module-title",
     ]),
@@ -103,8 +107,8 @@ def test_the_owners_name_is_inert_where_students_see_it(hostile_world):
         assert full_name in html
 
 
-def test_the_students_names_are_inert_on_the_course_students_page(hostile_world):
-    html = page_as(hostile_world, "owner", "course_students", "@course")
+def test_the_students_names_are_inert_on_the_course_grades_page(hostile_world):
+    html = page_as(hostile_world, "owner", "course_grades", "@course")
     full_name = escape(f"{payload('student-first-name')} {payload('student-last-name')}")
 
     assert_inert(html, [])
@@ -144,3 +148,17 @@ def test_a_username_cannot_carry_markup(username):
 
     assert response.status_code == 400
     assert "username" in response.context["form"].errors
+
+
+def test_the_names_a_certificate_prints_are_inert_on_its_page(hostile_world):
+    student = hostile_world.student
+    for content in Content.objects.filter(module__course=hostile_world.course):
+        content_completion_create(student=student, content=content)
+    certificate = Certificate.objects.get(student=student)
+
+    html = Client().get(certificate.get_absolute_url()).content.decode()
+
+    assert_inert(html, ["course-title"])
+    for role in ("student", "owner"):
+        full_name = f"{payload(f'{role}-first-name')} {payload(f'{role}-last-name')}"
+        assert escape(full_name) in html

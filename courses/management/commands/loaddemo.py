@@ -11,8 +11,14 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from courses import services
-from courses.models import Course, File, Image, Subject, Text, Video
+from courses.models import Content, Course, File, Image, Subject, Text, Video
 from students.models import Enrollment
+from students.services import (
+    content_completion_create,
+    enrollment_create,
+    student_has_full_name,
+    student_name_set,
+)
 
 SUBJECTS_FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "subjects.json"
 DEMO_PASSWORD = "educa-demo"  # noqa: S105 - printed for local log-ins; refused in production
@@ -128,6 +134,8 @@ DEMO_COURSES = {
     ),
 }
 ENROLLED = ("student1", "demo-writing-with-markdown")
+# (student, course slug, the name their certificate prints): a course done, a certificate issued.
+COMPLETED = ("student2", "demo-shapes-and-colours", ("Grace", "Hopper"))
 
 
 class Command(BaseCommand):
@@ -155,10 +163,12 @@ class Command(BaseCommand):
             Enrollment.objects.get_or_create(
                 student=students[ENROLLED[0]], course=Course.objects.get(slug=ENROLLED[1])
             )
+            self._complete(students[COMPLETED[0]], Course.objects.get(slug=COMPLETED[1]))
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
         self.stdout.write(f"  instructor (CMS):  {INSTRUCTOR} / {DEMO_PASSWORD}")
         for name in STUDENTS:
             self.stdout.write(f"  student:           {name} / {DEMO_PASSWORD}")
+        self.stdout.write(f"{COMPLETED[0]} has completed a course and has its certificate.")
 
     def _subjects(self):
         for row in json.loads(SUBJECTS_FIXTURE.read_text()):
@@ -173,6 +183,15 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         return user
+
+    def _complete(self, student, course):
+        """Enroll the student and mark every content done, as the study view would."""
+        if not student_has_full_name(student):
+            first_name, last_name = COMPLETED[2]
+            student_name_set(student=student, first_name=first_name, last_name=last_name)
+        enrollment_create(student=student, course=course)
+        for content in Content.objects.filter(module__course=course):
+            content_completion_create(student=student, content=content)
 
     def _course(self, instructor, slug, subject_slug, title, overview, modules):
         if Course.objects.filter(slug=slug).exists():
