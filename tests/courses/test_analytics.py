@@ -289,4 +289,4 @@ def test_the_instructor_home_and_the_students_page_link_the_analytics(client, co
     client.force_login(course.owner)
 
     assert link in client.get(reverse("instructor_home")).content.decode()
-    assert link in client.get(reverse("course_students", args=[course.pk])).content.decode()
+    assert link in client.get(reverse("course_grades", args=[course.pk])).content.decode()
