@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views import View
@@ -93,6 +94,11 @@ class CourseDetailView(AnonymousPageCacheMixin, DetailView):
 
     def get_object(self, queryset=None):
         return selectors.course_get_for_viewer(user=self.request.user, slug=self.kwargs["slug"])
+
+    @cached_property
+    def course_summary(self) -> selectors.CourseSummary:
+        # Read by the template inside its cached fragments only: a cached page never asks.
+        return selectors.course_summary(course=self.object)
 
     def get_context_data(self, **kwargs):
         course = self.object
