@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views import View
-from django.views.generic import DetailView, FormView, ListView, TemplateView
+from django.views.generic import DetailView, FormView, ListView, RedirectView, TemplateView
 
 from chat.selectors import course_list_for_chat
 from educa.views import InvalidSubmissionMixin
@@ -193,13 +193,12 @@ class InstructorHomeView(InstructorRequiredMixin, TemplateView):
         return super().get_context_data(courses=courses, **kwargs)
 
 
-class ManageCourseListView(InstructorRequiredMixin, ListView):
-    permission_required = "courses.view_course"
-    template_name = "courses/manage/course/list.html"
-    context_object_name = "courses"
+class CourseListMovedView(RedirectView):
+    """The instructor's course list became the instructor home: old links and bookmarks follow."""
 
-    def get_queryset(self):
-        return selectors.course_list_for_owner(owner=self.request.user)
+    pattern_name = "instructor_home"
+    permanent = True
+    http_method_names = ["get", "head"]
 
 
 class CourseCreateView(InstructorRequiredMixin, InvalidSubmissionMixin, FormView):
@@ -242,7 +241,7 @@ class CourseUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, FormView):
             _add_service_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Course saved.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 class CourseDeleteView(OwnedCourseMixin, TemplateView):
@@ -253,7 +252,7 @@ class CourseDeleteView(OwnedCourseMixin, TemplateView):
         title = self.course.title
         services.course_delete(course=self.course)
         messages.success(request, f"“{title}” deleted.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 class CoursePublishView(OwnedCourseMixin, View):
@@ -263,7 +262,7 @@ class CoursePublishView(OwnedCourseMixin, View):
     def post(self, request, pk):
         services.course_publish(course=self.course)
         messages.success(request, f"“{self.course.title}” is published.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 class CourseUnpublishView(OwnedCourseMixin, View):
@@ -273,7 +272,7 @@ class CourseUnpublishView(OwnedCourseMixin, View):
     def post(self, request, pk):
         services.course_unpublish(course=self.course)
         messages.success(request, f"“{self.course.title}” is back to draft.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 # --- CMS: modules and contents ------------------------------------------------------------------

@@ -72,6 +72,7 @@ NOT_PAGES = {
     "module_content_delete": "POST only, then a redirect",
     "content_file": "a course file or image, not a page",
     "favicon": "a redirect to the icon, not a page",
+    "manage_course_list": "the old address of the instructor home: a permanent redirect there",
     "student_enroll_course": "POST only, then a redirect",
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",
@@ -129,7 +130,6 @@ PAGES = [
     Page("password_change_done", "student", lambda world: reverse("password_change_done")),
     # --- instructors: the CMS
     Page("instructor_home", "instructor", lambda world: reverse("instructor_home")),
-    Page("manage_course_list", "instructor", lambda world: reverse("manage_course_list")),
     Page("course_create", "instructor", lambda world: reverse("course_create")),
     Page("course_edit", "instructor", lambda world: reverse("course_edit", args=[world.course.pk])),
     Page(
@@ -507,7 +507,7 @@ def test_without_javascript_the_whole_navigation_shows_and_fits_a_phone(session,
 
 @in_chromium
 def test_tables_scroll_inside_their_box_not_the_page(session, world):
-    url = reverse("manage_course_list")
+    url = reverse("instructor_home")
     page = open_page(session, world, url, "instructor", PHONES[1])
     box = page.locator(".table-scroll")
 

@@ -245,22 +245,6 @@ def test_the_course_page_runs_as_many_queries_for_30_modules_as_for_1(client):
     assert count_queries(client, course.get_absolute_url()) == one
 
 
-def test_the_cms_link_is_shown_to_instructors(client):
-    client.force_login(InstructorFactory())
-
-    response = client.get(reverse("course_list"))
-
-    assert reverse("manage_course_list").encode() in response.content
-
-
-def test_the_cms_link_is_hidden_from_students(client):
-    client.force_login(UserFactory())
-
-    response = client.get(reverse("course_list"))
-
-    assert reverse("manage_course_list").encode() not in response.content
-
-
 # --- the overview as Markdown -------------------------------------------------------------------
 
 
