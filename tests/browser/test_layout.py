@@ -507,7 +507,7 @@ def test_without_javascript_the_whole_navigation_shows_and_fits_a_phone(session,
 
 @in_chromium
 def test_tables_scroll_inside_their_box_not_the_page(session, world):
-    url = reverse("instructor_home")
+    url = reverse("course_students", args=[world.course.pk])
     page = open_page(session, world, url, "instructor", PHONES[1])
     box = page.locator(".table-scroll")
 
