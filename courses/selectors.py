@@ -112,7 +112,7 @@ class CourseSummary:
 
 
 def course_summary(*, course: Course) -> CourseSummary:
-    """The course's modules, its contents by kind and its estimated length (two queries).
+    """The course's modules, its contents by kind and its estimated length (at most two queries).
 
     Precondition: the caller may see the course.
     """
