@@ -25,7 +25,9 @@ _KIND_COUNTS = {
 @register.filter
 def content_counts(counts: dict[str, int]) -> str:
     """{"text": 4, "video": 2} as "4 texts, 2 videos" (courses.selectors.CourseSummary)."""
-    return ", ".join(_KIND_COUNTS[kind](count) % {"count": count} for kind, count in counts.items())
+    # A count never wraps away from its noun ("1 / video" on a narrow screen).
+    parts = (_KIND_COUNTS[kind](count) % {"count": count} for kind, count in counts.items())
+    return ", ".join(part.replace(" ", "\u00a0") for part in parts)
 
 
 @register.filter

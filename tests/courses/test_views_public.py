@@ -147,7 +147,7 @@ def test_the_course_page_shows_contents_by_kind_and_an_estimated_length(client):
 
     content = client.get(course.get_absolute_url()).content.decode()
 
-    assert "1 module: 2 texts" in content
+    assert "1 module: 2\u00a0texts" in content
     assert "about 4 minutes" in content
 
 
