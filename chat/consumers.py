@@ -30,6 +30,8 @@ TYPING_INTERVAL = 1.0
 # The longest integer any frame field can hold ("-9223372036854775808"): longer ones are
 # refused before int() reads them (it refuses over 4,300 digits, and they are out of range).
 NUMBER_DIGITS_MAX = len(str(BIGINT_MAX)) + 1
+# Parameters of a service's refusal that its error frame carries as fields of their own.
+ERROR_FIELDS = ("until",)
 
 
 def _in_range(value, minimum: int, maximum: int = BIGINT_MAX) -> bool:
@@ -117,7 +119,7 @@ class ChatConsumer(RoomSocket):
         except FrameError as error:
             await self._error(error.code, error.detail, client_id)
         except ValidationError as error:
-            await self._error(error.code or "invalid_frame", error.messages[0], client_id)
+            await self._refusal(error, client_id)
         except DatabaseError as error:
             logger.warning("Chat frame not handled, database unavailable: %s", error)
             await self._error("unavailable", "Not stored: try again later.", client_id)
@@ -134,10 +136,17 @@ class ChatConsumer(RoomSocket):
             raise FrameError("invalid_frame", "A frame is a JSON object.")
         return content
 
-    async def _error(self, code: str, detail: str, client_id: str | None = None):
+    async def _error(self, code: str, detail: str, client_id: str | None = None, **fields):
         await self.send_json(
-            {"type": "error", "code": code, "detail": detail, "client_id": client_id}
+            {"type": "error", "code": code, "detail": detail, "client_id": client_id, **fields}
         )
+
+    async def _refusal(self, error: ValidationError, client_id: str | None):
+        """A service's refusal as an error frame; its data (a mute's end) as fields of their own,
+        so that the client says them in its reader's language and time zone."""
+        params = getattr(error, "params", None) or {}
+        fields = {name: params[name] for name in ERROR_FIELDS if name in params}
+        await self._error(error.code or "invalid_frame", error.messages[0], client_id, **fields)
 
     async def frame_message(self, content: dict):
         if "message" not in content:
@@ -158,7 +167,7 @@ class ChatConsumer(RoomSocket):
         try:
             await self.message_store(draft)
         except ValidationError as error:
-            await self._error(error.code or "invalid_frame", error.messages[0], draft.client_id)
+            await self._refusal(error, draft.client_id)
         except TimeoutError:
             logger.warning("Chat message not confirmed within CHAT_WRITE_TIMEOUT")
             detail = "Not confirmed: resend it with the same client_id to know."

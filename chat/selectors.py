@@ -37,7 +37,8 @@ class MessagePage:
     has_more: bool
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
+    """A moment as the frames carry it: ISO 8601 in UTC, "Z" for the zone."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -52,7 +53,7 @@ def message_frame(message: Message) -> dict:
         "seq": message.seq,
         "message": None if message.is_deleted else message.text,
         "user": message.user.get_username() if message.user is not None else None,
-        "datetime": _iso(message.created),
+        "datetime": iso_utc(message.created),
         "client_id": message.client_id,
         "deleted": message.is_deleted,
     }
@@ -60,7 +61,7 @@ def message_frame(message: Message) -> dict:
 
 
 def mute_frame(mute: Mute) -> dict:
-    return {"type": "member.muted", "user": mute.user.get_username(), "until": _iso(mute.until)}
+    return {"type": "member.muted", "user": mute.user.get_username(), "until": iso_utc(mute.until)}
 
 
 def unmute_frame(username: str) -> dict:
@@ -133,7 +134,7 @@ def mutes_active(*, course_ids, user_ids) -> dict[tuple[int, int], Mute]:
 def mutes_for_room(*, course_id: int) -> dict[str, str]:
     """The room's running mutes: user name -> until (ISO 8601 UTC, as in member.muted)."""
     mutes = Mute.objects.filter(room_id=course_id, until__gt=timezone.now()).select_related("user")
-    return {mute.user.get_username(): _iso(mute.until) for mute in mutes}
+    return {mute.user.get_username(): iso_utc(mute.until) for mute in mutes}
 
 
 def mute_until(*, course_id: int, user_id: int) -> datetime | None:

@@ -26,14 +26,15 @@ from .events import (
     room_group,
 )
 from .models import Message, Mute, ReadMarker, Room
-from .selectors import message_frame, mute_frame, mutes_active, unmute_frame
+from .selectors import iso_utc, message_frame, mute_frame, mutes_active, unmute_frame
 
 MESSAGE_NOT_TEXT = "A message is a string."
 MESSAGE_EMPTY = "A message needs some text."
 MESSAGE_TOO_LONG = "A message has at most %(limit)d characters."
 MESSAGE_BAD_CHARACTERS = "A message cannot contain NUL characters or lone surrogates."
 CLIENT_ID_INVALID = "client_id is a string of 1 to 64 characters."
-MUTED = "You are muted in this room until %(until)s."
+# The end of the mute travels as the error frame's `until`, for the client to say in its own time.
+MUTED = "You are muted in this room."
 RATE_LIMITED = "Too many messages: wait a few seconds."
 MESSAGE_NOT_FOUND = "There is no such message in this room."
 DELETE_FORBIDDEN = "Only the instructor, or the author within %(minutes)d minutes, may delete it."
@@ -162,7 +163,7 @@ def message_create_many(
             continue
         mute = muted.get((draft.course_id, draft.author.pk))
         if mute is not None:
-            until = mute.until.isoformat(timespec="seconds")
+            until = iso_utc(mute.until)
             results[index] = ValidationError(MUTED, code="muted", params={"until": until})
             continue
         room = rooms[draft.course_id]

@@ -4,7 +4,7 @@ from . import views
 
 # Fixed words come before <slug:slug>/; services never give a course one of them as its slug.
 urlpatterns = [
-    path("mine/", views.ManageCourseListView.as_view(), name="manage_course_list"),
+    path("mine/", views.CourseListMovedView.as_view(), name="manage_course_list"),
     path("create/", views.CourseCreateView.as_view(), name="course_create"),
     path("<int:pk>/edit/", views.CourseUpdateView.as_view(), name="course_edit"),
     path("<int:pk>/delete/", views.CourseDeleteView.as_view(), name="course_delete"),

@@ -14,10 +14,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views import View
-from django.views.generic import DetailView, FormView, ListView, TemplateView
+from django.views.generic import DetailView, FormView, ListView, RedirectView, TemplateView
 
 from chat.selectors import course_list_for_chat
 from educa.views import InvalidSubmissionMixin
@@ -94,6 +95,11 @@ class CourseDetailView(AnonymousPageCacheMixin, DetailView):
 
     def get_object(self, queryset=None):
         return selectors.course_get_for_viewer(user=self.request.user, slug=self.kwargs["slug"])
+
+    @cached_property
+    def course_summary(self) -> selectors.CourseSummary:
+        # Read by the template inside its cached fragments only: a cached page never asks.
+        return selectors.course_summary(course=self.object)
 
     def get_context_data(self, **kwargs):
         course = self.object
@@ -188,13 +194,12 @@ class InstructorHomeView(InstructorRequiredMixin, TemplateView):
         return super().get_context_data(courses=courses, **kwargs)
 
 
-class ManageCourseListView(InstructorRequiredMixin, ListView):
-    permission_required = "courses.view_course"
-    template_name = "courses/manage/course/list.html"
-    context_object_name = "courses"
+class CourseListMovedView(RedirectView):
+    """The instructor's course list became the instructor home: old links and bookmarks follow."""
 
-    def get_queryset(self):
-        return selectors.course_list_for_owner(owner=self.request.user)
+    pattern_name = "instructor_home"
+    permanent = True
+    http_method_names = ["get", "head"]
 
 
 class CourseCreateView(InstructorRequiredMixin, InvalidSubmissionMixin, FormView):
@@ -237,7 +242,7 @@ class CourseUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, FormView):
             _add_service_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "Course saved.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 class CourseDeleteView(OwnedCourseMixin, TemplateView):
@@ -248,7 +253,7 @@ class CourseDeleteView(OwnedCourseMixin, TemplateView):
         title = self.course.title
         services.course_delete(course=self.course)
         messages.success(request, f"“{title}” deleted.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 class CoursePublishView(OwnedCourseMixin, View):
@@ -258,7 +263,7 @@ class CoursePublishView(OwnedCourseMixin, View):
     def post(self, request, pk):
         services.course_publish(course=self.course)
         messages.success(request, f"“{self.course.title}” is published.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 class CourseUnpublishView(OwnedCourseMixin, View):
@@ -268,7 +273,7 @@ class CourseUnpublishView(OwnedCourseMixin, View):
     def post(self, request, pk):
         services.course_unpublish(course=self.course)
         messages.success(request, f"“{self.course.title}” is back to draft.")
-        return redirect("manage_course_list")
+        return redirect("instructor_home")
 
 
 class CourseAnalyticsView(InstructorRequiredMixin, TemplateView):

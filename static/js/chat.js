@@ -373,8 +373,14 @@
       pending[index].element.remove();
       pending.splice(index, 1);
     }
-    // The server's refusal names the time in UTC; say it as every other notice does.
-    showError(frame.code === "muted" && isMuted(config.username) ? muteNotice(config.username) : frame.detail);
+    if (frame.code === "muted" && frame.until) {
+      // A mute this page had not heard of: the refusal carries its end, said as every notice.
+      mutes[config.username] = frame.until;
+      applyOwnMute();
+      showError(muteNotice(config.username));
+    } else {
+      showError(frame.detail);
+    }
   }
 
   function connect() {

@@ -5,14 +5,16 @@ others on Daphne without Redis, as `make run` serves it.
 """
 
 import threading
+from datetime import timedelta
 
 import pytest
 import redis
 from django.contrib.staticfiles import finders
 from django.db import connections
+from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from chat.models import Message, Mute
+from chat.models import Message, Mute, Room
 from chat.services import message_create
 from tests.browser_support import (
     CHROMIUM,
@@ -251,6 +253,25 @@ def test_scrolling_up_loads_older_messages_and_times_are_local(room, browsers):
     page.locator("#chat-messages").evaluate("element => { element.scrollTop = 0; }")
     expect(messages(page)).to_have_count(70)
     expect(messages(page).first).to_contain_text("message 1")
+
+
+def test_a_refused_message_names_the_end_of_the_mute_as_the_notice_does(room, browsers):
+    course, _, (student, _) = room
+    server, session = browsers
+    learner = open_room(session, server, student, course)
+    # A mute this page never heard of (made without its event): only the refusal tells it.
+    until = timezone.now() + timedelta(minutes=30)
+    room_row, _ = Room.objects.get_or_create(course=course)
+    Mute.objects.create(room=room_row, user=student, until=until)
+
+    say(learner, "let me speak")
+
+    shown = learner.evaluate("iso => new Date(iso).toLocaleString()", until.isoformat())
+    notice = f"You are muted until {shown}."
+    expect(learner.locator("#chat-error")).to_have_text(notice)
+    expect(learner.locator("#chat-input")).to_be_disabled()
+    learner.reload()
+    expect(learner.locator("#chat-input")).to_have_attribute("placeholder", notice)
 
 
 def test_the_instructor_mutes_through_a_dialog_and_unmutes(room, browsers):

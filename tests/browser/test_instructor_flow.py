@@ -53,8 +53,7 @@ def test_an_instructor_builds_and_publishes_a_course(instructor, browser_session
     expect(page.locator(".empty")).to_contain_text("You have not created any courses yet")
     shot(page, "logged-in")
 
-    # Create a course.
-    page.get_by_role("link", name="CMS").click()
+    # Create a course, from the instructor's home where log-in landed.
     page.get_by_role("link", name="Create a course").first.click()
     page.locator("#id_subject").select_option(label="Programming")
     page.locator("#id_title").fill("Compilers from scratch")
@@ -120,21 +119,18 @@ def test_an_instructor_builds_and_publishes_a_course(instructor, browser_session
     shot(page, "reordered")
     assert page.locator("ol.contents li[data-id]").first.inner_text().count("Grammar") == 1
 
-    # Publish.
-    page.get_by_role("link", name="CMS").click()
-    page.get_by_role("button", name="Publish").click()
-    page.wait_for_url("**/course/mine/")
-    shot(page, "published")
-    assert page.locator(".badge.published").inner_text() == "Published"
-    course.refresh_from_db()
-    assert course.is_published
-
-    # The instructor's home, from the top bar, shows the course and its state.
+    # The instructor's home, from the top bar, shows the course; publishing there comes back
+    # to it with the new state.
     page.locator("#header").get_by_role("link", name="Teaching").click()
     page.wait_for_url("**/instructor/")
     row = page.locator("table.instructor-home tbody tr")
     expect(row).to_contain_text("Compilers from scratch")
+    expect(row.locator(".badge")).to_have_text("Draft")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Publish").click()
     expect(row.locator(".badge")).to_have_text("Published")
+    course.refresh_from_db()
+    assert course.is_published
     shot(page, "instructor-home")
 
     # The preview offers the file as a download and shows the image and the player.

@@ -76,6 +76,7 @@ NOT_PAGES = {
     "module_content_delete": "POST only, then a redirect",
     "content_file": "a course file or image, not a page",
     "favicon": "a redirect to the icon, not a page",
+    "manage_course_list": "the old address of the instructor home: a permanent redirect there",
     "student_enroll_course": "POST only, then a redirect",
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",
@@ -137,7 +138,6 @@ PAGES = [
     Page("password_change_done", "student", lambda world: reverse("password_change_done")),
     # --- instructors: the CMS
     Page("instructor_home", "instructor", lambda world: reverse("instructor_home")),
-    Page("manage_course_list", "instructor", lambda world: reverse("manage_course_list")),
     Page("course_create", "instructor", lambda world: reverse("course_create")),
     Page("course_edit", "instructor", lambda world: reverse("course_edit", args=[world.course.pk])),
     Page(
@@ -532,7 +532,7 @@ def test_without_javascript_the_whole_navigation_shows_and_fits_a_phone(session,
 
 @in_chromium
 def test_tables_scroll_inside_their_box_not_the_page(session, world):
-    url = reverse("manage_course_list")
+    url = reverse("course_grades", args=[world.course.pk])
     page = open_page(session, world, url, "instructor", PHONES[1])
     box = page.locator(".table-scroll")
 
@@ -663,6 +663,73 @@ def test_the_open_menu_and_online_list_on_a_phone_have_no_axe_violation(session,
     chat_page.context.close()
 
     assert violations == []
+
+
+# The confirmation dialogs of static/js/confirm.js opened from a page's form:
+# (id, role, url, the button that opens the dialog).
+FORM_DIALOGS = [
+    (
+        "leave-course",
+        "student",
+        lambda world: reverse("student_course_detail", args=[world.course.pk]),
+        "Leave this course",
+    ),
+    (
+        "delete-content",
+        "instructor",
+        lambda world: reverse("module_content_list", args=[world.lists.pk]),
+        "Delete",
+    ),
+]
+
+
+def dialog_axe(page, name: str) -> dict[str, list[str]]:
+    """axe's violations with the page's open modal dialog, at desktop and phone widths."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    axe = {"desktop": axe_violations(page)}
+    page.set_viewport_size(PHONES[1])
+    expect(dialog).to_be_visible()
+    axe["phone"] = axe_violations(page)
+    screenshot(page, f"{name}-dialog-phone-360")
+    return axe
+
+
+@in_chromium
+@pytest.mark.parametrize(
+    ("name", "role", "url", "opener"), FORM_DIALOGS, ids=[dialog[0] for dialog in FORM_DIALOGS]
+)
+def test_a_confirmation_dialog_open_has_no_axe_violation(session, world, name, role, url, opener):
+    page = open_page(session, world, url(world), role, DESKTOP)
+    page.get_by_role("button", name=opener, exact=True).first.click()
+    axe = dialog_axe(page, name)
+    page.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
+
+
+@in_chromium
+def test_the_delete_message_dialog_open_has_no_axe_violation(session, world, daphne):
+    url = reverse("chat_room", args=[world.course.pk])
+    page = open_page(session, world, url, "instructor", DESKTOP, daphne=daphne)
+    page.locator("#chat-messages li.chat-message").last.get_by_role("button", name="Delete").click()
+    axe = dialog_axe(page, "delete-message")
+    page.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
+
+
+@in_chromium
+def test_the_mute_dialog_open_has_no_axe_violation(session, world, daphne):
+    url = reverse("chat_room", args=[world.course.pk])
+    student = open_page(session, world, url, "student", DESKTOP, daphne=daphne)
+    page = open_page(session, world, url, "instructor", DESKTOP, daphne=daphne)
+    page.get_by_role("button", name="Mute marie").click()
+    axe = dialog_axe(page, "mute")
+    page.context.close()
+    student.context.close()
+
+    assert axe == {"desktop": [], "phone": []}
 
 
 @in_chromium

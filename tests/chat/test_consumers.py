@@ -727,6 +727,22 @@ async def test_a_muted_member_cannot_send_and_everyone_is_told(room):
     await student.disconnect()
 
 
+async def test_a_muted_senders_refusal_carries_the_end_of_the_mute_as_data(room):
+    course, owner, students = room
+    instructor = await join(course, owner)
+    student = await join(course, students[0])
+    await send(instructor, type="mute", user=students[0].username, minutes=5)
+    told = await receive_type(student, "member.muted")
+
+    await send(student, message="let me speak", client_id="m1")
+    error = await receive_type(student, "error")
+
+    assert error["until"] == told["until"]
+    assert error["detail"] == "You are muted in this room."
+    await instructor.disconnect()
+    await student.disconnect()
+
+
 async def test_only_the_owner_may_mute(room):
     course, _, students = room
     communicator = await join(course, students[0])

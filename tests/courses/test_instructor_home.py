@@ -93,3 +93,25 @@ def test_the_instructor_home_costs_the_same_queries_for_one_or_five_courses(clie
         EnrollmentFactory(course=CourseFactory(owner=owner))
 
     assert queries() == one
+
+
+def test_each_course_offers_to_publish_or_unpublish_and_to_delete(client):
+    owner = InstructorFactory()
+    published = CourseFactory(owner=owner)
+    draft = CourseFactory(owner=owner, status=Course.Status.DRAFT)
+    client.force_login(owner)
+
+    html = client.get(reverse("instructor_home")).content.decode()
+
+    assert f'action="{reverse("course_unpublish", args=[published.pk])}"' in html
+    assert f'action="{reverse("course_publish", args=[draft.pk])}"' in html
+    assert f'href="{reverse("course_delete", args=[draft.pk])}"' in html
+
+
+def test_publishing_from_the_instructor_home_comes_back_to_it(client):
+    draft = CourseFactory(status=Course.Status.DRAFT)
+    client.force_login(draft.owner)
+
+    response = client.post(reverse("course_publish", args=[draft.pk]))
+
+    assert response["Location"] == reverse("instructor_home")

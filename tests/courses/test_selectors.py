@@ -6,13 +6,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from courses import selectors
-from courses.models import Course
+from courses.models import Course, Video
 from tests.factories import (
     ContentFactory,
     CourseFactory,
     InstructorFactory,
     ModuleFactory,
     SubjectFactory,
+    TextFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +197,49 @@ def test_module_contents_come_in_order_with_their_items():
         (second.pk, second.item.title),
         (first.pk, first.item.title),
     ]
+
+
+# --- the course page's summary ------------------------------------------------------------------
+
+
+def _video(course):
+    return Video.objects.create(owner=course.owner, title="Talk", url="https://youtu.be/abc")
+
+
+def test_the_summary_counts_modules_and_contents_by_kind():
+    course = CourseFactory()
+    first, second = ModuleFactory(course=course), ModuleFactory(course=course)
+    ContentFactory.create_batch(2, module=first)
+    ContentFactory(module=second, item=_video(course))
+    ModuleFactory(course=course)  # empty
+
+    summary = selectors.course_summary(course=course)
+
+    assert summary.module_count == 3
+    assert summary.content_counts == {"text": 2, "video": 1}
+    assert summary.module_content_counts[first.pk] == 2
+    assert summary.module_content_counts[second.pk] == 1
+
+
+def test_the_estimated_length_reads_text_at_200_words_a_minute_plus_a_figure_per_video():
+    course = CourseFactory()
+    module = ModuleFactory(course=course)
+    ContentFactory(module=module, item=TextFactory(owner=course.owner, content="word " * 500))
+    ContentFactory(module=module, item=_video(course))
+
+    # 500 words / 200 a minute = 2.5 minutes, plus 10 for the video, rounded up.
+    assert selectors.course_summary(course=course).minutes == 13
+
+
+def test_the_summary_of_an_empty_course_is_zero():
+    summary = selectors.course_summary(course=CourseFactory())
+
+    assert (summary.module_count, summary.content_counts, summary.minutes) == (0, {}, 0)
+
+
+def test_the_summary_leaves_out_other_courses_contents():
+    ContentFactory()
+    course = CourseFactory()
+    ContentFactory(module=ModuleFactory(course=course))
+
+    assert selectors.course_summary(course=course).content_counts == {"text": 1}

@@ -23,7 +23,7 @@ def cms_urls(content):
     module, course = content.module, content.module.course
     item_id = content.object_id
     return [
-        ("get", reverse("manage_course_list")),
+        ("get", reverse("instructor_home")),
         ("get", reverse("course_create")),
         ("get", reverse("course_edit", args=[course.pk])),
         ("get", reverse("course_delete", args=[course.pk])),
@@ -110,12 +110,18 @@ def test_an_id_too_large_for_the_database_is_not_found(instructor_client):
 # --- courses ------------------------------------------------------------------------------------
 
 
-def test_the_cms_lists_only_the_instructors_courses(instructor_client, course):
+def test_the_instructor_home_lists_only_the_instructors_courses(instructor_client, course):
     CourseFactory(title="Someone else's")
 
-    response = instructor_client.get(reverse("manage_course_list"))
+    response = instructor_client.get(reverse("instructor_home"))
 
     assert list(response.context["courses"]) == [course]
+
+
+def test_the_old_course_list_address_redirects_permanently_to_the_instructor_home(client):
+    response = client.get("/course/mine/")
+
+    assert (response.status_code, response["Location"]) == (301, reverse("instructor_home"))
 
 
 def test_a_new_course_is_a_draft_with_a_slug_from_its_title(instructor_client, instructor):

@@ -43,7 +43,7 @@ def test_no_payload_runs_on_the_instructors_pages(hostile_world, browser_session
     world = hostile_world
     page = browser_session.new_page()
     log_in(page, world.owner, live_server.url)
-    visit(browser_session, page, reverse("manage_course_list"), "cms-courses")
+    visit(browser_session, page, reverse("instructor_home"), "cms-courses")
     visit(browser_session, page, reverse("course_edit", args=[world.course.pk]), "course-form")
     visit(browser_session, page, reverse("course_module_update", args=[world.course.pk]), "modules")
     visit(browser_session, page, reverse("module_content_list", args=[world.module.pk]), "contents")

@@ -88,6 +88,9 @@ PUBLISHED = {
     ("api:my-certificate-list", "GET"): (401, 200, 200, 200, 200, 200),
     # --- the instructor's CMS
     ("instructor_home", "GET"): (LOGIN, 403, 403, 200, 200, 403),
+    # The old address of the instructor's course list: a permanent redirect to the home, which
+    # then decides.
+    ("manage_course_list", "GET"): (301, 301, 301, 301, 301, 301),
     ("course_edit", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("course_edit", "POST"): (LOGIN, 403, 403, 404, 302, 403),
     ("course_delete", "GET"): (LOGIN, 403, 403, 404, 200, 403),

@@ -63,8 +63,7 @@ PAGES = [
         "course-title", "module-title", "module-description", *CONTENT_TITLES,
     ]),
     ("profile", "student", "profile", [], STUDENT_NAMES),
-    ("instructor home", "owner", "instructor_home", [], ["course-title"]),
-    ("CMS course list", "owner", "manage_course_list", [], ["course-title", "subject-title"]),
+    ("instructor home", "owner", "instructor_home", [], ["course-title", "subject-title"]),
     ("CMS course form", "owner", "course_edit", ["@course"], [
         "course-title", "course-overview", "subject-title",
     ]),
