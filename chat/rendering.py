@@ -10,6 +10,7 @@ import xml.etree.ElementTree as etree
 import markdown
 import nh3
 from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
 ALLOWED_TAGS = {
@@ -29,6 +30,27 @@ _PLAIN_START = re.compile(r"\s|\d+[.)]")
 _BLOCK_TAG = re.compile(r"</?(?:p|li|br|pre|blockquote|ul|ol)\b[^>]*>")
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
+
+
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+\S")
+
+
+class _ListAfterText(Preprocessor):
+    """A list may follow a line of text directly, as people write it in a chat."""
+
+    def run(self, lines):
+        result = []
+        for line in lines:
+            previous = result[-1] if result else ""
+            if (
+                _LIST_ITEM.match(line)
+                and previous.strip()
+                and not _LIST_ITEM.match(previous)
+                and not previous.startswith((" ", "\t"))
+            ):
+                result.append("")
+            result.append(line)
+        return result
 
 
 class _BareUrlLinks(Treeprocessor):
@@ -99,6 +121,8 @@ class _ChatExtension(Extension):
         md.parser.blockprocessors.deregister("hr")
         for name in ("image_link", "image_reference", "short_image_ref"):
             md.inlinePatterns.deregister(name)
+        # After fenced_code (25), which has put code blocks aside.
+        md.preprocessors.register(_ListAfterText(md), "list_after_text", 20)
         md.treeprocessors.register(_BareUrlLinks(md), "bare_url_links", 5)
 
 

@@ -32,6 +32,18 @@ def test_markdown_becomes_html(text, html):
     assert message_html(text) == html
 
 
+def test_a_list_may_follow_a_line_of_text_directly():
+    assert message_html("Bring:\n- a pen\n- paper") == (
+        "<p>Bring:</p>\n<ul>\n<li>a pen</li>\n<li>paper</li>\n</ul>"
+    )
+
+
+def test_list_lines_in_a_code_block_stay_code():
+    assert message_html("```\ntext\n- not a list\n```") == (
+        "<pre><code>text\n- not a list\n</code></pre>"
+    )
+
+
 def test_headings_stay_text():
     assert message_html("# Not a heading") == "<p># Not a heading</p>"
     assert "<h" not in message_html("Underlined\n===")
