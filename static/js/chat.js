@@ -224,7 +224,7 @@
 
   function startReply(element) {
     var text = element.querySelector(".chat-text").textContent.replace(/\s+/g, " ").trim();
-    replyTo = {id: Number(element.dataset.id), user: element.dataset.user || words.deletedUser,
+    replyTo = {id: Number(element.dataset.id), seq: Number(element.dataset.seq), user: element.dataset.user || words.deletedUser,
       excerpt: text.length > 120 ? text.slice(0, 119) + "…" : text};
     replyBarText.textContent = "";
     var label = document.createElement("strong");
@@ -418,6 +418,7 @@
     meta.appendChild(document.createTextNode(" "));
     meta.appendChild(status);
     element.appendChild(meta);
+    if (item.quote) element.appendChild(quoteElement(item.quote));
     element.appendChild(text);
     list.appendChild(element);
     list.scrollTop = list.scrollHeight;
@@ -637,7 +638,7 @@
     var text = input.value.trim();
     if (!text) return;
     if (text.length > config.maxLength) { showError("A message has at most " + config.maxLength + " characters."); return; }
-    var item = {clientId: newClientId(), text: text, element: null, replyTo: replyTo ? replyTo.id : null};
+    var item = {clientId: newClientId(), text: text, element: null, replyTo: replyTo ? replyTo.id : null, quote: replyTo};
     pending.push(item);
     renderPending(item);
     input.value = "";
