@@ -25,8 +25,9 @@ _BARE_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\x02\x03]+", re.IGNORECAS
 _URL_TRAILING = ".,:;!?'\")]}"
 # Text with none of Markdown's syntax and no address renders as one escaped paragraph: most chat
 # messages are such, and this costs a fraction of a full Markdown pass.
-_PLAIN = re.compile(r"[^\n\t*_`\[\]<>&\\~#!|:=+\-]*")
-_PLAIN_START = re.compile(r"\s|\d+[.)]")
+# On one line, Markdown reads the characters excluded here anywhere, and these at the start.
+_PLAIN = re.compile(r"[^\x00-\x1f\x7f\xa0*_`\[\]<>&\\]*")
+_PLAIN_START = re.compile(r"\s|\d+[.)]|[-+#=>]")
 _BLOCK_TAG = re.compile(r"</?(?:p|li|br|pre|blockquote|ul|ol)\b[^>]*>")
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
@@ -151,7 +152,12 @@ _cleaner = nh3.Cleaner(
 
 def message_html(text: str) -> str:
     """The chat text rendered to sanitised HTML."""
-    if _PLAIN.fullmatch(text) and not _PLAIN_START.match(text) and "www." not in text.lower():
+    if (
+        _PLAIN.fullmatch(text)
+        and not _PLAIN_START.match(text)
+        and "://" not in text
+        and "www." not in text.lower()
+    ):
         return f"<p>{html.escape(text, quote=False)}</p>"
     return _cleaner.clean(_markdown().reset().convert(text))
 
