@@ -23,7 +23,9 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ["text", "user__username", "room__course__title"]
     list_select_related = ["room__course", "user"]
     date_hierarchy = "created"
-    readonly_fields = ["room", "seq", "user", "text", "created", "client_id", "deleted_at"]
+    readonly_fields = [
+        "room", "seq", "user", "text", "html", "reply_to", "created", "client_id", "deleted_at",
+    ]  # fmt: skip
     actions = ["tombstone"]
 
     @admin.display(description="text")

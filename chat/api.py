@@ -33,6 +33,18 @@ class HistoryQuerySerializer(QuerySerializer):
     )
 
 
+class ReplyToSerializer(serializers.Serializer):
+    """What a reply shows of the message it answers (a tombstone once that is deleted)."""
+
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    user = serializers.CharField(allow_null=True, help_text="null when deleted.")
+    excerpt = serializers.CharField(
+        allow_null=True, help_text="At most 120 characters of its plain text; null when deleted."
+    )
+    deleted = serializers.BooleanField()
+
+
 class MessageSerializer(serializers.Serializer):
     """A `message` frame of the WebSocket protocol (a tombstone when deleted)."""
 
@@ -44,6 +56,12 @@ class MessageSerializer(serializers.Serializer):
     datetime = serializers.DateTimeField()
     client_id = serializers.CharField(allow_null=True)
     deleted = serializers.BooleanField()
+    html = serializers.CharField(
+        allow_null=True,
+        help_text="The Markdown text rendered to sanitised HTML (links open in a new tab); "
+        "null once deleted.",
+    )
+    reply_to = ReplyToSerializer(allow_null=True, help_text="The message this one answers.")
 
 
 class MessagePageSerializer(serializers.Serializer):

@@ -155,8 +155,13 @@ class ChatConsumer(RoomSocket):
         # hop (message_create_many checks again for its other callers).
         text = services.message_text_clean(content["message"])
         client_id = services.client_id_clean(content.get("client_id"))
+        reply_to = services.reply_to_clean(content.get("reply_to"))
         draft = services.MessageDraft(
-            author=self.user, course_id=self.room_id, text=text, client_id=client_id
+            author=self.user,
+            course_id=self.room_id,
+            text=text,
+            client_id=client_id,
+            reply_to=reply_to,
         )
         # Answered by a task of its own: the socket's next frames do not wait for this commit,
         # so each message's sender hears within CHAT_WRITE_TIMEOUT of sending it.

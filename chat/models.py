@@ -34,6 +34,14 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
     )
     text = models.TextField(blank=True)
+    # `text` rendered to sanitised HTML when stored (chat/rendering.py); NULL for messages
+    # stored before rendering existed, which are rendered when read.
+    html = models.TextField(null=True, blank=True)  # noqa: DJ001
+    # The message this one answers, in the same room. A deleted original stays a tombstone row,
+    # so the reply still points at it.
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, related_name="replies", on_delete=models.SET_NULL
+    )
     created = models.DateTimeField(auto_now_add=True)
     # NULL, not "", when absent: the uniqueness of (room, user, client_id) only binds real ids.
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001

@@ -19,6 +19,8 @@ from students.selectors import (
 )
 
 from .models import Message, Mute, Room
+from .rendering import html_excerpt
+from .rendering import message_html as text_to_html
 
 # The most messages one history request (frame or API call) returns.
 HISTORY_LIMIT_MAX = 100
@@ -42,11 +44,38 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def message_html(message: Message) -> str | None:
+    """The message's sanitised HTML (None when deleted); rendered now for older rows."""
+    if message.is_deleted:
+        return None
+    if message.html is None:
+        return text_to_html(message.text)
+    return message.html
+
+
+def reply_frame(original: Message) -> dict:
+    """What a reply shows of the message it answers: a short excerpt, or a tombstone."""
+    if original.is_deleted:
+        return {"id": original.pk, "seq": original.seq, "user": None, "excerpt": None,
+                "deleted": True}  # fmt: skip
+    return {
+        "id": original.pk,
+        "seq": original.seq,
+        "user": original.user.get_username() if original.user is not None else None,
+        "excerpt": html_excerpt(message_html(original)),
+        "deleted": False,
+    }
+
+
 def message_frame(message: Message) -> dict:
     """The protocol's `message` frame for a stored message (a tombstone when deleted).
 
-    Precondition: `message.user` is loaded (select_related) or the caller accepts a query.
+    Precondition: `message.user`, and `message.reply_to` with its user when it answers one,
+    are loaded (select_related) or the caller accepts queries.
     """
+    reply_to = None
+    if message.reply_to_id is not None and not message.is_deleted:
+        reply_to = reply_frame(message.reply_to)
     frame = {
         "type": "message",
         "id": message.pk,
@@ -56,6 +85,8 @@ def message_frame(message: Message) -> dict:
         "datetime": iso_utc(message.created),
         "client_id": message.client_id,
         "deleted": message.is_deleted,
+        "html": message_html(message),
+        "reply_to": reply_to,
     }
     return frame
 
@@ -69,7 +100,7 @@ def unmute_frame(username: str) -> dict:
 
 
 def _messages(*, course_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(room_id=course_id).select_related("user")
+    return Message.objects.filter(room_id=course_id).select_related("user", "reply_to__user")
 
 
 def message_list_for_room(

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses.models import Course
+from educa.db import BIGINT_MAX
 from students.selectors import course_is_member
 
 from .events import (
@@ -26,6 +27,7 @@ from .events import (
     room_group,
 )
 from .models import Message, Mute, ReadMarker, Room
+from .rendering import message_html
 from .selectors import iso_utc, message_frame, mute_frame, mutes_active, unmute_frame
 
 MESSAGE_NOT_TEXT = "A message is a string."
@@ -33,6 +35,8 @@ MESSAGE_EMPTY = "A message needs some text."
 MESSAGE_TOO_LONG = "A message has at most %(limit)d characters."
 MESSAGE_BAD_CHARACTERS = "A message cannot contain NUL characters or lone surrogates."
 CLIENT_ID_INVALID = "client_id is a string of 1 to 64 characters."
+REPLY_TO_INVALID = "reply_to is a message id."
+REPLY_TO_NOT_FOUND = "The message to reply to is not in this room."
 # The end of the mute travels as the error frame's `until`, for the client to say in its own time.
 MUTED = "You are muted in this room."
 RATE_LIMITED = "Too many messages: wait a few seconds."
@@ -83,14 +87,29 @@ def client_id_clean(client_id) -> str | None:
     return client_id
 
 
+def reply_to_clean(reply_to) -> int | None:
+    """The id of the message a draft answers: None, or a whole number from 1."""
+    if reply_to is None:
+        return None
+    if (
+        isinstance(reply_to, bool)
+        or not isinstance(reply_to, int)
+        or not 1 <= reply_to <= BIGINT_MAX
+    ):
+        raise ValidationError(REPLY_TO_INVALID, code="invalid_frame")
+    return reply_to
+
+
 @dataclass(frozen=True)
 class MessageDraft:
-    """A message to store: its author (a member of the course), room and client's text."""
+    """A message to store: its author (a member of the course), room and client's text, and
+    the id of the message it answers, if any."""
 
     author: object
     course_id: int
     text: object
     client_id: object = None
+    reply_to: object = None
 
 
 def _rooms_locked(course_ids: list[int]) -> dict[int, Room]:
@@ -117,8 +136,18 @@ def _messages_stored(drafts: list[MessageDraft]) -> dict[tuple, Message]:
         room_id__in={draft.course_id for draft in keyed},
         user_id__in={draft.author.pk for draft in keyed},
         client_id__in={draft.client_id for draft in keyed},
-    ).select_related("user")
+    ).select_related("user", "reply_to__user")
     return {(message.room_id, message.user_id, message.client_id): message for message in stored}
+
+
+def _messages_replied(drafts: list[MessageDraft]) -> dict[int, Message]:
+    """The messages the drafts answer, by id, with their authors: one query for a batch."""
+    ids = {draft.reply_to for draft in drafts if draft.reply_to is not None}
+    if not ids:
+        return {}
+    return {
+        message.pk: message for message in Message.objects.filter(pk__in=ids).select_related("user")
+    }
 
 
 @transaction.atomic
@@ -126,8 +155,8 @@ def message_create_many(
     drafts: list[MessageDraft], *, over_rate: frozenset[int] = frozenset()
 ) -> list[tuple[Message, bool] | ValidationError]:
     """Store messages in one transaction (group commit); for each draft, in order, either
-    (message, created) or the ValidationError (coded empty, too_long, invalid_frame, muted or
-    rate_limited) that refused it.
+    (message, created) or the ValidationError (coded empty, too_long, invalid_frame, not_found,
+    muted or rate_limited) that refused it. A reply must answer a message of the same room.
 
     Each stored message takes its room's next seq. A draft whose author already stored its
     client_id in the room (now or earlier in the batch) gets that message back, created False,
@@ -140,17 +169,19 @@ def message_create_many(
     for index, draft in enumerate(drafts):
         try:
             text, client_id = message_text_clean(draft.text), client_id_clean(draft.client_id)
+            reply_to = reply_to_clean(draft.reply_to)
         except ValidationError as error:
             results[index] = error
             continue
         if index in over_rate and client_id is None:
             results[index] = ValidationError(RATE_LIMITED, code="rate_limited")
             continue
-        valid.append((index, replace(draft, text=text, client_id=client_id)))
+        valid.append((index, replace(draft, text=text, client_id=client_id, reply_to=reply_to)))
     if not valid:
         return results
     rooms = _rooms_locked(sorted({draft.course_id for _, draft in valid}))
     stored = _messages_stored([draft for _, draft in valid])
+    replied = _messages_replied([draft for _, draft in valid])
     muted = mutes_active(course_ids=rooms.keys(), user_ids={draft.author.pk for _, draft in valid})
     created: list[Message] = []
     for index, draft in valid:
@@ -166,11 +197,17 @@ def message_create_many(
             until = iso_utc(mute.until)
             results[index] = ValidationError(MUTED, code="muted", params={"until": until})
             continue
+        original = None
+        if draft.reply_to is not None:
+            original = replied.get(draft.reply_to)
+            if original is None or original.room_id != draft.course_id:
+                results[index] = ValidationError(REPLY_TO_NOT_FOUND, code="not_found")
+                continue
         room = rooms[draft.course_id]
         room.last_seq += 1
         message = Message(
             room=room, seq=room.last_seq, user=draft.author, text=draft.text,
-            client_id=draft.client_id,
+            html=message_html(draft.text), client_id=draft.client_id, reply_to=original,
         )  # fmt: skip
         created.append(message)
         if draft.client_id is not None:
@@ -200,12 +237,13 @@ def messages_event(room_id: int, messages: list[Message]) -> dict:
 
 
 def message_create(
-    *, author, course: Course, text, client_id: str | None = None
+    *, author, course: Course, text, client_id: str | None = None, reply_to: int | None = None
 ) -> tuple[Message, bool]:
     """Store one message (see message_create_many); (message, created) or a ValidationError."""
-    (result,) = message_create_many(
-        [MessageDraft(author=author, course_id=course.pk, text=text, client_id=client_id)]
+    draft = MessageDraft(
+        author=author, course_id=course.pk, text=text, client_id=client_id, reply_to=reply_to
     )
+    (result,) = message_create_many([draft])
     if isinstance(result, ValidationError):
         raise result
     return result
@@ -247,7 +285,8 @@ def message_tombstone(*, message: Message) -> bool:
         return False
     message.deleted_at = timezone.now()
     message.text = ""
-    message.save(update_fields=["deleted_at", "text"])
+    message.html = ""
+    message.save(update_fields=["deleted_at", "text", "html"])
     event_publish_on_commit(
         room_group(message.room_id),
         {"type": "chat.deleted", "room": message.room_id, "id": message.pk, "seq": message.seq},

@@ -51,6 +51,8 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
                 "courseId": course.pk,
                 "username": user.get_username(),
                 "isOwner": course.owner_id == user.pk,
+                # Their messages carry the room's "Instructor" badge.
+                "ownerUsername": course.owner.get_username(),
                 "lastSeq": last_seq,
                 "hasMore": page.has_more,
                 "socketPath": f"/ws/chat/room/{course.pk}/",

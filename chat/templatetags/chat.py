@@ -4,8 +4,28 @@ The context processor's list is queried once per page, so a list of courses cost
 """
 
 from django import template
+from django.utils.safestring import mark_safe
+
+from chat.selectors import message_html, reply_frame
 
 register = template.Library()
+
+
+@register.filter
+def chat_html(message) -> str:
+    """`{{ message|chat_html }}`: the message's sanitised HTML ("" once deleted)."""
+    return mark_safe(message_html(message) or "")  # noqa: S308 - sanitised by chat/rendering.py
+
+
+@register.filter
+def chat_reply(message) -> dict | None:
+    """`{{ message|chat_reply }}`: what the message quotes of the one it answers, or None.
+
+    Precondition: `reply_to` and its user are loaded with the message.
+    """
+    if message.reply_to_id is None or message.is_deleted:
+        return None
+    return reply_frame(message.reply_to)
 
 
 @register.filter

@@ -1,6 +1,7 @@
 /* Course chat room client. Protocol: docs/websocket-protocol.md.
  *
- * User data is only ever put in the page with textContent. The socket resumes from the last seq
+ * User data is only ever put in the page with textContent, except a message's `html`: the
+ * server's sanitised rendering of its Markdown, never parsed here. The socket resumes from the last seq
  * it saw (?after=), so a reconnect neither loses nor repeats messages; messages typed while
  * offline wait in a queue with their client_id, which makes a resend harmless.
  */
@@ -18,6 +19,13 @@
   var input = document.getElementById("chat-input");
   var sendButton = form.querySelector("button[type=submit]");
   var muteDialog = document.getElementById("mute-dialog");
+  var room = document.getElementById("chat");
+  var replyBar = document.getElementById("chat-replying");
+  var replyBarText = document.getElementById("chat-replying-text");
+  var replyCancel = document.getElementById("chat-replying-cancel");
+  // Translated words from the page (data-* of #chat).
+  var words = room.dataset;
+  var lang = document.documentElement.lang || undefined;
 
   var STOP_CODES = {4401: "Signed out: log in again to chat.", 4403: "You are no longer a member of this course.", 4404: "This course no longer exists."};
   var PING_EVERY = 25000;
@@ -31,6 +39,9 @@
   var RECONNECT_JITTER = 500;
   var RECONNECT_BASE = 1000;
   var RECONNECT_MAX = 30000;
+  // Messages of one author closer than this are shown as one group under one name.
+  var GROUP_WITHIN = 5 * 60 * 1000;
+  var RELATIVE_EVERY = 30000;
 
   var socket = null;
   var attempts = 0;
@@ -49,6 +60,8 @@
   var readTimer = null;
   var mutes = config.mutes || {};  // user name -> until (ISO 8601), for running mutes
   var unmuteTimer = null;
+  var replyTo = null;  // {id, user, excerpt} of the message being answered
+  var jumpTarget = null;  // {id, seq}: the original a click on a quote is looking for
 
   function setState(state, text) {
     stateLabel.dataset.state = state;
@@ -71,6 +84,75 @@
   function localTime(iso) {
     var date = new Date(iso);
     return isNaN(date) ? iso : date.toLocaleString();
+  }
+
+  function format(template, user) {
+    return template.replace("%(user)s", user);
+  }
+
+  var relativeFormat = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, {numeric: "auto"}) : null;
+
+  /* "2 minutes ago" up to a day, then the time of day (its day has a separator of its own). */
+  function relativeTime(iso) {
+    var date = new Date(iso);
+    if (isNaN(date)) return iso;
+    var seconds = Math.round((Date.now() - date.getTime()) / 1000);
+    if (seconds < 45) return words.justNow;
+    if (relativeFormat && seconds < 3600) return relativeFormat.format(-Math.round(seconds / 60), "minute");
+    if (relativeFormat && seconds < 6 * 3600) return relativeFormat.format(-Math.round(seconds / 3600), "hour");
+    return date.toLocaleTimeString(lang, {hour: "2-digit", minute: "2-digit"});
+  }
+
+  function setTime(time, iso) {
+    time.setAttribute("datetime", iso);
+    time.title = localTime(iso);
+    time.textContent = relativeTime(iso);
+  }
+
+  function dayKey(date) {
+    return date.getFullYear() + "-" + date.getMonth() + "-" + date.getDate();
+  }
+
+  function dayLabel(date) {
+    var today = new Date();
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (dayKey(date) === dayKey(today)) return words.today;
+    if (dayKey(date) === dayKey(yesterday)) return words.yesterday;
+    var options = {weekday: "long", day: "numeric", month: "long"};
+    if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
+    return date.toLocaleDateString(lang, options);
+  }
+
+  /* Day separators before each day's first message, and one name over an author's run of
+   * messages; redone over the whole list after every change (it is at most a few hundred). */
+  function relayout() {
+    Array.prototype.forEach.call(list.querySelectorAll("li.chat-day"), function (element) { element.remove(); });
+    var previous = null;
+    var previousDate = null;
+    Array.prototype.forEach.call(list.querySelectorAll("li.chat-message"), function (element) {
+      var time = element.querySelector("time[datetime]");
+      var date = time ? new Date(time.getAttribute("datetime")) : new Date();
+      if (!previousDate || dayKey(date) !== dayKey(previousDate)) {
+        var separator = document.createElement("li");
+        separator.className = "chat-day";
+        separator.textContent = dayLabel(date);
+        element.before(separator);
+        previous = null;
+      }
+      var continued = previous !== null && !element.classList.contains("deleted") && !previous.classList.contains("deleted") &&
+        previous.dataset.user === element.dataset.user && element.dataset.user !== "" &&
+        !element.querySelector(".chat-quote") && date - previousDate < GROUP_WITHIN;
+      element.classList.toggle("continued", continued);
+      previous = element;
+      previousDate = date;
+    });
+  }
+
+  function refreshTimes() {
+    relayout();  // "Today" becomes "Yesterday" at midnight
+    Array.prototype.forEach.call(list.querySelectorAll("li.chat-message:not(.pending) time[datetime]"), function (time) {
+      time.textContent = relativeTime(time.getAttribute("datetime"));
+    });
   }
 
   /* --- mutes ----------------------------------------------------------------------------- */
@@ -136,12 +218,43 @@
     return Date.now() - created.getTime() < config.deleteWindowSeconds * 1000;
   }
 
+  function canReply(element) {
+    return !element.classList.contains("deleted") && !element.classList.contains("pending");
+  }
+
+  function startReply(element) {
+    var text = element.querySelector(".chat-text").textContent.replace(/\s+/g, " ").trim();
+    replyTo = {id: Number(element.dataset.id), seq: Number(element.dataset.seq), user: element.dataset.user || words.deletedUser,
+      excerpt: text.length > 120 ? text.slice(0, 119) + "…" : text};
+    replyBarText.textContent = "";
+    var label = document.createElement("strong");
+    label.textContent = format(words.replyingTo, replyTo.user);
+    replyBarText.appendChild(label);
+    replyBarText.appendChild(document.createTextNode(" " + replyTo.excerpt));
+    replyBar.hidden = false;
+    input.focus();
+  }
+
+  function cancelReply() {
+    replyTo = null;
+    replyBar.hidden = true;
+  }
+
   function addTools(element) {
     var old = element.querySelector(".chat-tools");
     if (old) old.remove();
-    if (!canDelete(element)) return;
+    if (!canReply(element)) return;
     var tools = document.createElement("span");
     tools.className = "chat-tools";
+    var reply = document.createElement("button");
+    reply.type = "button";
+    reply.className = "secondary";
+    reply.textContent = words.reply;
+    reply.setAttribute("aria-label", format(words.replyLabel, element.dataset.user || words.deletedUser));
+    reply.addEventListener("click", function () { startReply(element); });
+    tools.appendChild(reply);
+    element.insertBefore(tools, element.firstChild);
+    if (!canDelete(element)) return;
     var button = document.createElement("button");
     button.type = "button";
     button.className = "secondary";
@@ -152,7 +265,61 @@
       });
     });
     tools.appendChild(button);
-    element.insertBefore(tools, element.firstChild);
+  }
+
+  /* The quote of the message a reply answers; a click on it shows that message. */
+  function quoteElement(reply) {
+    var quote = document.createElement("a");
+    quote.className = "chat-quote";
+    quote.href = "#chat-message-" + Number(reply.id);
+    quote.dataset.replyId = reply.id;
+    quote.dataset.replySeq = reply.seq;
+    fillQuote(quote, reply);
+    return quote;
+  }
+
+  function fillQuote(quote, reply) {
+    quote.textContent = "";
+    if (reply.deleted) {
+      var em = document.createElement("em");
+      em.textContent = words.deletedMessage;
+      quote.appendChild(em);
+      return;
+    }
+    var author = document.createElement("span");
+    author.className = "chat-quote-author";
+    author.textContent = reply.user || words.deletedUser;
+    var excerpt = document.createElement("span");
+    excerpt.className = "chat-quote-text";
+    excerpt.textContent = reply.excerpt;
+    quote.appendChild(author);
+    quote.appendChild(document.createTextNode(" "));
+    quote.appendChild(excerpt);
+  }
+
+  function highlight(element) {
+    element.scrollIntoView({block: "center"});
+    element.classList.remove("highlighted");
+    void element.offsetWidth;  // restarts the highlight's animation
+    element.classList.add("highlighted");
+    var tools = element.querySelector(".chat-tools button");
+    if (tools) tools.focus({preventScroll: true});
+  }
+
+  /* Show the original of a quote, loading older history page by page until it is there. */
+  function jumpTo(id, seq) {
+    var element = messageElement(id);
+    if (element) { jumpTarget = null; highlight(element); return; }
+    jumpTarget = {id: id, seq: seq};
+    continueJump();
+  }
+
+  function continueJump() {
+    if (!jumpTarget) return;
+    var element = messageElement(jumpTarget.id);
+    if (element) { var target = jumpTarget; jumpTarget = null; highlight(element); return target; }
+    if (!hasMore || oldestSeq === null || oldestSeq <= jumpTarget.seq) { jumpTarget = null; showError(words.jumpFailed); return; }
+    if (!loadingHistory) loadingHistory = send({type: "history", before: oldestSeq, limit: config.historyLimit});
   }
 
   function fillMessage(element, frame) {
@@ -161,26 +328,40 @@
     if (frame.deleted) element.classList.add("deleted");
     if (frame.user === config.username) element.classList.add("own");
     element.dataset.id = frame.id;
+    element.id = "chat-message-" + Number(frame.id);
     element.dataset.seq = frame.seq;
     element.dataset.user = frame.user || "";
+    var meta = document.createElement("div");
+    meta.className = "chat-meta";
     var author = document.createElement("span");
     author.className = "chat-author";
-    author.textContent = frame.user || "deleted user";
+    author.textContent = frame.user || words.deletedUser;
+    meta.appendChild(author);
+    if (frame.user && frame.user === config.ownerUsername) {
+      var badge = document.createElement("span");
+      badge.className = "chat-badge";
+      badge.textContent = words.instructor;
+      meta.appendChild(document.createTextNode(" "));
+      meta.appendChild(badge);
+    }
     var time = document.createElement("time");
-    time.setAttribute("datetime", frame.datetime);
-    time.textContent = localTime(frame.datetime);
-    var text = document.createElement("p");
+    setTime(time, frame.datetime);
+    meta.appendChild(document.createTextNode(" "));
+    meta.appendChild(time);
+    element.appendChild(meta);
+    if (frame.reply_to && !frame.deleted) element.appendChild(quoteElement(frame.reply_to));
+    var text = document.createElement("div");
     text.className = "chat-text";
     if (frame.deleted) {
       var em = document.createElement("em");
-      em.textContent = "message deleted";
+      em.textContent = words.deletedMessage;
       text.appendChild(em);
+    } else if (typeof frame.html === "string") {
+      // Rendered and sanitised by the server (chat/rendering.py).
+      text.innerHTML = frame.html;
     } else {
       text.textContent = frame.message;
     }
-    element.appendChild(author);
-    element.appendChild(document.createTextNode(" "));
-    element.appendChild(time);
     element.appendChild(text);
     addTools(element);
   }
@@ -215,23 +396,29 @@
       list.insertBefore(element, list.querySelector("li.pending"));
     }
     if (oldestSeq === null || frame.seq < oldestSeq) oldestSeq = frame.seq;
+    relayout();
     if (stick) list.scrollTop = list.scrollHeight;
   }
 
   function renderPending(item) {
     var element = document.createElement("li");
     element.className = "chat-message own pending";
+    element.dataset.user = config.username;
     var author = document.createElement("span");
     author.className = "chat-author";
     author.textContent = config.username;
     var status = document.createElement("time");
     status.textContent = "sending…";
-    var text = document.createElement("p");
+    var text = document.createElement("div");
     text.className = "chat-text";
     text.textContent = item.text;
-    element.appendChild(author);
-    element.appendChild(document.createTextNode(" "));
-    element.appendChild(status);
+    var meta = document.createElement("div");
+    meta.className = "chat-meta";
+    meta.appendChild(author);
+    meta.appendChild(document.createTextNode(" "));
+    meta.appendChild(status);
+    element.appendChild(meta);
+    if (item.quote) element.appendChild(quoteElement(item.quote));
     element.appendChild(text);
     list.appendChild(element);
     list.scrollTop = list.scrollHeight;
@@ -285,8 +472,14 @@
 
   function flushPending() {
     pending.forEach(function (item) {
-      send({type: "message", message: item.text, client_id: item.clientId});
+      send(messageFrame(item));
     });
+  }
+
+  function messageFrame(item) {
+    var frame = {type: "message", message: item.text, client_id: item.clientId};
+    if (item.replyTo) frame.reply_to = item.replyTo;
+    return frame;
   }
 
   function markRead() {
@@ -317,13 +510,20 @@
           olderHint.hidden = !hasMore;
           list.scrollTop = top + (list.scrollHeight - before);
         }
+        continueJump();
         break;
       case "message.deleted":
         var element = messageElement(frame.id);
         if (element) {
           fillMessage(element, {id: frame.id, seq: frame.seq, deleted: true, user: element.dataset.user || null,
             datetime: element.querySelector("time").getAttribute("datetime")});
+          relayout();
         }
+        // Replies to it now quote a tombstone.
+        Array.prototype.forEach.call(list.querySelectorAll('.chat-quote[data-reply-id="' + Number(frame.id) + '"]'), function (quote) {
+          fillQuote(quote, {deleted: true});
+        });
+        if (replyTo && replyTo.id === frame.id) cancelReply();
         break;
       case "presence":
         online = {};
@@ -368,7 +568,7 @@
     if (index >= 0 && (frame.code === "rate_limited" || frame.code === "unavailable")) {
       // Not stored: sent again later with the same client_id, so it can never be stored twice.
       var item = pending[index];
-      setTimeout(function () { if (pending.indexOf(item) >= 0) send({type: "message", message: item.text, client_id: item.clientId}); }, 3000);
+      setTimeout(function () { if (pending.indexOf(item) >= 0) send(messageFrame(item)); }, 3000);
     } else if (index >= 0) {
       pending[index].element.remove();
       pending.splice(index, 1);
@@ -444,12 +644,13 @@
     var text = input.value.trim();
     if (!text) return;
     if (text.length > config.maxLength) { showError("A message has at most " + config.maxLength + " characters."); return; }
-    var item = {clientId: newClientId(), text: text, element: null};
+    var item = {clientId: newClientId(), text: text, element: null, replyTo: replyTo ? replyTo.id : null, quote: replyTo};
     pending.push(item);
     renderPending(item);
     input.value = "";
+    cancelReply();
     showError("");
-    send({type: "message", message: text, client_id: item.clientId});
+    send(messageFrame(item));
   });
 
   input.addEventListener("keydown", function (event) {
@@ -475,16 +676,28 @@
     if (list.scrollTop < 60) loadOlder();
   });
   olderHint.addEventListener("click", loadOlder);
+  list.addEventListener("click", function (event) {
+    var quote = event.target.closest(".chat-quote");
+    if (!quote) return;
+    event.preventDefault();
+    jumpTo(Number(quote.dataset.replyId), Number(quote.dataset.replySeq));
+  });
+  replyCancel.addEventListener("click", function () { cancelReply(); input.focus(); });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && replyTo) cancelReply();
+  });
 
   document.addEventListener("visibilitychange", markRead);
 
   Array.prototype.forEach.call(list.querySelectorAll("li.chat-message"), function (element) {
     var time = element.querySelector("time");
-    time.textContent = localTime(time.getAttribute("datetime"));
+    setTime(time, time.getAttribute("datetime"));
     var seq = Number(element.dataset.seq);
     if (oldestSeq === null || seq < oldestSeq) oldestSeq = seq;
     addTools(element);
   });
+  relayout();
+  setInterval(refreshTimes, RELATIVE_EVERY);
   list.scrollTop = list.scrollHeight;
   applyOwnMute();
   setState("connecting", "Connecting…");

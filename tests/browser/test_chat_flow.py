@@ -4,6 +4,7 @@ The three-person flow runs with the production channel layer (a real redis-serve
 others on Daphne without Redis, as `make run` serves it.
 """
 
+import re
 import threading
 from datetime import timedelta
 
@@ -303,3 +304,74 @@ def test_the_instructor_mutes_through_a_dialog_and_unmutes(room, browsers):
     expect(learner.locator("#chat-input")).to_be_enabled()
     say(learner, "thank you")
     expect(texts(instructor)).to_have_text(["thank you"])
+
+
+def test_a_reply_with_a_link_and_bold_shows_formatted_and_quoted_for_the_other(room, browsers):
+    course, owner, (student, _) = room
+    server, session = browsers
+    message_create(author=owner, course=course, text="Where is the **reading list**?")
+    learner = open_room(session, server, student, course)
+    instructor = open_room(session, server, owner, course)
+
+    # The student answers the instructor's question.
+    question = messages(learner).first
+    expect(question.locator(".chat-badge")).to_have_text("Instructor")
+    question.get_by_role("button", name=f"Reply to {owner.username}").click()
+    expect(learner.locator("#chat-replying")).to_contain_text("Where is the reading list?")
+    say(learner, "It is **here**: https://example.org/reading")
+    expect(learner.locator("#chat-replying")).to_be_hidden()
+
+    answer = delivered(instructor).last
+    expect(answer.locator(".chat-text strong")).to_have_text("here")
+    link = answer.locator(".chat-text a")
+    expect(link).to_have_attribute("href", "https://example.org/reading")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener nofollow ugc")
+    quote = answer.locator(".chat-quote")
+    expect(quote).to_contain_text(owner.username)
+    expect(quote).to_contain_text("Where is the reading list?")
+    expect(answer.locator("time")).to_have_attribute("title", re.compile(r"\d"))
+    session.screenshot(instructor, "a-formatted-reply")
+
+    quote.click()
+    expect(messages(instructor).first).to_have_class(re.compile(r"\bhighlighted\b"))
+    stored = Message.objects.get(text__startswith="It is")
+    assert stored.reply_to.text == "Where is the **reading list**?"
+
+
+def test_a_quote_of_a_message_not_loaded_yet_loads_history_up_to_it(room, browsers):
+    course, owner, (student, _) = room
+    server, session = browsers
+    original, _ = message_create(author=owner, course=course, text="the very first")
+    for index in range(160):
+        message_create(author=owner, course=course, text=f"filler {index}")
+    message_create(author=student, course=course, text="about that", reply_to=original.pk)
+    page = open_room(session, server, owner, course)
+    expect(messages(page)).to_have_count(50)
+
+    delivered(page).last.locator(".chat-quote").click()
+
+    first = page.locator(f'#chat-messages li.chat-message[data-id="{original.pk}"]')
+    expect(first).to_have_class(re.compile(r"\bhighlighted\b"))
+    expect(first).to_be_in_viewport()
+    expect(messages(page)).to_have_count(162)
+
+
+def test_days_are_separated_and_an_authors_run_of_messages_is_grouped(room, browsers):
+    course, owner, (student, _) = room
+    server, session = browsers
+    for text in ("first yesterday", "second yesterday"):
+        message_create(author=student, course=course, text=text)
+    Message.objects.filter(room_id=course.pk).update(created=timezone.now() - timedelta(days=1))
+    message_create(author=student, course=course, text="today")
+    message_create(author=student, course=course, text="today again")
+    page = open_room(session, server, owner, course)
+
+    expect(page.locator("#chat-messages li.chat-day")).to_have_text(["Yesterday", "Today"])
+    # Each day's first message carries its author's name; the rest of the run does not.
+    expect(messages(page).locator(".chat-author:visible")).to_have_count(2)
+    expect(messages(page).nth(1)).to_have_class(re.compile(r"\bcontinued\b"))
+    time = messages(page).nth(2).locator("time")
+    expect(time).to_have_text(re.compile(r"just now|minute"))
+    expect(time).to_have_attribute("title", re.compile(r"\d"))
+    session.screenshot(page, "days-and-groups")

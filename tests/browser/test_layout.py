@@ -11,6 +11,7 @@ import datetime
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -23,6 +24,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect, sync_playwright
 
+from chat.models import Message
 from chat.services import message_create
 from courses.models import Content, Video
 from students.activation import activation_path
@@ -272,6 +274,20 @@ def world(db):
     for n in range(12):
         author = instructor if n % 3 == 0 else student
         message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+    # Formatting, a reply and a day before today: what the room's look has to carry.
+    question, _ = message_create(
+        author=instructor, course=course, text="Which **colour** bends the most? Try `n = c / v`."
+    )
+    message_create(
+        author=student,
+        course=course,
+        text="Violet, see https://en.wikipedia.org/wiki/Dispersion_(optics)\n- shortest wavelength"
+        "\n- largest index",
+        reply_to=question.pk,
+    )
+    Message.objects.filter(room_id=course.pk, seq__lte=4).update(
+        created=timezone.now() - timedelta(days=1)
+    )
     # Marie finished the course: her certificate is issued.
     for content in Content.objects.filter(module__course=course):
         content_completion_create(student=student, content=content)

@@ -43,3 +43,16 @@ def test_the_admin_tombstones_messages(staff_client, chat_data):
     chat_data.refresh_from_db()
     assert (chat_data.is_deleted, chat_data.text, chat_data.seq) == (True, "", 1)
     assert Message.objects.count() == 1
+
+
+def test_the_admin_cannot_change_a_messages_html_or_what_it_answers(staff_client, chat_data):
+    html = chat_data.html
+
+    response = staff_client.post(
+        f"/admin/chat/message/{chat_data.pk}/change/",
+        {"html": "<script>alert(1)</script>", "reply_to": chat_data.pk},
+    )
+
+    assert response.status_code in (200, 302)
+    chat_data.refresh_from_db()
+    assert (chat_data.html, chat_data.reply_to_id) == (html, None)

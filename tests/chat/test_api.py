@@ -83,6 +83,19 @@ def test_deleted_messages_come_as_tombstones(course, student):
     assert (frame["deleted"], frame["message"]) == (True, None)
 
 
+def test_history_items_carry_the_html_and_the_quoted_reply(course, student):
+    (original,) = say(course, course.owner)
+    message_create(author=student, course=course, text="see **this**", reply_to=original.pk)
+
+    frame = history(logged_in(student), course).json()["messages"][-1]
+
+    assert frame["html"] == "<p>see <strong>this</strong></p>"
+    assert frame["reply_to"] == {
+        "id": original.pk, "seq": 1, "user": course.owner.username, "excerpt": "m0",
+        "deleted": False,
+    }  # fmt: skip
+
+
 def test_non_members_are_forbidden(course):
     assert history(logged_in(UserFactory()), course).status_code == 403
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from chat.models import Message, ReadMarker
+from chat.services import message_create
 from educa.db import BIGINT_MAX
 from tests.chat.conftest import (
     close_code,
@@ -269,10 +270,52 @@ async def test_xss_payload_arrives_as_the_same_inert_text(room):
     reader = await join(course, owner)
     await send(sender, message=payload)
     frame = await receive_type(reader, "message")
-    # Exactly the text: no HTML is produced (or escaped) server-side; the client uses textContent.
+    # Exactly the text in `message`; `html` shows its tags as text (an entity stays one, as
+    # Markdown has it), with nothing that could run.
     assert frame["message"] == payload
+    assert frame["html"] == (
+        '<p>&lt;img src=x onerror="alert(1)"&gt;&lt;script&gt;alert(2)&lt;/script&gt;&lt;</p>'
+    )
     await sender.disconnect()
     await reader.disconnect()
+
+
+async def test_a_reply_reaches_the_room_with_its_html_and_its_quote(room):
+    course, owner, students = room
+    question, _ = await database_sync_to_async(message_create)(
+        author=owner, course=course, text="Any **questions**?"
+    )
+    sender = await join(course, students[0])
+    reader = await join(course, owner)
+
+    await send(sender, message="Yes: https://example.org", reply_to=question.pk)
+
+    frame = await receive_type(reader, "message")
+    assert frame["html"] == (
+        '<p>Yes: <a href="https://example.org" target="_blank" rel="noopener nofollow ugc">'
+        "https://example.org</a></p>"
+    )
+    assert frame["reply_to"] == {
+        "id": question.pk, "seq": 1, "user": owner.username, "excerpt": "Any questions?",
+        "deleted": False,
+    }  # fmt: skip
+    await sender.disconnect()
+    await reader.disconnect()
+
+
+async def test_a_reply_to_a_message_of_another_room_is_not_found(room):
+    course, owner, _ = room
+    other = await database_sync_to_async(CourseFactory)(owner=owner)
+    elsewhere, _ = await database_sync_to_async(message_create)(
+        author=owner, course=other, text="elsewhere"
+    )
+    communicator = await join(course, owner)
+
+    await send(communicator, message="hi", reply_to=elsewhere.pk, client_id="r1")
+
+    error = await receive_type(communicator, "error")
+    assert (error["code"], error["client_id"]) == ("not_found", "r1")
+    await communicator.disconnect()
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -287,6 +330,8 @@ async def test_xss_payload_arrives_as_the_same_inert_text(room):
         ('{"type": "message"}', "invalid_frame"),
         ('{"message": 42}', "invalid_frame"),
         ('{"message": "x", "client_id": 7}', "invalid_frame"),
+        ('{"message": "x", "reply_to": "7"}', "invalid_frame"),
+        ('{"message": "x", "reply_to": 0}', "invalid_frame"),
         ('{"message": "nul \\u0000 char"}', "invalid_frame"),
         ('{"message": "lone \\ud800 surrogate"}', "invalid_frame"),
         ('{"message": "   "}', "empty"),

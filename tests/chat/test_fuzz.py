@@ -129,7 +129,9 @@ class Fuzzer:
     def wrong_types(self):
         rng = self.rng
         kind = rng.choice(["message", "history", "typing", "delete", "mute", "ping", "read"])
-        field = rng.choice(["message", "before", "after", "limit", "id", "user", "minutes", "seq"])
+        field = rng.choice(
+            ["message", "before", "after", "limit", "id", "user", "minutes", "seq", "reply_to"]
+        )
         frame = {"type": kind, field: self._value()}
         if rng.random() < 0.3:
             frame["client_id"] = self._value()
@@ -161,9 +163,12 @@ class Fuzzer:
                 ("delete", "id"),
                 ("mute", "minutes"),
                 ("read", "seq"),
+                ("message", "reply_to"),
             ]
         )
         frame = {"type": kind, field: number}
+        if kind == "message":
+            frame["message"] = "a reply"
         if kind == "mute":
             frame["user"] = "nobody"
         return self._text(frame)
@@ -216,6 +221,8 @@ class Fuzzer:
                     {"type": "mute", "user": "nobody"},
                     {"type": "read"},
                     {"client_id": "only-an-id"},
+                    {"reply_to": 1},
+                    {"type": "message", "message": "re", "reply_to": None},
                 ]
             )
         )
@@ -223,7 +230,7 @@ class Fuzzer:
     def unicode_edges(self):
         rng = self.rng
         text = "".join(rng.choices(UNICODE_EDGES, k=rng.randint(1, 4)))
-        field = rng.choice(["message", "client_id", "type"])
+        field = rng.choice(["message", "client_id", "type", "reply_to"])
         frame = {"type": "message", "message": "hi", field: text}
         return self._text(frame)
 
@@ -391,7 +398,7 @@ async def test_a_frame_nested_deeper_than_the_parser_allows_is_invalid_json(room
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 HYPOTHESIS_SEED = 20261204
 FRAME_FIELDS = {
-    "message": ["message", "client_id"],
+    "message": ["message", "client_id", "reply_to"],
     "history": ["before", "after", "limit"],
     "typing": [],
     "delete": ["id"],

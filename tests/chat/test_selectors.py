@@ -4,9 +4,11 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from chat.models import Message
 from chat.selectors import (
     chat_socket_refusal,
     course_list_for_chat,
+    message_frame,
     message_list_between,
     message_list_for_room,
     room_access_refusals,
@@ -75,6 +77,47 @@ def test_history_reads_authors_in_the_same_query(course, student, django_assert_
     with django_assert_num_queries(1):
         page = message_list_for_room(course_id=course.pk, limit=20)
         [message.user.username for message in page.messages]
+
+
+def test_history_frames_with_replies_cost_one_query(course, student, django_assert_num_queries):
+    originals = fill(course, course.owner, 10)
+    for original in originals:
+        message_create(author=student, course=course, text="re", reply_to=original.pk)
+    with django_assert_num_queries(1):
+        page = message_list_for_room(course_id=course.pk, limit=20)
+        frames = [message_frame(message) for message in page.messages]
+    assert [frame["reply_to"]["id"] for frame in frames[10:]] == [m.pk for m in originals]
+
+
+def test_a_message_stored_before_rendering_existed_is_rendered_when_read(course, student):
+    message, _ = message_create(author=student, course=course, text="*old*")
+    Message.objects.filter(pk=message.pk).update(html=None)
+
+    (stored,) = message_list_for_room(course_id=course.pk).messages
+
+    assert message_frame(stored)["html"] == "<p><em>old</em></p>"
+
+
+def test_a_reply_to_a_deleted_message_quotes_a_tombstone(course, student):
+    original, _ = message_create(author=course.owner, course=course, text="secret")
+    reply, _ = message_create(author=student, course=course, text="re", reply_to=original.pk)
+    message_delete(actor=course.owner, course=course, message_id=original.pk)
+
+    frame = message_frame(message_list_for_room(course_id=course.pk).messages[-1])
+
+    assert frame["reply_to"] == {
+        "id": original.pk, "seq": original.seq, "user": None, "excerpt": None, "deleted": True,
+    }  # fmt: skip
+
+
+def test_a_deleted_message_has_no_html_and_quotes_nothing(course, student):
+    original, _ = message_create(author=course.owner, course=course, text="question")
+    reply, _ = message_create(author=student, course=course, text="re", reply_to=original.pk)
+    message_delete(actor=course.owner, course=course, message_id=reply.pk)
+
+    frame = message_frame(message_list_for_room(course_id=course.pk).messages[-1])
+
+    assert (frame["html"], frame["reply_to"], frame["message"]) == (None, None, None)
 
 
 def test_history_of_one_room_never_shows_another(course, student):

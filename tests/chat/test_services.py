@@ -162,6 +162,59 @@ def test_a_client_id_repeated_in_one_batch_stores_one_message(course, student):
     assert Message.objects.filter(room_id=course.pk).count() == 1
 
 
+# --- formatting and replies -------------------------------------------------------------------
+
+
+def test_a_message_is_stored_with_its_rendered_html(course, student):
+    message, _ = create(course, student, "**bold** https://example.org")
+
+    message.refresh_from_db()
+    assert message.text == "**bold** https://example.org"
+    assert message.html.startswith('<p><strong>bold</strong> <a href="https://example.org"')
+
+
+def test_a_reply_is_stored_with_the_message_it_answers(course, student):
+    original, _ = create(course, course.owner, "the question")
+
+    reply, _ = create(course, student, "the answer", reply_to=original.pk)
+
+    reply.refresh_from_db()
+    assert reply.reply_to_id == original.pk
+
+
+def test_a_reply_to_a_message_of_another_room_is_not_found(course, student):
+    other = CourseFactory(owner=course.owner)
+    elsewhere, _ = create(other, course.owner, "elsewhere")
+
+    assert error_code(lambda: create(course, student, "hi", reply_to=elsewhere.pk)) == "not_found"
+    assert not Message.objects.filter(room_id=course.pk).exists()
+
+
+def test_a_reply_to_an_unknown_message_is_not_found(course, student):
+    assert error_code(lambda: create(course, student, "hi", reply_to=10**12)) == "not_found"
+
+
+@pytest.mark.parametrize("reply_to", ["1", 1.0, True, 0, -1, 2**63, [1], {"id": 1}])
+def test_a_reply_to_that_is_no_message_id_is_an_invalid_frame(course, student, reply_to):
+    assert error_code(lambda: create(course, student, "hi", reply_to=reply_to)) == "invalid_frame"
+
+
+def test_replies_in_a_batch_cost_the_same_queries_whatever_its_size(course, student):
+    originals = [create(course, course.owner, f"question {n}")[0] for n in range(50)]
+
+    def queries(size: int) -> int:
+        drafts = [
+            MessageDraft(author=student, course_id=course.pk, text="a", reply_to=original.pk)
+            for original in originals[:size]
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            results = message_create_many(drafts)
+        assert all(created for _, created in results)
+        return len(captured)
+
+    assert queries(2) == queries(50)
+
+
 @pytest.fixture
 def room_events(course, redis_channel_layer):
     """Receives the channel-layer events of the course's room group."""
@@ -196,6 +249,24 @@ def test_the_event_is_published_only_after_commit(
     assert event["type"] == "chat.messages"
     (published,) = event["messages"]
     assert (published["seq"], published["frame"]["message"]) == (message.seq, "after commit")
+
+
+def test_the_event_carries_the_html_and_the_quoted_reply(
+    course, student, room_events, django_capture_on_commit_callbacks
+):
+    original, _ = create(course, course.owner, "Read *chapter 2*")
+    with django_capture_on_commit_callbacks(execute=True):
+        reply, _ = create(course, student, "**done**", reply_to=original.pk)
+    (published,) = room_events()["messages"]
+
+    assert published["frame"]["html"] == "<p><strong>done</strong></p>"
+    assert published["frame"]["reply_to"] == {
+        "id": original.pk,
+        "seq": original.seq,
+        "user": course.owner.username,
+        "excerpt": "Read chapter 2",
+        "deleted": False,
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -237,6 +308,15 @@ def test_the_owner_deletes_any_message_leaving_a_tombstone(course, student):
     assert changed is True
     message.refresh_from_db()
     assert (message.text, message.is_deleted, message.seq) == ("", True, 1)
+
+
+def test_a_deleted_message_keeps_no_html(course, student):
+    message, _ = create(course, student, "**regret**")
+
+    message_delete(actor=course.owner, course=course, message_id=message.pk)
+
+    message.refresh_from_db()
+    assert message.html == ""
 
 
 def test_deleting_a_tombstone_again_changes_nothing(

@@ -5,11 +5,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from chat.services import message_create
 from courses.models import Content
 from students.models import Certificate
 from students.services import content_completion_create
 
-from .conftest import payload
+from .conftest import MARKDOWN, payload
 from .html_checks import active_content
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +134,25 @@ def test_the_markdown_source_is_shown_inert_in_the_content_form(hostile_world):
     html = page_as(world, "owner", "module_content_update", "@module", "text", world.text.pk)
 
     assert_inert(html, ["text-title"])
+    assert escape('<script>window.__xss="markdown-script"</script>') in html
+
+
+def test_chat_markdown_and_its_quote_keep_formatting_and_lose_their_script(hostile_world):
+    world = hostile_world
+    original, _ = message_create(
+        author=world.owner, course=world.course, text=f"**bold** {MARKDOWN}{payload('chat')}"
+    )
+    message_create(
+        author=world.student, course=world.course, text=payload("reply"), reply_to=original.pk
+    )
+
+    html = page_as(world, "student", "chat_room", "@course")
+
+    assert "<strong>bold</strong>" in html
+    assert active_content(html) == []
+    assert payload("chat") not in html
+    assert payload("reply") not in html
+    # The quote shows the start of the original's plain text, escaped.
     assert escape('<script>window.__xss="markdown-script"</script>') in html
 
 
