@@ -35,6 +35,7 @@ ACTIVATION_LINK_INVALID = (
     "not open yet, register again with the same e-mail address."
 )
 USERNAME_LOOKALIKE = "This user name is taken, or looks too much like one that is. Choose another."
+QUIZ_NOT_BY_HAND = "A quiz is done when you pass it; it cannot be marked by hand."
 OWNER_OF_COURSES = (
     "You still own courses. Delete them, or ask an administrator to hand them over, "
     "before deleting your account."
@@ -250,17 +251,28 @@ def enrollment_visit_module(*, student, module: Module) -> None:
 
 
 @transaction.atomic
-def content_completion_create(*, student, content: Content) -> ContentCompletion:
+def content_completion_create(
+    *, student, content: Content, quiz_passed: bool = False
+) -> ContentCompletion:
     """Mark the content done for the student; marking it again changes nothing.
 
-    Precondition: the student is a member of the content's course (content_get_for_member).
+    A quiz is done only when passed: quizzes.services says so with `quiz_passed`; by hand it
+    is refused. Precondition: the student is a member of the content's course
+    (content_get_for_member).
     """
+    if content.kind == "quiz" and not quiz_passed:
+        raise ValidationError(QUIZ_NOT_BY_HAND, code="quiz")
     return _row_create_once(ContentCompletion, student=student, content=content)
 
 
 @transaction.atomic
 def content_completion_delete(*, student, content: Content) -> None:
-    """Mark the content not done for the student; harmless when it was not done."""
+    """Mark the content not done for the student; harmless when it was not done.
+
+    Refused for a quiz: its completion records a pass.
+    """
+    if content.kind == "quiz":
+        raise ValidationError(QUIZ_NOT_BY_HAND, code="quiz")
     ContentCompletion.objects.filter(student=student, content=content).delete()
 
 

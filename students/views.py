@@ -347,14 +347,20 @@ def _study_fragment_key(request, *, course, module, done_by_module) -> str | Non
 class ContentCompletionCreateView(PostActionMixin, View):
     def post(self, request, content_id):
         content = content_get_for_member(user=request.user, content_id=content_id)
-        content_completion_create(student=request.user, content=content)
+        try:
+            content_completion_create(student=request.user, content=content)
+        except ValidationError as error:
+            return bad_request(request, error.messages)
         return redirect(_study_url(content))
 
 
 class ContentCompletionDeleteView(PostActionMixin, View):
     def post(self, request, content_id):
         content = content_get_for_member(user=request.user, content_id=content_id)
-        content_completion_delete(student=request.user, content=content)
+        try:
+            content_completion_delete(student=request.user, content=content)
+        except ValidationError as error:
+            return bad_request(request, error.messages)
         return redirect(_study_url(content))
 
 
