@@ -18,6 +18,7 @@ urlpatterns = [
     path("course/", include("courses.urls")),
     path("students/", include("students.urls")),
     path("chat/", include("chat.urls")),
+    path("quiz/", include("quizzes.urls")),
     path("api/", include("educa.api_urls", namespace="api")),
 ]
 

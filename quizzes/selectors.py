@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass, field
 
+from django.contrib.contenttypes.models import ContentType
 from django.http import Http404
+from django.utils.translation import gettext as _
 
-from courses.models import Question, Quiz
+from courses.models import Content, Question, Quiz
 from students.selectors import content_get_for_member
 
 from .models import Attempt
@@ -152,3 +154,78 @@ def attempt_data(attempt: Attempt, *, progress: QuizProgress) -> dict:
         questions=questions,
     )
     return data
+
+
+def attempt_list_for_module(*, student, module) -> list[Attempt]:
+    """The student's attempts at the module's quizzes (one query), by quiz then number."""
+    return list(
+        Attempt.objects.filter(student=student, content__module=module).order_by(
+            "content_id", "number"
+        )
+    )
+
+
+def quiz_progress_for_module(*, module, attempts: list[Attempt]) -> dict[int, QuizProgress]:
+    """Per quiz content id of the module, its quiz with the given attempts (two queries)."""
+    contents = Content.objects.filter(
+        module=module, content_type=ContentType.objects.get_for_model(Quiz)
+    ).prefetch_related("item")
+    progress = {content.pk: QuizProgress(quiz=content.item) for content in contents if content.item}
+    for attempt in attempts:
+        if attempt.content_id in progress:
+            progress[attempt.content_id].attempts.append(attempt)
+    return progress
+
+
+def _answer_text(question: dict, answer) -> str:
+    if answer is None or answer == []:
+        return ""
+    kind = question["kind"]
+    if kind in (Kind.SINGLE, Kind.MULTIPLE):
+        texts = {option["id"]: option["text"] for option in question["options"]}
+        return ", ".join(texts.get(option_id, "?") for option_id in answer)
+    if kind == Kind.TRUE_FALSE:
+        return str(_("True") if answer else _("False"))
+    return str(answer)
+
+
+def _right_answer_text(question: dict) -> str:
+    kind = question["kind"]
+    if kind in (Kind.SINGLE, Kind.MULTIPLE):
+        return ", ".join(o["text"] for o in question["options"] if o["correct"])
+    if kind == Kind.TRUE_FALSE:
+        return str(_("True") if question["correct_boolean"] else _("False"))
+    if kind == Kind.NUMERIC:
+        if question["tolerance"]:
+            return f"{question['numeric_answer']:g} ± {question['tolerance']:g}"
+        return f"{question['numeric_answer']:g}"
+    return " / ".join(question["accepted_answers"])
+
+
+@dataclass
+class QuizPanel:
+    """What the study page shows of a quiz to one student."""
+
+    progress: QuizProgress
+    open: dict | None
+    result: dict | None
+
+
+def quiz_panel(progress: QuizProgress) -> QuizPanel:
+    """The open attempt's questions, or the last result with answers as the setting allows."""
+    open_attempt = progress.open_attempt
+    last = progress.last_closed
+    result = None
+    if last is not None:
+        result = attempt_data(last, progress=progress)
+        by_id = {question["id"]: question for question in last.questions}
+        for entry in result["questions"]:
+            question = by_id[entry["id"]]
+            entry["answer_text"] = _answer_text(question, entry["answer"])
+            if result["answers_shown"]:
+                entry["right_answer_text"] = _right_answer_text(question)
+    return QuizPanel(
+        progress=progress,
+        open=attempt_data(open_attempt, progress=progress) if open_attempt else None,
+        result=result,
+    )

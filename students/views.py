@@ -16,6 +16,7 @@ from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
 from educa.site import site_url
 from educa.views import InvalidSubmissionMixin
+from quizzes.selectors import attempt_list_for_module, quiz_panel, quiz_progress_for_module
 
 from .activation import user_get_for_activation
 from .forms import (
@@ -294,12 +295,24 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
         if module is not None and enrollment is not None and enrollment.last_module_id != module.pk:
             enrollment_visit_module(student=user, module=module)
 
+        # Quiz attempts change the page (result, form, attempts left): the fragment key has them.
+        attempts = (
+            []
+            if is_owner or module is None
+            else attempt_list_for_module(student=user, module=module)
+        )
+
         def contents():
             # Called by the template only when the page's cached fragment is missing.
             if module is None:
                 return []
             done = done_by_module.get(module.pk, set())
-            return content_list_for_study(module=module, version=course.version, done_ids=done)
+            rendered = content_list_for_study(module=module, version=course.version, done_ids=done)
+            panels = {}
+            if not is_owner and any(content.kind == "quiz" for content, _ in rendered):
+                progress = quiz_progress_for_module(module=module, attempts=attempts)
+                panels = {pk: quiz_panel(state) for pk, state in progress.items()}
+            return [(content, is_done, panels.get(content.id)) for content, is_done in rendered]
 
         progress = course_progress_from_modules(modules)
         index = modules.index(module) if module is not None else 0
@@ -314,18 +327,23 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             progress=progress,
             is_owner=is_owner,
             fragment_key=_study_fragment_key(
-                self.request, course=course, module=module, done_by_module=done_by_module
+                self.request,
+                course=course,
+                module=module,
+                done_by_module=done_by_module,
+                attempts=attempts,
             ),
             fragment_timeout=STUDY_FRAGMENT_TIMEOUT,
             **kwargs,
         )
 
 
-def _study_fragment_key(request, *, course, module, done_by_module) -> str | None:
+def _study_fragment_key(request, *, course, module, done_by_module, attempts=()) -> str | None:
     """Everything the study page's main part shows depends on, or None not to cache it.
 
-    The part holds the user's progress and forms whose CSRF token is valid for this browser's
-    CSRF secret only: the key names the user, what they have done and a digest of the secret.
+    The part holds the user's progress, quiz attempts and forms whose CSRF token is valid for
+    this browser's CSRF secret only: the key names the user, what they have done, their
+    attempts and a digest of the secret.
     Without a CSRF cookie the secret is new on every request, so nothing is cached.
     """
     secret = request.META.get("CSRF_COOKIE")
@@ -339,6 +357,7 @@ def _study_fragment_key(request, *, course, module, done_by_module) -> str | Non
             str(course.version),
             str(module.pk if module is not None else ""),
             text_digest(",".join(map(str, done))),
+            text_digest(",".join(f"{attempt.pk}.{attempt.status}" for attempt in attempts)),
             text_digest(secret),
         ]
     )
