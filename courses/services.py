@@ -281,6 +281,25 @@ def quiz_save(*, module: Module, content: Content | None, quiz: Quiz, question_f
     return content
 
 
+@transaction.atomic
+def quiz_save_with_questions(
+    *, module: Module, content: Content | None, quiz: Quiz, questions: list[dict] | None
+) -> Content:
+    """Create (content None) or update a quiz from validated data (the API's): `questions`,
+    when given, replace all of its questions, numbered in their order."""
+    if content is None:
+        content = content_create(module=module, item=quiz)
+    else:
+        content = content_update(content=content, item=quiz)
+    if questions is not None:
+        quiz.questions.all().delete()
+        rows = [Question(quiz=quiz, order=n, **fields) for n, fields in enumerate(questions)]
+        for row in rows:
+            row.full_clean(exclude=["quiz", "order"])
+        Question.objects.bulk_create(rows)
+    return content
+
+
 # --- ordering ---------------------------------------------------------------------------------
 
 

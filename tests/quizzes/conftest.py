@@ -3,6 +3,7 @@ import pytest
 from courses.models import Question
 from tests.factories import (
     EnrollmentFactory,
+    ModuleFactory,
     QuestionFactory,
     QuizContentFactory,
     UserFactory,
@@ -67,3 +68,8 @@ def right_answers(attempt) -> dict:
         else:
             answers[key] = question["accepted_answers"][0]
     return answers
+
+
+@pytest.fixture
+def module(db):
+    return ModuleFactory()

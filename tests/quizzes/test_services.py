@@ -1,7 +1,9 @@
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from quizzes.grading import AnswerError
@@ -160,3 +162,27 @@ def test_an_expired_attempt_counts_as_used(quiz_content, quiz, enrolled):
         attempt_start(
             student=enrolled, content=quiz_content, now=timezone.now() + timedelta(minutes=2)
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submit_is_recorded_once(quiz_content, enrolled):
+    attempt = attempt_start(student=enrolled, content=quiz_content)
+    answers = right_answers(attempt)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def submit_copy():
+        try:
+            copy = Attempt.objects.get(pk=attempt.pk)
+            barrier.wait()
+            results.append(attempt_submit(attempt=copy, answers=answers).submitted)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit_copy) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and results[0] == results[1]
+    assert ContentCompletion.objects.filter(student=enrolled).count() == 1
