@@ -23,6 +23,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from chat.services import message_create
 from courses.models import Content, Video
+from quizzes.services import attempt_start
 from students.activation import activation_path
 from tests.browser.test_chat_flow import serve_static
 from tests.browser_support import (
@@ -39,9 +40,11 @@ from tests.factories import (
     EnrollmentFactory,
     InstructorFactory,
     ModuleFactory,
+    QuizContentFactory,
     SubjectFactory,
     UserFactory,
 )
+from tests.quizzes.conftest import questions_of_every_kind
 from tests.security.routes import project_routes
 
 
@@ -76,6 +79,8 @@ NOT_PAGES = {
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",
     "content_mark_undone": "POST only, then a redirect",
+    "quiz_attempt_start": "POST only, then a redirect",
+    "quiz_attempt_submit": "POST only, then a redirect",
 }
 
 
@@ -158,6 +163,16 @@ PAGES = [
         lambda world: reverse(
             "module_content_update", args=[world.lists.pk, "text", world.text.item.pk]
         ),
+    ),
+    Page(
+        "module_quiz_create",
+        "instructor",
+        lambda world: reverse("module_quiz_create", args=[world.lists.pk]),
+    ),
+    Page(
+        "module_quiz_update",
+        "instructor",
+        lambda world: reverse("module_quiz_update", args=[world.lists.pk, world.quiz.item.pk]),
     ),
     Page(
         "course_students",
@@ -246,6 +261,10 @@ def world(db):
     )
     Content.objects.create(module=lists, item=video)
     student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
+    # A quiz with every kind of question, its attempt open: the study page shows its form.
+    quiz = QuizContentFactory(module=lists, item__title="Check: reflection")
+    questions_of_every_kind(quiz.item)
+    attempt_start(student=student, content=quiz)
     for _ in range(3):
         EnrollmentFactory(course=course)
     for n in range(12):
@@ -258,6 +277,7 @@ def world(db):
         course=course,
         lists=lists,
         text=text,
+        quiz=quiz,
         newcomer=newcomer,
         users={"student": student, "instructor": instructor, "staff": staff},
     )
