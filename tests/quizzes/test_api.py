@@ -192,3 +192,10 @@ def test_the_owner_replaces_the_questions(quiz_content):
     )
     assert response.status_code == 200, response.json()
     assert [q["text"] for q in response.json()["questions"]] == ["Name?"]
+
+
+def test_marking_a_quiz_done_through_the_api_is_a_400(student_api, quiz_content):
+    response = student_api.post(f"/api/contents/{quiz_content.pk}/done/")
+    assert response.status_code == 400
+    assert "cannot be marked by hand" in response.json()["message"]
+    assert not ContentCompletion.objects.exists()
