@@ -3,6 +3,7 @@
 Adapters over quizzes.services and quizzes.selectors, like the study page's views.
 """
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.decorators import action
@@ -22,7 +23,7 @@ from .selectors import (
 )
 from .services import AttemptConflict, attempt_start, attempt_submit
 
-OWNER_TAKES_NO_QUIZ = "You teach this course: its students take the quiz."
+OWNER_TAKES_NO_QUIZ = _("You teach this course: its students take the quiz.")
 
 
 class Conflict(exceptions.APIException):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from courses.models import Content, Course, Module
@@ -35,7 +36,7 @@ ACTIVATION_LINK_INVALID = (
     "not open yet, register again with the same e-mail address."
 )
 USERNAME_LOOKALIKE = "This user name is taken, or looks too much like one that is. Choose another."
-QUIZ_NOT_BY_HAND = "A quiz is done when you pass it; it cannot be marked by hand."
+QUIZ_NOT_BY_HAND = _("A quiz is done when you pass it; it cannot be marked by hand.")
 OWNER_OF_COURSES = (
     "You still own courses. Delete them, or ask an administrator to hand them over, "
     "before deleting your account."
@@ -282,7 +283,7 @@ def content_completion_delete(*, student, content: Content) -> None:
 @transaction.atomic
 def token_issue(*, user) -> Token:
     """The user's API token (made on first use); it also authenticates WebSocket clients."""
-    token, _ = Token.objects.get_or_create(user=user)
+    token = Token.objects.get_or_create(user=user)[0]
     return token
 
 
