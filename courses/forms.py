@@ -111,6 +111,17 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# The fields that apply to some kinds of question only; the page hides the others.
+QUESTION_KIND_FIELDS = {
+    "options": "single multiple",
+    "partial_credit": "multiple",
+    "correct_boolean": "true_false",
+    "numeric_answer": "numeric",
+    "tolerance": "numeric",
+    "accepted_answers": "text",
+}
+
+
 class QuestionForm(forms.ModelForm):
     """One question; choice options and accepted answers are typed one per line."""
 
@@ -158,6 +169,8 @@ class QuestionForm(forms.ModelForm):
         )
         self.initial["accepted_answers"] = "\n".join(instance.accepted_answers)
         self.fields["tolerance"].required = False
+        for name, kinds in QUESTION_KIND_FIELDS.items():
+            self.fields[name].kinds = kinds
 
     def clean_text(self):
         text = self.cleaned_data["text"]

@@ -44,6 +44,9 @@ def test_an_instructor_builds_a_quiz_a_student_fails_then_passes(
     page.get_by_role("button", name="Add a question").click()
     expect(page.locator("#id_questions-1-kind")).to_be_focused()
     page.locator("#id_questions-1-kind").select_option("numeric")
+    # Only the fields of a number question show.
+    expect(page.locator("#id_questions-1-options")).to_be_hidden()
+    expect(page.locator("#id_questions-0-options")).to_be_visible()
     page.locator("#id_questions-1-text").fill("Focal length in cm of a 5-dioptre lens?")
     page.locator("#id_questions-1-numeric_answer").fill("20")
     page.locator("#id_questions-1-tolerance").fill("0.5")
