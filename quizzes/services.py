@@ -22,6 +22,7 @@ DEADLINE_GRACE = timedelta(seconds=30)
 ATTEMPTS_USED_UP = _("You have used all your attempts at this quiz.")
 QUIZ_ALREADY_PASSED = _("You have passed this quiz already.")
 QUIZ_HAS_NO_QUESTIONS = _("This quiz has no questions yet.")
+ATTEMPT_START_RACED = _("Another attempt was started at the same moment; please try again.")
 ATTEMPT_EXPIRED = _(
     "The time for this attempt ran out, so its answers were not accepted. It counts as an "
     "attempt with no score."
@@ -69,26 +70,35 @@ def _expire_if_late(attempt: Attempt, now) -> bool:
     return False
 
 
-@transaction.atomic
 def attempt_start(*, student, content: Content, now=None) -> Attempt:
     """The student's open attempt at the quiz, or a new one; AttemptConflict when none may start.
 
+    An open attempt past its deadline is recorded as expired on the way, even when refused.
     Precondition: the student is a member of the content's course and it is a quiz.
     """
     now = now or timezone.now()
+    with transaction.atomic():
+        attempt, refusal = _attempt_open_or_create(student=student, content=content, now=now)
+    if refusal is not None:
+        raise AttemptConflict(refusal)
+    return attempt
+
+
+def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt | None, str]:
+    """(the open or new attempt, None), or (None, why none may start). Inside a transaction."""
     quiz: Quiz = content.item
     attempts = list(Attempt.objects.select_for_update().filter(student=student, content=content))
     for attempt in attempts:
         _expire_if_late(attempt, now)
         if attempt.is_open:
-            return attempt
+            return attempt, None
     if any(attempt.passed for attempt in attempts):
-        raise AttemptConflict(QUIZ_ALREADY_PASSED)
+        return None, QUIZ_ALREADY_PASSED
     if quiz.attempts_allowed is not None and len(attempts) >= quiz.attempts_allowed:
-        raise AttemptConflict(ATTEMPTS_USED_UP)
+        return None, ATTEMPTS_USED_UP
     questions = list(quiz.questions.all())
     if not questions:
-        raise AttemptConflict(QUIZ_HAS_NO_QUESTIONS)
+        return None, QUIZ_HAS_NO_QUESTIONS
     snapshot = [question_snapshot(q, shuffle=quiz.shuffle_options) for q in questions]
     attempt = Attempt(
         student=student,
@@ -106,8 +116,11 @@ def attempt_start(*, student, content: Content, now=None) -> Attempt:
     except IntegrityError:
         # Another request started one meanwhile (the row lock above finds none to lock when
         # there were no attempts yet): that one is the student's open attempt.
-        return Attempt.objects.get(student=student, content=content, status=Attempt.Status.OPEN)
-    return attempt
+        attempt = Attempt.objects.filter(
+            student=student, content=content, status=Attempt.Status.OPEN
+        ).first()
+        return (attempt, None) if attempt is not None else (None, ATTEMPT_START_RACED)
+    return attempt, None
 
 
 def attempt_submit(*, attempt: Attempt, answers, now=None) -> Attempt:

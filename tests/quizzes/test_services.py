@@ -186,3 +186,14 @@ def test_a_double_submit_is_recorded_once(quiz_content, enrolled):
         thread.join()
     assert len(results) == 2 and results[0] == results[1]
     assert ContentCompletion.objects.filter(student=enrolled).count() == 1
+
+
+def test_a_refused_start_still_records_a_late_attempt_as_expired(quiz_content, quiz, enrolled):
+    quiz.time_limit, quiz.attempts_allowed = 1, 1
+    quiz.save()
+    attempt = attempt_start(student=enrolled, content=quiz_content)
+    with pytest.raises(AttemptConflict):
+        attempt_start(
+            student=enrolled, content=quiz_content, now=timezone.now() + timedelta(minutes=2)
+        )
+    assert Attempt.objects.get(pk=attempt.pk).status == Attempt.Status.EXPIRED
