@@ -161,3 +161,20 @@ def test_the_study_page_costs_the_same_queries_whatever_the_questions_and_attemp
         _study_queries(client, content)  # the session's first request differs
         counts.append(_study_queries(client, content))
     assert counts[0] == counts[1]
+
+
+def test_question_and_option_text_is_escaped_on_the_study_page(
+    student_client, quiz_content, quiz, enrolled
+):
+    QuestionFactory(
+        quiz=quiz,
+        text="<script>alert(1)</script>",
+        options=[
+            {"id": 1, "text": "<img src=x onerror=alert(2)>", "correct": True},
+            {"id": 2, "text": "B", "correct": False},
+        ],
+    )
+    attempt_start(student=enrolled, content=quiz_content)
+    html = student_client.get(study_url(quiz_content)).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
