@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
-from .models import Content, Course, File, Image, Module, Subject, Text, Video
+from .models import Content, Course, File, Image, Module, Question, Quiz, Subject, Text, Video
 
 
 @admin.register(Subject)
@@ -149,3 +149,23 @@ class ImageAdmin(ItemAdmin):
 @admin.register(File)
 class FileAdmin(ItemAdmin):
     pass
+
+
+class QuestionInline(admin.StackedInline):
+    model = Question
+    fields = ["order", "kind", "text", "points", "options", "partial_credit", "correct_boolean",
+              "numeric_answer", "tolerance", "accepted_answers", "feedback"]  # fmt: skip
+    # Positions change through the CMS, like contents'.
+    readonly_fields = ["order"]
+    extra = 0
+
+
+@admin.register(Quiz)
+class QuizAdmin(ItemAdmin):
+    list_display = [*ItemAdmin.list_display, "pass_mark", "attempts_allowed", "time_limit"]
+    search_fields = [*ItemAdmin.search_fields, "instructions"]
+    inlines = [QuestionInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.course_touch_for_item(item=form.instance)

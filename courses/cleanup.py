@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .models import Content, File, Image, Text, Video
+from .models import Content, File, Image, Quiz, Text, Video
 
 
 @receiver(post_delete, sender=Content)
@@ -24,6 +24,7 @@ def delete_item_with_content(sender, instance, **kwargs):
 @receiver(post_delete, sender=File)
 @receiver(post_delete, sender=Image)
 @receiver(post_delete, sender=Video)
+@receiver(post_delete, sender=Quiz)
 def delete_content_with_item(sender, instance, **kwargs):
     # The other direction (an item deleted in the admin, or with its owner): no Content row may
     # point at nothing.

@@ -5,9 +5,12 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .fields import OrderField
 from .rendering import markdown_to_html, video_embed_url
@@ -19,7 +22,7 @@ from .validators import (
     validate_video_url,
 )
 
-CONTENT_MODELS = ("text", "video", "image", "file")
+CONTENT_MODELS = ("text", "video", "image", "file", "quiz")
 
 
 class Subject(models.Model):
@@ -119,7 +122,7 @@ class Content(models.Model):
 
     @property
     def kind(self) -> str:
-        """ "text", "video", "image" or "file" (content types are cached: no query)."""
+        """ "text", "video", "image", "file" or "quiz" (content types are cached: no query)."""
         return ContentType.objects.get_for_id(self.content_type_id).model
 
     def render(self) -> str:
@@ -208,3 +211,121 @@ class Video(ItemBase):
     @property
     def embed_url(self):
         return video_embed_url(self.url)
+
+
+# --- quizzes ----------------------------------------------------------------------------------
+# A quiz is authored content like the other kinds, so it and its questions live here; what
+# students do with it (attempts, grading, progress) is the quizzes app's.
+
+QUIZ_MAX_ATTEMPTS = 10
+QUESTION_MIN_OPTIONS = 2
+QUESTION_MAX_OPTIONS = 10
+QUESTION_ANSWER_MAX_LENGTH = 200
+
+
+class Quiz(ItemBase):
+    class AnswersShown(models.TextChoices):
+        NEVER = "never", _("Never")
+        AFTER_EACH = "after_each", _("After each attempt")
+        AFTER_LAST = "after_last", _("After the last attempt or a pass")
+
+    instructions = models.TextField(_("instructions"), blank=True, help_text=_("Markdown"))
+    pass_mark = models.PositiveSmallIntegerField(
+        _("pass mark"),
+        default=50,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("The percentage of the points needed to pass."),
+    )
+    attempts_allowed = models.PositiveSmallIntegerField(
+        _("attempts allowed"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(QUIZ_MAX_ATTEMPTS)],
+        help_text=_("From 1 to 10; leave blank for unlimited attempts."),
+    )
+    time_limit = models.PositiveSmallIntegerField(
+        _("time limit"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text=_("Minutes per attempt; leave blank for no limit."),
+    )
+    answers_shown = models.CharField(
+        _("answers shown"),
+        max_length=12,
+        choices=AnswersShown.choices,
+        default=AnswersShown.AFTER_LAST,
+    )
+    shuffle_options = models.BooleanField(
+        _("shuffle options"), default=False, help_text=_("A new order for every attempt.")
+    )
+
+    class Meta:
+        verbose_name_plural = "quizzes"
+
+    @property
+    def html(self):
+        return markdown_to_html(self.instructions)
+
+
+class Question(models.Model):
+    """One question of a quiz. Which answer fields apply depends on `kind` (see clean())."""
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        TRUE_FALSE = "true_false", _("True or false")
+        NUMERIC = "numeric", _("Number")
+        TEXT = "text", _("Short text")
+
+    quiz = models.ForeignKey(Quiz, related_name="questions", on_delete=models.CASCADE)
+    order = OrderField(blank=True, for_fields=["quiz"])
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    text = models.TextField(_("question"))
+    points = models.PositiveSmallIntegerField(
+        _("points"), default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    feedback = models.TextField(_("feedback"), blank=True)
+    # Choice questions: [{"id": 1, "text": "...", "correct": true}, ...]; ids are unique
+    # within the question and kept when options are edited (attempts keep their own copy).
+    options = models.JSONField(default=list, blank=True)
+    partial_credit = models.BooleanField(
+        _("partial credit"),
+        default=False,
+        help_text=_("Multiple choice: points for each right option, less for each wrong one."),
+    )
+    correct_boolean = models.BooleanField(_("the statement is true"), null=True, blank=True)
+    numeric_answer = models.FloatField(_("answer"), null=True, blank=True)
+    tolerance = models.FloatField(
+        _("tolerance"), default=0, validators=[MinValueValidator(0)], blank=True
+    )
+    # Short text: every accepted answer; case and surrounding space are ignored.
+    accepted_answers = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["order"]
+        constraints = [
+            models.UniqueConstraint(fields=["quiz", "order"], name="question_order_unique")
+        ]
+
+    def __str__(self):
+        return self.text[:80]
+
+    def clean(self):
+        kind, errors = self.Kind, {}
+        if self.kind in (kind.SINGLE, kind.MULTIPLE):
+            correct = sum(1 for option in self.options if option.get("correct"))
+            if not QUESTION_MIN_OPTIONS <= len(self.options) <= QUESTION_MAX_OPTIONS:
+                errors["options"] = _("Give from 2 to 10 options.")
+            elif self.kind == kind.SINGLE and correct != 1:
+                errors["options"] = _("Mark exactly one option correct.")
+            elif correct < 1:
+                errors["options"] = _("Mark at least one option correct.")
+        elif self.kind == kind.TRUE_FALSE and self.correct_boolean is None:
+            errors["correct_boolean"] = _("Say whether the statement is true or false.")
+        elif self.kind == kind.NUMERIC and self.numeric_answer is None:
+            errors["numeric_answer"] = _("Give the expected number.")
+        elif self.kind == kind.TEXT and not [a for a in self.accepted_answers if a.strip()]:
+            errors["accepted_answers"] = _("Give at least one accepted answer.")
+        if errors:
+            raise ValidationError(errors)

@@ -8,7 +8,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from .models import CONTENT_MODELS, Content, Course, Module, Subject, Text
+from .models import CONTENT_MODELS, Content, Course, Module, Question, Subject, Text
 
 # --- public catalogue -------------------------------------------------------------------------
 
@@ -269,3 +269,15 @@ def content_list_for_module(*, module: Module) -> QuerySet[Content]:
         .prefetch_related("item")
         .order_by("order", "pk")
     )
+
+
+def quiz_questions_attach(contents: list[Content]) -> list[Content]:
+    """Give each quiz item among the contents its questions in order as `question_list` (one
+    query for all of them; none without quizzes). Precondition: the items are loaded."""
+    quizzes = {c.item.pk: c.item for c in contents if c.kind == "quiz" and c.item is not None}
+    if quizzes:
+        for quiz in quizzes.values():
+            quiz.question_list = []
+        for question in Question.objects.filter(quiz_id__in=list(quizzes)).order_by("order"):
+            quizzes[question.quiz_id].question_list.append(question)
+    return contents

@@ -11,11 +11,11 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model
+from django.db.models import F, Max, Model
 from django.http import Http404
 from django.utils.text import slugify
 
-from .models import Content, Course, File, Image, ItemBase, Module, Subject
+from .models import Content, Course, File, Image, ItemBase, Module, Question, Quiz, Subject
 from .validators import RESERVED_SLUGS
 
 INSTRUCTORS_GROUP = "Instructors"
@@ -250,6 +250,54 @@ def content_delete(*, content: Content) -> None:
     _course_lock(course_id)
     content.delete()
     _course_version_bump(course_id)
+
+
+# --- quizzes ----------------------------------------------------------------------------------
+
+
+def _questions_save(*, quiz: Quiz, formset) -> None:
+    """Apply a valid question formset: deletions, edits, additions, numbered in its order."""
+    for form in formset.deleted_forms:
+        if form.instance.pk is not None:
+            form.instance.delete()
+    # Two passes, as in _renumber: every kept question first moves above the numbers in use.
+    above = (Question.objects.filter(quiz=quiz).aggregate(Max("order"))["order__max"] or 0) + 1
+    Question.objects.filter(quiz=quiz).update(order=F("order") + above)
+    for position, form in enumerate(formset.ordered_forms):
+        question = form.save(commit=False)
+        question.quiz, question.order = quiz, position
+        question.save()
+
+
+@transaction.atomic
+def quiz_save(*, module: Module, content: Content | None, quiz: Quiz, question_formset) -> Content:
+    """Create (content None) or update a quiz with its questions, from a valid QuizForm's
+    unsaved quiz and a valid QuestionFormSet. Attempts already made keep their own copy."""
+    if content is None:
+        content = content_create(module=module, item=quiz)
+    else:
+        content = content_update(content=content, item=quiz)
+    _questions_save(quiz=quiz, formset=question_formset)
+    return content
+
+
+@transaction.atomic
+def quiz_save_with_questions(
+    *, module: Module, content: Content | None, quiz: Quiz, questions: list[dict] | None
+) -> Content:
+    """Create (content None) or update a quiz from validated data (the API's): `questions`,
+    when given, replace all of its questions, numbered in their order."""
+    if content is None:
+        content = content_create(module=module, item=quiz)
+    else:
+        content = content_update(content=content, item=quiz)
+    if questions is not None:
+        quiz.questions.all().delete()
+        rows = [Question(quiz=quiz, order=n, **fields) for n, fields in enumerate(questions)]
+        for row in rows:
+            row.full_clean(exclude=["quiz", "order"])
+        Question.objects.bulk_create(rows)
+    return content
 
 
 # --- ordering ---------------------------------------------------------------------------------

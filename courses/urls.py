@@ -19,6 +19,17 @@ urlpatterns = [
         views.ModuleContentListView.as_view(),
         name="module_content_list",
     ),
+    # Quizzes have their own page (questions edited with the quiz); before the other kinds'.
+    path(
+        "module/<int:module_id>/content/quiz/create/",
+        views.QuizCreateUpdateView.as_view(),
+        name="module_quiz_create",
+    ),
+    path(
+        "module/<int:module_id>/content/quiz/<int:id>/",
+        views.QuizCreateUpdateView.as_view(),
+        name="module_quiz_update",
+    ),
     path(
         "module/<int:module_id>/content/<str:model_name>/create/",
         views.ContentCreateUpdateView.as_view(),

@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, RedirectView, TemplateView
 
@@ -28,8 +29,15 @@ from . import cache as course_cache
 from . import selectors, services
 from .analytics import course_analytics
 from .cache import AnonymousPageCacheMixin
-from .forms import CONTENT_FORMS, CourseForm, ModuleFormSet, order_payload_parse
-from .models import CONTENT_MODELS
+from .forms import (
+    CONTENT_FORMS,
+    CourseForm,
+    ModuleFormSet,
+    QuestionFormSet,
+    QuizForm,
+    order_payload_parse,
+)
+from .models import CONTENT_MODELS, Quiz
 from .validators import RASTER_CONTENT_TYPES
 
 # --- public catalogue -------------------------------------------------------------------------
@@ -387,6 +395,57 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
     def _form(self, data=None, files=None):
         instance = self.content.item if self.content is not None else None
         return self.form_class(data=data, files=files, instance=instance)
+
+
+class QuizCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, TemplateView):
+    """Create (no `id`) or edit a quiz, its settings and its questions on one page."""
+
+    template_name = "courses/manage/content/quiz_form.html"
+
+    def get_permission_required(self):
+        return ["courses.change_content" if "id" in self.kwargs else "courses.add_content"]
+
+    def load_owned(self, *, module_id, id=None):
+        user = self.request.user
+        if id is None:
+            self.content = None
+            self.module = selectors.module_get_for_owner(owner=user, module_id=module_id)
+        else:
+            self.content = selectors.content_get_for_owner_by_item(
+                owner=user, module_id=module_id, kind="quiz", item_id=id
+            )
+            self.module = self.content.module
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            kind="quiz", module=self.module, course=self.module.course, content=self.content,
+            **kwargs,
+        )  # fmt: skip
+
+    def get(self, request, *args, **kwargs):
+        form, formset = self._forms()
+        return self.render_to_response(self.get_context_data(form=form, formset=formset))
+
+    def post(self, request, *args, **kwargs):
+        form, formset = self._forms(data=request.POST)
+        if form.is_valid() and formset.is_valid():
+            quiz = form.save(commit=False)
+            try:
+                services.quiz_save(
+                    module=self.module, content=self.content, quiz=quiz, question_formset=formset
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, _("“%(title)s” saved.") % {"title": quiz.title})
+                return redirect("module_content_list", module_id=self.module.pk)
+        return self.render_invalid(form=form, formset=formset)
+
+    def _forms(self, data=None):
+        quiz = self.content.item if self.content is not None else Quiz()
+        form = QuizForm(data=data, instance=quiz)
+        formset = QuestionFormSet(data=data, instance=quiz, prefix="questions")
+        return form, formset
 
 
 class ContentDeleteView(InstructorRequiredMixin, View):

@@ -14,6 +14,7 @@ from rest_framework.routers import SimpleRouter
 from chat.api import CourseMessageViewSet
 from courses.api.views import ContentViewSet, CourseViewSet, ModuleViewSet, SubjectViewSet
 from educa.api_viewsets import IdConverter
+from quizzes.api import AttemptViewSet, ContentAttemptViewSet
 from students.api import (
     ContentCompletionViewSet,
     CourseEnrollmentViewSet,
@@ -35,6 +36,8 @@ router.register("courses", CourseMessageViewSet, basename="course-messages")
 router.register("modules", ModuleViewSet, basename="module")
 router.register("contents", ContentViewSet, basename="content")
 router.register("contents", ContentCompletionViewSet, basename="content-completion")
+router.register("contents", ContentAttemptViewSet, basename="content-attempts")
+router.register("attempts", AttemptViewSet, basename="attempt")
 router.register("me/courses", MyCourseViewSet, basename="my-course")
 router.register("me/certificates", MyCertificateViewSet, basename="my-certificate")
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("students/", include("students.urls")),
     path("certificates/", include("students.certificate_urls")),
     path("chat/", include("chat.urls")),
+    path("quiz/", include("quizzes.urls")),
     path("api/", include("educa.api_urls", namespace="api")),
 ]
 

@@ -39,6 +39,7 @@ USERNAME_LOOKALIKE = "This user name is taken, or looks too much like one that i
 CERTIFICATE_NAME_REQUIRED = _(
     "Enter your first and your last name as they should be printed on your certificates."
 )
+QUIZ_NOT_BY_HAND = _("A quiz is done when you pass it; it cannot be marked by hand.")
 OWNER_OF_COURSES = (
     "You still own courses. Delete them, or ask an administrator to hand them over, "
     "before deleting your account."
@@ -255,13 +256,18 @@ def enrollment_visit_module(*, student, module: Module) -> None:
 
 
 @transaction.atomic
-def content_completion_create(*, student, content: Content) -> ContentCompletion:
+def content_completion_create(
+    *, student, content: Content, quiz_passed: bool = False
+) -> ContentCompletion:
     """Mark the content done for the student; marking it again changes nothing.
 
-    The last content of a course an enrolled student marks done completes the course
+    A quiz is done only when passed: quizzes.services says so with `quiz_passed`; by hand it
+    is refused. The last content of a course an enrolled student marks done completes the course
     (course_completion_record). Precondition: the student is a member of the content's course
     (content_get_for_member).
     """
+    if content.kind == "quiz" and not quiz_passed:
+        raise ValidationError(QUIZ_NOT_BY_HAND, code="quiz")
     completion = _row_create_once(ContentCompletion, student=student, content=content)
     course = content.module.course
     if _course_is_done(student=student, course=course):
@@ -271,7 +277,12 @@ def content_completion_create(*, student, content: Content) -> ContentCompletion
 
 @transaction.atomic
 def content_completion_delete(*, student, content: Content) -> None:
-    """Mark the content not done for the student; harmless when it was not done."""
+    """Mark the content not done for the student; harmless when it was not done.
+
+    Refused for a quiz: its completion records a pass.
+    """
+    if content.kind == "quiz":
+        raise ValidationError(QUIZ_NOT_BY_HAND, code="quiz")
     ContentCompletion.objects.filter(student=student, content=content).delete()
 
 
@@ -388,7 +399,7 @@ def certificate_revoke(*, certificate: Certificate) -> Certificate:
 @transaction.atomic
 def token_issue(*, user) -> Token:
     """The user's API token (made on first use); it also authenticates WebSocket clients."""
-    token, _ = Token.objects.get_or_create(user=user)
+    token = Token.objects.get_or_create(user=user)[0]
     return token
 
 

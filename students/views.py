@@ -18,6 +18,7 @@ from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
 from educa.site import site_url
 from educa.views import InvalidSubmissionMixin
+from quizzes.selectors import attempt_list_for_module, quiz_panel, quiz_progress_for_module
 
 from .activation import user_get_for_activation
 from .certificate_pdf import certificate_pdf, certificate_verification_url
@@ -310,12 +311,24 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
         if module is not None and enrollment is not None and enrollment.last_module_id != module.pk:
             enrollment_visit_module(student=user, module=module)
 
+        # Quiz attempts change the page (result, form, attempts left): the fragment key has them.
+        attempts = (
+            []
+            if is_owner or module is None
+            else attempt_list_for_module(student=user, module=module)
+        )
+
         def contents():
             # Called by the template only when the page's cached fragment is missing.
             if module is None:
                 return []
             done = done_by_module.get(module.pk, set())
-            return content_list_for_study(module=module, version=course.version, done_ids=done)
+            rendered = content_list_for_study(module=module, version=course.version, done_ids=done)
+            panels = {}
+            if not is_owner and any(content.kind == "quiz" for content, _ in rendered):
+                progress = quiz_progress_for_module(module=module, attempts=attempts)
+                panels = {pk: quiz_panel(state) for pk, state in progress.items()}
+            return [(content, is_done, panels.get(content.id)) for content, is_done in rendered]
 
         progress = course_progress_from_modules(modules)
         index = modules.index(module) if module is not None else 0
@@ -336,6 +349,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
                 module=module,
                 done_by_module=done_by_module,
                 enrollment=enrollment,
+                attempts=attempts,
             ),
             fragment_timeout=STUDY_FRAGMENT_TIMEOUT,
             **kwargs,
@@ -358,13 +372,15 @@ def _completion_state(enrollment, user) -> str:
     )
 
 
-def _study_fragment_key(request, *, course, module, done_by_module, enrollment) -> str | None:
+def _study_fragment_key(
+    request, *, course, module, done_by_module, enrollment, attempts=()
+) -> str | None:
     """Everything the study page's main part shows depends on, or None not to cache it.
 
-    The part holds the user's progress, completion and certificate, and forms whose CSRF token
-    is valid for this browser's CSRF secret only: the key names the user, what they have done,
-    the completion's state and a digest of the secret. Without a CSRF cookie the secret is new
-    on every request, so nothing is cached.
+    The part holds the user's progress, quiz attempts, completion and certificate, and forms whose
+    CSRF token is valid for this browser's CSRF secret only: the key names the user, what they
+    have done, their attempts, the completion's state and a digest of the secret. Without a CSRF
+    cookie the secret is new on every request, so nothing is cached.
     """
     secret = request.META.get("CSRF_COOKIE")
     if not secret:
@@ -378,6 +394,7 @@ def _study_fragment_key(request, *, course, module, done_by_module, enrollment) 
             str(module.pk if module is not None else ""),
             text_digest(",".join(map(str, done))),
             text_digest(_completion_state(enrollment, request.user)),
+            text_digest(",".join(f"{attempt.pk}.{attempt.status}" for attempt in attempts)),
             text_digest(secret),
         ]
     )
@@ -386,14 +403,20 @@ def _study_fragment_key(request, *, course, module, done_by_module, enrollment) 
 class ContentCompletionCreateView(PostActionMixin, View):
     def post(self, request, content_id):
         content = content_get_for_member(user=request.user, content_id=content_id)
-        content_completion_create(student=request.user, content=content)
+        try:
+            content_completion_create(student=request.user, content=content)
+        except ValidationError as error:
+            return bad_request(request, error.messages)
         return redirect(_study_url(content))
 
 
 class ContentCompletionDeleteView(PostActionMixin, View):
     def post(self, request, content_id):
         content = content_get_for_member(user=request.user, content_id=content_id)
-        content_completion_delete(student=request.user, content=content)
+        try:
+            content_completion_delete(student=request.user, content=content)
+        except ValidationError as error:
+            return bad_request(request, error.messages)
         return redirect(_study_url(content))
 
 

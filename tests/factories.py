@@ -3,7 +3,7 @@
 import factory
 from django.contrib.auth.models import Group, User
 
-from courses.models import Content, Course, Module, Subject, Text
+from courses.models import Content, Course, Module, Question, Quiz, Subject, Text
 from students.models import ContentCompletion, Enrollment
 
 
@@ -87,3 +87,34 @@ class ContentCompletionFactory(factory.django.DjangoModelFactory):
 
     student = factory.SubFactory(UserFactory)
     content = factory.SubFactory(ContentFactory)
+
+
+class QuizFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Quiz
+
+    owner = factory.SubFactory(InstructorFactory)
+    title = factory.Sequence(lambda n: f"Quiz {n}")
+    instructions = "Answer *every* question."
+    pass_mark = 50
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    """A single-choice question by default: option 1 is right, option 2 wrong."""
+
+    class Meta:
+        model = Question
+
+    quiz = factory.SubFactory(QuizFactory)
+    kind = Question.Kind.SINGLE
+    text = factory.Sequence(lambda n: f"Question {n}?")
+    options = factory.LazyFunction(
+        lambda: [
+            {"id": 1, "text": "Right", "correct": True},
+            {"id": 2, "text": "Wrong", "correct": False},
+        ]
+    )
+
+
+class QuizContentFactory(ContentFactory):
+    item = factory.SubFactory(QuizFactory, owner=factory.SelfAttribute("..module.course.owner"))

@@ -29,6 +29,9 @@ ENDPOINTS = {
     "/api/modules/{id}/contents/order/": {"post"},
     "/api/contents/{id}/": {"get", "put", "patch", "delete"},
     "/api/contents/{id}/done/": {"post", "delete"},
+    "/api/contents/{id}/attempts/": {"get", "post"},
+    "/api/attempts/{id}/": {"get"},
+    "/api/attempts/{id}/submit/": {"post"},
     "/api/me/courses/": {"get"},
     "/api/me/certificates/": {"get"},
 }
@@ -106,7 +109,16 @@ def test_a_429_documents_its_retry_after_header(schema):
 def test_contents_are_documented_as_one_shape_per_kind(schema):
     content = schema["components"]["schemas"]["Content"]
 
-    assert set(content["discriminator"]["mapping"]) == {"text", "video", "image", "file"}
+    assert set(content["discriminator"]["mapping"]) == {"text", "video", "image", "file", "quiz"}
+
+
+def test_attempts_are_documented_with_their_conflicts(schema):
+    start = schema["paths"]["/api/contents/{id}/attempts/"]["post"]
+    submit = schema["paths"]["/api/attempts/{id}/submit/"]["post"]
+
+    assert "409" in start["responses"] and "409" in submit["responses"]
+    body = submit["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/AnswersRequest")
 
 
 def test_uploads_are_documented_as_multipart(schema):

@@ -1,13 +1,28 @@
 """Shapes of the courses API. Read serializers render; write serializers only validate input,
 which the views hand to courses.services (model-field validators included, as in the CMS)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from educa.api import IdField, ModelSerializer, StrictCharField, StrictURLField
 
-from ..models import CONTENT_MODELS, Content, Course, File, Image, Module, Subject, Text, Video
+from ..models import (
+    CONTENT_MODELS,
+    QUESTION_ANSWER_MAX_LENGTH,
+    QUESTION_MAX_OPTIONS,
+    Content,
+    Course,
+    File,
+    Image,
+    Module,
+    Question,
+    Quiz,
+    Subject,
+    Text,
+    Video,
+)
 
 
 def absolute(request, path: str) -> str:
@@ -127,11 +142,56 @@ class FileContentSerializer(ContentBaseSerializer):
     size = serializers.IntegerField(allow_null=True, help_text="Bytes (null if it is missing).")
 
 
+_OWNER_ONLY = "Only in the instructor's view (GET /api/contents/<id>/)."
+
+
+class QuizOptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    correct = serializers.BooleanField(required=False, help_text=_OWNER_ONLY)
+
+
+class QuizQuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Question.Kind.choices)
+    text = serializers.CharField()
+    points = serializers.IntegerField()
+    options = QuizOptionSerializer(many=True, help_text="Choice questions; else empty.")
+    feedback = serializers.CharField(required=False, help_text=_OWNER_ONLY)
+    partial_credit = serializers.BooleanField(required=False, help_text=_OWNER_ONLY)
+    correct_boolean = serializers.BooleanField(
+        required=False, allow_null=True, help_text=_OWNER_ONLY
+    )
+    numeric_answer = serializers.FloatField(required=False, allow_null=True, help_text=_OWNER_ONLY)
+    tolerance = serializers.FloatField(required=False, help_text=_OWNER_ONLY)
+    accepted_answers = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text=_OWNER_ONLY
+    )
+
+
+class QuizContentSerializer(ContentBaseSerializer):
+    html = serializers.CharField(help_text="The instructions rendered to sanitized HTML.")
+    instructions = serializers.CharField(required=False, help_text=f"Markdown. {_OWNER_ONLY}")
+    pass_mark = serializers.IntegerField(help_text="Percent of the points needed to pass.")
+    attempts_allowed = serializers.IntegerField(allow_null=True, help_text="null: unlimited.")
+    time_limit = serializers.IntegerField(allow_null=True, help_text="Minutes, or null.")
+    answers_shown = serializers.ChoiceField(choices=Quiz.AnswersShown.choices)
+    shuffle_options = serializers.BooleanField()
+    questions = QuizQuestionSerializer(
+        many=True,
+        help_text=(
+            "In the quiz's order; students see no answer or feedback here (their attempts "
+            "show them when the quiz allows)."
+        ),
+    )
+
+
 CONTENT_SHAPES = {
     "text": TextContentSerializer,
     "video": VideoContentSerializer,
     "image": ImageContentSerializer,
     "file": FileContentSerializer,
+    "quiz": QuizContentSerializer,
 }
 
 ContentSchema = PolymorphicProxySerializer(
@@ -155,8 +215,54 @@ def _file_size(item) -> int | None:
         return None
 
 
-def content_data(content: Content, request) -> dict:
-    """The content as JSON, in the shape of its kind (precondition: its item is loaded)."""
+def quiz_question_data(question: Question, *, full: bool) -> dict:
+    """A question as JSON; with its answers and feedback only when `full` (its instructor)."""
+    data = {
+        "id": question.pk,
+        "kind": question.kind,
+        "text": question.text,
+        "points": question.points,
+        "options": [
+            {"id": o["id"], "text": o["text"], **({"correct": o["correct"]} if full else {})}
+            for o in question.options
+        ],
+    }
+    if full:
+        data.update(
+            feedback=question.feedback,
+            partial_credit=question.partial_credit,
+            correct_boolean=question.correct_boolean,
+            numeric_answer=question.numeric_answer,
+            tolerance=question.tolerance,
+            accepted_answers=question.accepted_answers,
+        )
+    return data
+
+
+def _quiz_data(quiz: Quiz, *, full: bool) -> dict:
+    questions = getattr(quiz, "question_list", None)
+    if questions is None:
+        questions = list(quiz.questions.all())
+    data = {
+        "html": str(quiz.html),
+        "pass_mark": quiz.pass_mark,
+        "attempts_allowed": quiz.attempts_allowed,
+        "time_limit": quiz.time_limit,
+        "answers_shown": quiz.answers_shown,
+        "shuffle_options": quiz.shuffle_options,
+        "questions": [quiz_question_data(question, full=full) for question in questions],
+    }
+    if full:
+        data["instructions"] = quiz.instructions
+    return data
+
+
+def content_data(content: Content, request, *, full: bool = False) -> dict:
+    """The content as JSON, in the shape of its kind (precondition: its item is loaded).
+
+    A quiz's answers are in it only with `full`, for the course's instructor: what students
+    read (the course's contents) never has them.
+    """
     item, kind = content.item, content.kind
     data = {
         "id": content.pk,
@@ -171,6 +277,8 @@ def content_data(content: Content, request) -> dict:
         data["html"] = str(item.html)
     elif kind == "video":
         data.update(url=item.url, embed_url=item.embed_url)
+    elif kind == "quiz":
+        data.update(_quiz_data(item, full=full))
     else:
         data["url"] = absolute(request, reverse("content_file", args=[content.pk]))
         if kind == "image":
@@ -297,11 +405,65 @@ class FileItemSerializer(ItemSerializer):
         fields = ["title", "file"]
 
 
+class QuizOptionWriteSerializer(serializers.Serializer):
+    id = IdField(required=False, help_text="Kept if given; new options get the next free id.")
+    text = StrictCharField(max_length=QUESTION_ANSWER_MAX_LENGTH)
+    correct = serializers.BooleanField(default=False)
+
+
+class QuizQuestionWriteSerializer(ModelSerializer):
+    options = QuizOptionWriteSerializer(many=True, required=False, max_length=QUESTION_MAX_OPTIONS)
+    accepted_answers = serializers.ListField(
+        child=StrictCharField(max_length=QUESTION_ANSWER_MAX_LENGTH), required=False, max_length=50
+    )
+    numeric_answer = serializers.FloatField(required=False, allow_null=True)
+    tolerance = serializers.FloatField(required=False, min_value=0)
+
+    class Meta:
+        model = Question
+        fields = [
+            "kind", "text", "points", "feedback", "options", "partial_credit",
+            "correct_boolean", "numeric_answer", "tolerance", "accepted_answers",
+        ]  # fmt: skip
+
+    def validate(self, attrs):
+        options, next_id = [], max((o.get("id", 0) for o in attrs.get("options", [])), default=0)
+        for option in attrs.get("options", []):
+            if "id" not in option:
+                next_id += 1
+            options.append({"id": option.get("id", next_id), **option})
+        if len({option["id"] for option in options}) != len(options):
+            raise serializers.ValidationError({"options": ["Option ids must differ."]})
+        attrs["options"] = options
+        try:
+            Question(**attrs).clean()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+
+class QuizItemSerializer(ItemSerializer):
+    questions = QuizQuestionWriteSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text="Given, they replace all the quiz's questions (attempts keep their copies).",
+    )
+
+    class Meta:
+        model = Quiz
+        fields = [
+            "title", "instructions", "pass_mark", "attempts_allowed", "time_limit",
+            "answers_shown", "shuffle_options", "questions",
+        ]  # fmt: skip
+
+
 ITEM_SERIALIZERS = {
     "text": TextItemSerializer,
     "video": VideoItemSerializer,
     "image": ImageItemSerializer,
     "file": FileItemSerializer,
+    "quiz": QuizItemSerializer,
 }
 
 
@@ -309,7 +471,7 @@ class ContentWriteSerializer(serializers.Serializer):
     """What the content endpoints accept (JSON, or multipart for files and images).
 
     `kind` picks which other fields apply: text (`title`, `content`), video (`title`, `url`),
-    image and file (`title`, `file`).
+    image and file (`title`, `file`), quiz (`title`, its settings and `questions`).
     """
 
     kind = serializers.ChoiceField(choices=CONTENT_MODELS)
@@ -317,6 +479,21 @@ class ContentWriteSerializer(serializers.Serializer):
     content = StrictCharField(required=False, help_text="Text: Markdown.")
     url = StrictURLField(required=False, help_text="Video: a YouTube or Vimeo link.")
     file = serializers.FileField(required=False, help_text="Image or file: the upload.")
+    instructions = StrictCharField(required=False, help_text="Quiz: Markdown.")
+    pass_mark = serializers.IntegerField(required=False, help_text="Quiz: percent, 0 to 100.")
+    attempts_allowed = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Quiz: 1 to 10, or null for unlimited."
+    )
+    time_limit = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Quiz: minutes, or null."
+    )
+    answers_shown = serializers.ChoiceField(
+        choices=Quiz.AnswersShown.choices, required=False, help_text="Quiz."
+    )
+    shuffle_options = serializers.BooleanField(required=False, help_text="Quiz.")
+    questions = QuizQuestionWriteSerializer(
+        many=True, required=False, help_text="Quiz: replaces all its questions."
+    )
 
 
 class ContentUpdateSerializer(ContentWriteSerializer):

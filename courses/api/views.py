@@ -217,7 +217,10 @@ class CourseViewSet(ViewSet):
         def build():
             modules = list(selectors.module_list_for_course(course=course))
             by_module = {module.pk: [] for module in modules}
-            for content in selectors.content_list_for_course(course=course):
+            contents = selectors.quiz_questions_attach(
+                list(selectors.content_list_for_course(course=course))
+            )
+            for content in contents:
                 by_module[content.module_id].append(content)
             course.modules_in_order = modules
             context = {"request": request, "contents_by_module": by_module}
@@ -363,7 +366,8 @@ class ModuleViewSet(ViewSet):
         description=(
             "A new content at the end of the module. `kind` says which fields apply: text "
             "(`title`, `content` in Markdown), video (`title`, `url`), image and file (`title`, "
-            "`file`, sent as multipart). Uploads are checked as in the CMS."
+            "`file`, sent as multipart), quiz (`title`, its settings, `questions`). Uploads are "
+            "checked as in the CMS."
         ),
     )
     @action(detail=True, methods=["post"])
@@ -375,9 +379,16 @@ class ModuleViewSet(ViewSet):
             data=request.data
         )
         item_serializer.is_valid(raise_exception=True)
-        item = item_serializer.Meta.model(**item_serializer.validated_data)
-        content = services.content_create(module=module, item=item)
-        data = content_data(content, request)
+        fields = dict(item_serializer.validated_data)
+        questions = fields.pop("questions", None)
+        item = item_serializer.Meta.model(**fields)
+        if kind_serializer.validated_data["kind"] == "quiz":
+            content = services.quiz_save_with_questions(
+                module=module, content=None, quiz=item, questions=questions or []
+            )
+        else:
+            content = services.content_create(module=module, item=item)
+        data = content_data(content, request, full=True)
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -397,7 +408,7 @@ class ModuleViewSet(ViewSet):
             )
         services.content_reorder(owner=request.user, orders=_order_map(ids))
         contents = selectors.content_list_for_module(module=module)
-        return Response([content_data(content, request) for content in contents])
+        return Response([content_data(content, request, full=True) for content in contents])
 
 
 # --- contents ---------------------------------------------------------------------------------
@@ -431,7 +442,7 @@ class ContentViewSet(ViewSet):
         return selectors.content_get_for_owner(owner=self.request.user, content_id=pk)
 
     def retrieve(self, request, pk):
-        return Response(content_data(self._content(pk), request))
+        return Response(content_data(self._content(pk), request, full=True))
 
     def update(self, request, pk, partial=False):
         content = self._content(pk)
@@ -443,10 +454,17 @@ class ContentViewSet(ViewSet):
         item = content.item
         item_serializer = ITEM_SERIALIZERS[kind](item, data=request.data, partial=partial)
         item_serializer.is_valid(raise_exception=True)
-        for field, value in item_serializer.validated_data.items():
+        fields = dict(item_serializer.validated_data)
+        questions = fields.pop("questions", None)
+        for field, value in fields.items():
             setattr(item, field, value)
-        content = services.content_update(content=content, item=item)
-        return Response(content_data(content, request))
+        if kind == "quiz":
+            content = services.quiz_save_with_questions(
+                module=content.module, content=content, quiz=item, questions=questions
+            )
+        else:
+            content = services.content_update(content=content, item=item)
+        return Response(content_data(content, request, full=True))
 
     def partial_update(self, request, pk):
         return self.update(request, pk, partial=True)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "courses",
     "students",
     "chat",
+    "quizzes",
 ]
 
 MIDDLEWARE = [
@@ -386,7 +387,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ContentKindEnum": "courses.models.CONTENT_MODELS"},
+    "ENUM_NAME_OVERRIDES": {
+        "ContentKindEnum": "courses.models.CONTENT_MODELS",
+        "QuestionKindEnum": "courses.models.Question.Kind",
+        "AttemptStatusEnum": "quizzes.models.Attempt.Status",
+        "CourseStatusEnum": "courses.models.Course.Status",
+    },
     # Swagger UI from drf-spectacular-sidecar under /static/: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -27,6 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 from chat.models import Message
 from chat.services import message_create
 from courses.models import Content, Video
+from quizzes.services import attempt_start
 from students.activation import activation_path
 from students.models import Certificate, ContentCompletion, Enrollment
 from students.services import content_completion_create
@@ -45,9 +46,11 @@ from tests.factories import (
     EnrollmentFactory,
     InstructorFactory,
     ModuleFactory,
+    QuizContentFactory,
     SubjectFactory,
     UserFactory,
 )
+from tests.quizzes.conftest import questions_of_every_kind
 from tests.security.routes import project_routes
 
 
@@ -85,6 +88,8 @@ NOT_PAGES = {
     "content_mark_undone": "POST only, then a redirect",
     "certificate_pdf": "a PDF file, not a page",
     "certificate_revoke": "POST only, then a redirect",
+    "quiz_attempt_start": "POST only, then a redirect",
+    "quiz_attempt_submit": "POST only, then a redirect",
 }
 
 
@@ -168,6 +173,16 @@ PAGES = [
         lambda world: reverse(
             "module_content_update", args=[world.lists.pk, "text", world.text.item.pk]
         ),
+    ),
+    Page(
+        "module_quiz_create",
+        "instructor",
+        lambda world: reverse("module_quiz_create", args=[world.lists.pk]),
+    ),
+    Page(
+        "module_quiz_update",
+        "instructor",
+        lambda world: reverse("module_quiz_update", args=[world.lists.pk, world.quiz.item.pk]),
     ),
     Page(
         "course_grades",
@@ -260,9 +275,11 @@ def world(db):
         owner=instructor, title="A prism", url="https://www.youtube.com/watch?v=dQw4w9WgXcQ"
     )
     Content.objects.create(module=lists, item=video)
-    student = EnrollmentFactory(
-        course=course, student=UserFactory(username="marie", first_name="Marie", last_name="Curie")
-    ).student
+    student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
+    # A quiz with every kind of question, its attempt open: the study page shows its form.
+    quiz = QuizContentFactory(module=lists, item__title="Check: reflection")
+    questions_of_every_kind(quiz.item)
+    attempt_start(student=student, content=quiz)
     # Three more students, who enrolled over the past weeks and got partway (the analytics).
     for weeks_ago, done in ((1, 2), (3, 1), (6, 0)):
         other = EnrollmentFactory(course=course)
@@ -271,6 +288,10 @@ def world(db):
         )
         for content in lists.contents.all()[:done]:
             ContentCompletion.objects.create(student=other.student, content=content)
+    # Grace finished the course, its quiz passed: her certificate is issued.
+    graduate = EnrollmentFactory(
+        course=course, student=UserFactory(username="grace", first_name="Grace", last_name="Hopper")
+    ).student
     for n in range(12):
         author = instructor if n % 3 == 0 else student
         message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
@@ -288,9 +309,10 @@ def world(db):
     Message.objects.filter(room_id=course.pk, seq__lte=4).update(
         created=timezone.now() - timedelta(days=1)
     )
-    # Marie finished the course: her certificate is issued.
     for content in Content.objects.filter(module__course=course):
-        content_completion_create(student=student, content=content)
+        content_completion_create(
+            student=graduate, content=content, quiz_passed=content.kind == "quiz"
+        )
     staff = UserFactory(username="sam", is_staff=True)
     newcomer = UserFactory(username="newcomer", is_active=False, last_login=None)
     return SimpleNamespace(
@@ -298,8 +320,9 @@ def world(db):
         course=course,
         lists=lists,
         text=text,
+        quiz=quiz,
         newcomer=newcomer,
-        certificate=Certificate.objects.get(student=student),
+        certificate=Certificate.objects.get(student=graduate),
         users={"student": student, "instructor": instructor, "staff": staff},
     )
 

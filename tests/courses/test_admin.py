@@ -15,7 +15,9 @@ def admin_client(client, django_user_model):
     return client
 
 
-@pytest.mark.parametrize("model", ["subject", "course", "module", "text", "video", "image", "file"])
+@pytest.mark.parametrize(
+    "model", ["subject", "course", "module", "text", "video", "image", "file", "quiz"]
+)
 def test_each_courses_model_has_an_admin_list(admin_client, model):
     ContentFactory()
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.http import HttpRequest
 
-from courses.models import Content, Course, Module, Subject
+from courses.models import Content, Course, Module, Question, Quiz, Subject
 from students.models import Certificate, CourseCompletion, Enrollment
 from tests.factories import UserFactory
 
@@ -91,7 +91,13 @@ def test_loaddemo_publishes_one_course_per_content_kind(demo):
         )
     )
 
-    assert kinds == {"text", "video", "image", "file"}
+    assert kinds == {"text", "video", "image", "file", "quiz"}
+
+
+def test_loaddemo_adds_a_quiz_with_every_kind_of_question(demo):
+    quiz = Quiz.objects.get()
+
+    assert set(quiz.questions.values_list("kind", flat=True)) == set(Question.Kind.values)
 
 
 def test_loaddemo_enrolls_a_student(demo):

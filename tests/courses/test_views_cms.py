@@ -239,7 +239,7 @@ def test_the_module_formset_shows_one_blank_form_and_a_template_for_more(instruc
     ).content.decode()
 
     assert 'name="modules-TOTAL_FORMS" value="2"' in html
-    template = html.split('<template id="module-empty-form">')[1].split("</template>")[0]
+    template = html.split('id="module-empty-form">')[1].split("</template>")[0]
     assert 'name="modules-__prefix__-title"' in template
     assert 'id="add-module" hidden>Add another module</button>' in html
 

@@ -35,7 +35,8 @@ from rest_framework.authtoken.models import Token
 
 from courses import services
 from courses.forms import ORDER_PAYLOAD_INVALID
-from courses.models import File
+from courses.models import File, Quiz
+from quizzes.services import attempt_start
 from students.models import Certificate
 from students.services import ACTIVATION_LINK_INVALID, content_completion_create
 from tests.chat.conftest import open_socket, room_path
@@ -44,6 +45,7 @@ from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
     ModuleFactory,
+    QuestionFactory,
     SubjectFactory,
     UserFactory,
 )
@@ -59,6 +61,7 @@ OBJECT_PARAMETERS = {
     "module_id",
     "content_id",
     "course_id",
+    "attempt_id",
     "certificate_id",
     "slug",
     "subject",
@@ -106,6 +109,8 @@ PUBLISHED = {
     ("module_content_create", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("module_content_update", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     ("module_content_delete", "POST"): (LOGIN, 403, 403, 404, 302, 403),
+    ("module_quiz_create", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("module_quiz_update", "GET"): (LOGIN, 403, 403, 404, 200, 403),
     # --- members: the owner and enrolled students
     ("content_file", "GET"): (LOGIN, 403, 200, 403, 200, 403),
     ("student_course_detail", "GET"): (LOGIN, 403, 200, 403, 200, 403),
@@ -113,6 +118,10 @@ PUBLISHED = {
     ("content_mark_done", "POST"): (LOGIN, 403, 302, 403, 302, 403),
     ("content_mark_undone", "POST"): (LOGIN, 403, 302, 403, 302, 403),
     ("chat_room", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    # Students take quizzes; their instructor previews and is refused an attempt.
+    ("quiz_attempt_start", "POST"): (LOGIN, 403, 302, 403, 403, 403),
+    # An attempt is its student's alone: a 404 for anyone else.
+    ("quiz_attempt_submit", "POST"): (LOGIN, 404, 302, 404, 404, 404),
     # --- API
     ("api:subject-detail", "GET"): (200, 200, 200, 200, 200, 200),
     ("api:course-detail", "GET"): (200, 200, 200, 200, 200, 200),
@@ -139,6 +148,10 @@ PUBLISHED = {
     ("api:content-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
     ("api:content-completion-done", "POST"): (401, 403, 200, 403, 200, 403),
     ("api:content-completion-done", "DELETE"): (401, 403, 200, 403, 200, 403),
+    ("api:content-attempts-attempts", "GET"): (401, 403, 200, 403, 200, 403),
+    ("api:content-attempts-attempts", "POST"): (401, 403, 201, 403, 403, 403),
+    ("api:attempt-detail", "GET"): (401, 404, 200, 404, 404, 404),
+    ("api:attempt-submit", "POST"): (401, 404, 200, 404, 404, 404),
 }
 
 # The same course as a draft (its student still enrolled): only its owner sees it; for everyone
@@ -160,6 +173,12 @@ DRAFT = {
     ("api:content-completion-done", "DELETE"): (401, 404, 404, 404, 200, 404),
     # The owner still sees a draft's gradebook; a certificate stays verifiable (and revocable).
     ("course_grades", "GET"): (LOGIN, 403, 403, 404, 200, 403),
+    ("quiz_attempt_start", "POST"): (LOGIN, 404, 404, 404, 403, 404),
+    ("quiz_attempt_submit", "POST"): (LOGIN, 404, 404, 404, 404, 404),
+    ("api:content-attempts-attempts", "GET"): (401, 404, 404, 404, 200, 404),
+    ("api:content-attempts-attempts", "POST"): (401, 404, 404, 404, 403, 404),
+    ("api:attempt-detail", "GET"): (401, 404, 404, 404, 404, 404),
+    ("api:attempt-submit", "POST"): (401, 404, 404, 404, 404, 404),
 }
 
 # A valid body for each state-changing request, so that only the permission decides.
@@ -186,6 +205,7 @@ BODIES = {
     },
     ("api:module-contents-order", "POST"): lambda world: {"ids": [world.content.pk]},
     ("api:content-detail", "PATCH"): lambda world: {"title": "Renamed"},
+    ("api:attempt-submit", "POST"): lambda world: {"answers": {}},
 }
 
 # POST-only actions answer another method with 405. Asked by the owner, who may POST to all of
@@ -206,6 +226,9 @@ POST_ONLY = [
     "api:course-enrollment-enroll",
     "api:course-modules-order",
     "api:module-contents-order",
+    "quiz_attempt_start",
+    "quiz_attempt_submit",
+    "api:attempt-submit",
 ]
 
 
@@ -241,14 +264,19 @@ def world(db, settings, tmp_path):
     module = ModuleFactory(course=course)
     item = File(owner=owner, title="Notes", file=upload("notes.txt", b"notes"))
     content = services.content_create(module=module, item=item)
+    quiz_content = services.content_create(module=module, item=Quiz(title="Check", owner=owner))
+    QuestionFactory(quiz=quiz_content.item)
     student = EnrollmentFactory(course=course, student=UserFactory(username="student")).student
+    attempt = attempt_start(student=student, content=quiz_content)
     # The other instructor owns a course too, so a 404 is about ownership, not an empty CMS.
     CourseFactory(owner=other_instructor)
-    # The student completed the course: their certificate is issued.
-    student.first_name, student.last_name = "Stu", "Dent"
-    student.save()
-    content_completion_create(student=student, content=content)
-    certificate = Certificate.objects.get(student=student)
+    # Another student completed the course, its quiz passed: their certificate is issued.
+    graduate = EnrollmentFactory(
+        course=course, student=UserFactory(username="graduate", first_name="Gra", last_name="Duate")
+    ).student
+    for done in (content, quiz_content):
+        content_completion_create(student=graduate, content=done, quiz_passed=done is quiz_content)
+    certificate = Certificate.objects.get(student=graduate)
     return SimpleNamespace(
         users={
             "anonymous": None,
@@ -263,6 +291,8 @@ def world(db, settings, tmp_path):
         item=item,
         content=content,
         certificate=certificate,
+        quiz_content=quiz_content,
+        attempt=attempt,
     )
 
 
@@ -284,6 +314,12 @@ def samples(world) -> dict:
         "api:module-contents-order": {"pk": world.module.pk},
         "api:content-detail": {"pk": world.content.pk},
         "api:content-completion-done": {"pk": world.content.pk},
+        "module_quiz_update": {"id": world.quiz_content.object_id},
+        "quiz_attempt_start": {"content_id": world.quiz_content.pk},
+        "quiz_attempt_submit": {"attempt_id": world.attempt.pk},
+        "api:content-attempts-attempts": {"pk": world.quiz_content.pk},
+        "api:attempt-detail": {"pk": world.attempt.pk},
+        "api:attempt-submit": {"pk": world.attempt.pk},
     }
 
 
@@ -424,6 +460,8 @@ NO_DATA = {
     ("content_mark_done", "POST"): ADDRESS_ONLY,
     ("content_mark_undone", "POST"): ADDRESS_ONLY,
     ("certificate_revoke", "POST"): ADDRESS_ONLY,
+    ("quiz_attempt_start", "POST"): ADDRESS_ONLY,
+    ("api:content-attempts-attempts", "POST"): ADDRESS_ONLY,
     ("api:token", "DELETE"): "revokes the token it is sent with",
     ("api:course-detail", "DELETE"): ADDRESS_ONLY,
     ("api:course-publish", "POST"): ADDRESS_ONLY,
@@ -460,6 +498,13 @@ class BadData:
 
 REQUIRED = "This field is required."
 BLANK = "This field may not be blank."
+QUIZ_WITHOUT_TITLE = {
+    "title": "",
+    "pass_mark": "50",
+    "answers_shown": "never",
+    "questions-TOTAL_FORMS": "0",
+    "questions-INITIAL_FORMS": "0",
+}
 NEW_PASSWORDS = {"new_password1": "a-new-pass-word-1", "new_password2": "another-pass-word-2"}
 
 # (route name, method) -> the bad data and what the answer says about it. HTML forms are
@@ -542,6 +587,13 @@ BAD_DATA = {
     ),
     ("module_content_create", "POST"): BadData("owner", lambda world: {"title": ""}, REQUIRED),
     ("module_content_update", "POST"): BadData("owner", lambda world: {"title": ""}, REQUIRED),
+    ("module_quiz_create", "POST"): BadData("owner", lambda world: QUIZ_WITHOUT_TITLE, REQUIRED),
+    ("module_quiz_update", "POST"): BadData("owner", lambda world: QUIZ_WITHOUT_TITLE, REQUIRED),
+    ("quiz_attempt_submit", "POST"): BadData(
+        "student",
+        lambda world: {f"answer-{world.attempt.questions[0]['id']}": "first"},
+        "this answer could not be read.",
+    ),
     ("module_order", "POST"): BadData("owner", lambda world: '{"1": ', ORDER_PAYLOAD_INVALID),
     ("content_order", "POST"): BadData(
         "owner", lambda world: json.dumps({world.content.pk: -1}), ORDER_PAYLOAD_INVALID
@@ -588,6 +640,11 @@ BAD_DATA = {
     ),
     ("api:content-detail", "PATCH"): BadData(
         "owner", lambda world: {"title": ""}, f"title: {BLANK}"
+    ),
+    ("api:attempt-submit", "POST"): BadData(
+        "student",
+        lambda world: {"answers": {str(world.attempt.questions[0]["id"]): "first"}},
+        "Send a list of option ids.",
     ),
 }
 

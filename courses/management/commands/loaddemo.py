@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from courses import services
-from courses.models import Content, Course, File, Image, Subject, Text, Video
+from courses.models import Content, Course, File, Image, Quiz, Subject, Text, Video
 from students.models import Enrollment
 from students.services import (
     content_completion_create,
@@ -128,11 +128,63 @@ DEMO_COURSES = {
                     lambda: File(
                         title="SI base units", file=ContentFile(UNITS_TEXT, name="si-units.txt")
                     ),
+                    lambda: (
+                        Quiz(
+                            title="Check your units",
+                            instructions="One question of each kind. You need **60 %** to pass.",
+                            pass_mark=60,
+                            attempts_allowed=3,
+                            answers_shown=Quiz.AnswersShown.AFTER_LAST,
+                            shuffle_options=True,
+                        ),
+                        UNITS_QUESTIONS,
+                    ),
                 ],
             )
         ],
     ),
 }
+# One question of each kind, as courses.services.quiz_save_with_questions takes them.
+UNITS_QUESTIONS = [
+    {
+        "kind": "single",
+        "text": "Which is the SI base unit of mass?",
+        "options": [
+            {"id": 1, "text": "The gram", "correct": False},
+            {"id": 2, "text": "The kilogram", "correct": True},
+            {"id": 3, "text": "The pound", "correct": False},
+        ],
+        "feedback": "The kilogram is the only base unit with a prefix in its name.",
+    },
+    {
+        "kind": "multiple",
+        "text": "Which of these are SI base units?",
+        "points": 2,
+        "partial_credit": True,
+        "options": [
+            {"id": 1, "text": "The metre", "correct": True},
+            {"id": 2, "text": "The candela", "correct": True},
+            {"id": 3, "text": "The litre", "correct": False},
+            {"id": 4, "text": "The newton", "correct": False},
+        ],
+    },
+    {
+        "kind": "true_false",
+        "text": "The kelvin measures temperature.",
+        "correct_boolean": True,
+    },
+    {
+        "kind": "numeric",
+        "text": "How many SI base units are there?",
+        "numeric_answer": 7,
+        "tolerance": 0,
+    },
+    {
+        "kind": "text",
+        "text": "Which base unit measures electric current?",
+        "accepted_answers": ["ampere", "amp", "A"],
+    },
+]
 ENROLLED = ("student1", "demo-writing-with-markdown")
 # (student, course slug, the name their certificate prints): a course done, a certificate issued.
 COMPLETED = ("student2", "demo-shapes-and-colours", ("Grace", "Hopper"))
@@ -206,5 +258,12 @@ class Command(BaseCommand):
         for module_title, items in modules:
             module = services.module_create(course=course, title=module_title)
             for make_item in items:
-                services.content_create(module=module, item=make_item())
+                item = make_item()
+                if isinstance(item, tuple):  # a quiz and its questions
+                    quiz, questions = item
+                    services.quiz_save_with_questions(
+                        module=module, content=None, quiz=quiz, questions=questions
+                    )
+                else:
+                    services.content_create(module=module, item=item)
         services.course_publish(course=course)

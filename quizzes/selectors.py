@@ -1,0 +1,231 @@
+"""Reads about quiz attempts, and what of a quiz a student may see (never an answer early)."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from courses.models import Content, Question, Quiz
+from students.selectors import content_get_for_member
+
+from .models import Attempt
+
+Kind = Question.Kind
+
+
+def question_public(question: dict) -> dict:
+    """What a student sees of a question before answering: no answer, no feedback."""
+    return {
+        "id": question["id"],
+        "kind": question["kind"],
+        "text": question["text"],
+        "points": question["points"],
+        "options": [{"id": o["id"], "text": o["text"]} for o in question["options"]],
+    }
+
+
+def question_answer(question: dict) -> dict:
+    """The right answer of a question copy, in the shape a student would send it."""
+    kind = question["kind"]
+    if kind in (Kind.SINGLE, Kind.MULTIPLE):
+        return {"correct_options": [o["id"] for o in question["options"] if o["correct"]]}
+    if kind == Kind.TRUE_FALSE:
+        return {"correct_boolean": question["correct_boolean"]}
+    if kind == Kind.NUMERIC:
+        return {"numeric_answer": question["numeric_answer"], "tolerance": question["tolerance"]}
+    return {"accepted_answers": question["accepted_answers"]}
+
+
+@dataclass
+class QuizProgress:
+    """A student's attempts at one quiz, oldest first."""
+
+    quiz: Quiz
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def used(self) -> int:
+        return len(self.attempts)
+
+    @property
+    def passed(self) -> bool:
+        return any(attempt.passed for attempt in self.attempts)
+
+    @property
+    def attempts_left(self) -> int | None:
+        """None when attempts are unlimited."""
+        allowed = self.quiz.attempts_allowed
+        return None if allowed is None else max(0, allowed - self.used)
+
+    @property
+    def open_attempt(self) -> Attempt | None:
+        return next((attempt for attempt in self.attempts if attempt.is_open), None)
+
+    @property
+    def last_closed(self) -> Attempt | None:
+        closed = [attempt for attempt in self.attempts if not attempt.is_open]
+        return closed[-1] if closed else None
+
+    @property
+    def can_start(self) -> bool:
+        return not self.passed and self.attempts_left != 0
+
+    @property
+    def answers_shown(self) -> bool:
+        """Whether closed attempts may show the right answers and feedback now."""
+        shown = self.quiz.answers_shown
+        if shown == Quiz.AnswersShown.AFTER_EACH:
+            return True
+        if shown == Quiz.AnswersShown.AFTER_LAST:
+            return self.passed or (self.attempts_left == 0 and self.open_attempt is None)
+        return False
+
+
+def quiz_progress_for_contents(*, student, contents) -> dict[int, QuizProgress]:
+    """Per quiz content id, the student's attempts (one query for all of them).
+
+    `contents` are Content rows with their quiz items loaded.
+    """
+    quizzes = {content.pk: content.item for content in contents if content.kind == "quiz"}
+    progress = {pk: QuizProgress(quiz=quiz) for pk, quiz in quizzes.items()}
+    if progress:
+        attempts = Attempt.objects.filter(student=student, content_id__in=list(progress))
+        for attempt in attempts.order_by("number"):
+            progress[attempt.content_id].attempts.append(attempt)
+    return progress
+
+
+def quiz_progress_get(*, student, content) -> QuizProgress:
+    return quiz_progress_for_contents(student=student, contents=[content])[content.pk]
+
+
+def attempt_get_for_student(*, student, attempt_id: int) -> Attempt:
+    """The student's own attempt, in a course they still belong to; Http404 otherwise."""
+    attempt = Attempt.objects.filter(pk=attempt_id, student=student).first()
+    if attempt is None:
+        raise Http404("No such attempt.")
+    attempt.content = content_get_for_member(user=student, content_id=attempt.content_id)
+    return attempt
+
+
+def quiz_content_get_for_member(*, user, content_id: int):
+    """A quiz content of a course the user belongs to, with its quiz; Http404 otherwise."""
+    content = content_get_for_member(user=user, content_id=content_id)
+    if content.kind != "quiz" or content.item is None:
+        raise Http404("This content is not a quiz.")
+    return content
+
+
+def attempt_data(attempt: Attempt, *, progress: QuizProgress) -> dict:
+    """An attempt as its student may see it now: open, its questions; closed, its result, with
+    the right answers and feedback only when the quiz's setting allows."""
+    data = {
+        "id": attempt.pk,
+        "number": attempt.number,
+        "status": attempt.status,
+        "started": attempt.started,
+        "deadline": attempt.deadline,
+        "submitted": attempt.submitted,
+        "attempts_left": progress.attempts_left,
+    }
+    if attempt.is_open:
+        data["questions"] = [question_public(q) for q in attempt.questions]
+        return data
+    shown = progress.answers_shown
+    given = attempt.answers or {}
+    results = {result["id"]: result for result in attempt.results}
+    questions = []
+    for question in attempt.questions:
+        entry = {**question_public(question), "answer": given.get(str(question["id"]))}
+        if attempt.status == Attempt.Status.GRADED:
+            entry["earned"] = results[question["id"]]["earned"]
+        if shown:
+            entry["correct"] = results.get(question["id"], {}).get("correct", False)
+            entry.update(question_answer(question), feedback=question["feedback"])
+        questions.append(entry)
+    data.update(
+        score=attempt.score,
+        max_score=attempt.max_score,
+        percent=attempt.percent,
+        pass_mark=attempt.pass_mark,
+        passed=attempt.passed,
+        answers_shown=shown,
+        questions=questions,
+    )
+    return data
+
+
+def attempt_list_for_module(*, student, module) -> list[Attempt]:
+    """The student's attempts at the module's quizzes (one query), by quiz then number."""
+    return list(
+        Attempt.objects.filter(student=student, content__module=module).order_by(
+            "content_id", "number"
+        )
+    )
+
+
+def quiz_progress_for_module(*, module, attempts: list[Attempt]) -> dict[int, QuizProgress]:
+    """Per quiz content id of the module, its quiz with the given attempts (two queries)."""
+    contents = Content.objects.filter(
+        module=module, content_type=ContentType.objects.get_for_model(Quiz)
+    ).prefetch_related("item")
+    progress = {content.pk: QuizProgress(quiz=content.item) for content in contents if content.item}
+    for attempt in attempts:
+        if attempt.content_id in progress:
+            progress[attempt.content_id].attempts.append(attempt)
+    return progress
+
+
+def _answer_text(question: dict, answer) -> str:
+    if answer is None or answer == []:
+        return ""
+    kind = question["kind"]
+    if kind in (Kind.SINGLE, Kind.MULTIPLE):
+        texts = {option["id"]: option["text"] for option in question["options"]}
+        return ", ".join(texts.get(option_id, "?") for option_id in answer)
+    if kind == Kind.TRUE_FALSE:
+        return str(_("True") if answer else _("False"))
+    return str(answer)
+
+
+def _right_answer_text(question: dict) -> str:
+    kind = question["kind"]
+    if kind in (Kind.SINGLE, Kind.MULTIPLE):
+        return ", ".join(o["text"] for o in question["options"] if o["correct"])
+    if kind == Kind.TRUE_FALSE:
+        return str(_("True") if question["correct_boolean"] else _("False"))
+    if kind == Kind.NUMERIC:
+        if question["tolerance"]:
+            return f"{question['numeric_answer']:g} ± {question['tolerance']:g}"
+        return f"{question['numeric_answer']:g}"
+    return " / ".join(question["accepted_answers"])
+
+
+@dataclass
+class QuizPanel:
+    """What the study page shows of a quiz to one student."""
+
+    progress: QuizProgress
+    open: dict | None
+    result: dict | None
+
+
+def quiz_panel(progress: QuizProgress) -> QuizPanel:
+    """The open attempt's questions, or the last result with answers as the setting allows."""
+    open_attempt = progress.open_attempt
+    last = progress.last_closed
+    result = None
+    if last is not None:
+        result = attempt_data(last, progress=progress)
+        by_id = {question["id"]: question for question in last.questions}
+        for entry in result["questions"]:
+            question = by_id[entry["id"]]
+            entry["answer_text"] = _answer_text(question, entry["answer"])
+            if result["answers_shown"]:
+                entry["right_answer_text"] = _right_answer_text(question)
+    return QuizPanel(
+        progress=progress,
+        open=attempt_data(open_attempt, progress=progress) if open_attempt else None,
+        result=result,
+    )

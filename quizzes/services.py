@@ -1,0 +1,160 @@
+"""Writes about quiz attempts: starting one, and submitting it for grading.
+
+Grading happens here only, against the attempt's own copy of its questions.
+"""
+
+import random
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Content, Question, Quiz
+from students.services import content_completion_create
+
+from .grading import answers_clean, attempt_grade
+from .models import Attempt
+
+# A submission that left the browser just before the deadline still counts.
+DEADLINE_GRACE = timedelta(seconds=30)
+
+ATTEMPTS_USED_UP = _("You have used all your attempts at this quiz.")
+QUIZ_ALREADY_PASSED = _("You have passed this quiz already.")
+QUIZ_HAS_NO_QUESTIONS = _("This quiz has no questions yet.")
+ATTEMPT_START_RACED = _("Another attempt was started at the same moment; please try again.")
+ATTEMPT_EXPIRED = _(
+    "The time for this attempt ran out, so its answers were not accepted. It counts as an "
+    "attempt with no score."
+)
+
+
+class AttemptConflict(Exception):
+    """The attempt cannot be started or submitted now (used up, passed, expired): HTTP 409."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = str(message)
+
+
+def question_snapshot(question: Question, *, shuffle: bool) -> dict:
+    """The question as an attempt keeps it: what was asked and what was right."""
+    options = [dict(option) for option in question.options]
+    if shuffle:
+        random.SystemRandom().shuffle(options)
+    return {
+        "id": question.pk,
+        "kind": question.kind,
+        "text": question.text,
+        "points": question.points,
+        "feedback": question.feedback,
+        "options": options,
+        "partial_credit": question.partial_credit,
+        "correct_boolean": question.correct_boolean,
+        "numeric_answer": question.numeric_answer,
+        "tolerance": question.tolerance,
+        "accepted_answers": list(question.accepted_answers),
+    }
+
+
+def _deadline_passed(attempt: Attempt, now) -> bool:
+    return attempt.deadline is not None and now > attempt.deadline + DEADLINE_GRACE
+
+
+def _expire_if_late(attempt: Attempt, now) -> bool:
+    """Close an open attempt whose time is up, with no score; True if it was."""
+    if attempt.is_open and _deadline_passed(attempt, now):
+        attempt.status = Attempt.Status.EXPIRED
+        attempt.save(update_fields=["status"])
+        return True
+    return False
+
+
+def attempt_start(*, student, content: Content, now=None) -> Attempt:
+    """The student's open attempt at the quiz, or a new one; AttemptConflict when none may start.
+
+    An open attempt past its deadline is recorded as expired on the way, even when refused.
+    Precondition: the student is a member of the content's course and it is a quiz.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt, refusal = _attempt_open_or_create(student=student, content=content, now=now)
+    if refusal is not None:
+        raise AttemptConflict(refusal)
+    return attempt
+
+
+def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt | None, str]:
+    """(the open or new attempt, None), or (None, why none may start). Inside a transaction."""
+    quiz: Quiz = content.item
+    attempts = list(Attempt.objects.select_for_update().filter(student=student, content=content))
+    for attempt in attempts:
+        _expire_if_late(attempt, now)
+        if attempt.is_open:
+            return attempt, None
+    if any(attempt.passed for attempt in attempts):
+        return None, QUIZ_ALREADY_PASSED
+    if quiz.attempts_allowed is not None and len(attempts) >= quiz.attempts_allowed:
+        return None, ATTEMPTS_USED_UP
+    questions = list(quiz.questions.all())
+    if not questions:
+        return None, QUIZ_HAS_NO_QUESTIONS
+    snapshot = [question_snapshot(q, shuffle=quiz.shuffle_options) for q in questions]
+    attempt = Attempt(
+        student=student,
+        content=content,
+        number=max((a.number for a in attempts), default=0) + 1,
+        started=now,
+        deadline=now + timedelta(minutes=quiz.time_limit) if quiz.time_limit else None,
+        pass_mark=quiz.pass_mark,
+        questions=snapshot,
+        max_score=float(sum(q["points"] for q in snapshot)),
+    )
+    try:
+        with transaction.atomic():
+            attempt.save()
+    except IntegrityError:
+        # Another request started one meanwhile (the row lock above finds none to lock when
+        # there were no attempts yet): that one is the student's open attempt.
+        attempt = Attempt.objects.filter(
+            student=student, content=content, status=Attempt.Status.OPEN
+        ).first()
+        return (attempt, None) if attempt is not None else (None, ATTEMPT_START_RACED)
+    return attempt, None
+
+
+def attempt_submit(*, attempt: Attempt, answers, now=None) -> Attempt:
+    """Grade the attempt's answers and record them once.
+
+    An attempt already graded comes back as it was (nothing recorded). AnswerError (400) for
+    answers of the wrong shape; AttemptConflict once the deadline and its grace have passed
+    (the attempt is then recorded as expired). A pass marks the quiz done for the student.
+    """
+    now = now or timezone.now()
+    if attempt.status == Attempt.Status.GRADED:
+        return attempt
+    cleaned = answers_clean(attempt.questions, answers)
+    with transaction.atomic():
+        locked = (
+            Attempt.objects.select_for_update()
+            .select_related("content", "student")
+            .get(pk=attempt.pk)
+        )
+        expired = _expire_if_late(locked, now) or locked.status == Attempt.Status.EXPIRED
+        if locked.is_open:
+            results, score = attempt_grade(locked.questions, cleaned)
+            locked.answers = cleaned
+            locked.results = results
+            locked.score = score
+            locked.percent = round(100 * score / locked.max_score, 2) if locked.max_score else 0
+            locked.passed = locked.percent >= locked.pass_mark
+            locked.status = Attempt.Status.GRADED
+            locked.submitted = now
+            locked.save()
+            if locked.passed:
+                content_completion_create(
+                    student=locked.student, content=locked.content, quiz_passed=True
+                )
+    if expired:
+        raise AttemptConflict(ATTEMPT_EXPIRED)
+    return locked
