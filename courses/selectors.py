@@ -98,7 +98,7 @@ def course_is_visible(*, user, course) -> bool:
 # The course page's estimate of a course's length: its texts read at READING_WORDS_PER_MINUTE,
 # plus a fixed figure for each video, image and file, whose real length the site cannot know.
 READING_WORDS_PER_MINUTE = 200
-MINUTES_PER_ITEM = {"video": 10, "image": 1, "file": 5}
+MINUTES_PER_ITEM = {"video": 10, "image": 1, "file": 5, "quiz": 10}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ _KIND_COUNTS = {
     "video": lambda n: ngettext("%(count)d video", "%(count)d videos", n),
     "image": lambda n: ngettext("%(count)d image", "%(count)d images", n),
     "file": lambda n: ngettext("%(count)d file", "%(count)d files", n),
+    "quiz": lambda n: ngettext("%(count)d quiz", "%(count)d quizzes", n),
 }
 
 

@@ -12,6 +12,7 @@ from tests.factories import (
     CourseFactory,
     InstructorFactory,
     ModuleFactory,
+    QuizContentFactory,
     SubjectFactory,
     TextFactory,
 )
@@ -243,3 +244,12 @@ def test_the_summary_leaves_out_other_courses_contents():
     ContentFactory(module=ModuleFactory(course=course))
 
     assert selectors.course_summary(course=course).content_counts == {"text": 1}
+
+
+def test_a_quiz_counts_as_a_kind_of_its_own_and_ten_minutes():
+    course = CourseFactory()
+    QuizContentFactory(module=ModuleFactory(course=course))
+
+    summary = selectors.course_summary(course=course)
+
+    assert (summary.content_counts, summary.minutes) == ({"quiz": 1}, 10)
