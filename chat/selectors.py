@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.html import escape
 from rest_framework.authtoken.models import Token
@@ -192,13 +194,18 @@ def message_edit_list(*, message: Message) -> list[MessageEdit]:
 
 
 def message_get_for_moderator(*, user, message_id: int) -> Message:
-    """A message for its course's owner or staff; Http404 for anyone else (or no message)."""
-    from django.http import Http404
+    """A message for its course's owner or staff (its earlier texts are theirs to read).
 
+    Raises PermissionDenied for the course's other members and Http404 for anyone else or an
+    unknown message.
+    """
     message = Message.objects.select_related("room__course").filter(pk=message_id).first()
-    if message is None or not (user.is_staff or message.room.course.owner_id == user.pk):
-        raise Http404("No such message.")
-    return message
+    course = message.room.course if message is not None else None
+    if course is not None and (user.is_staff or course.owner_id == user.pk):
+        return message
+    if course is not None and course_membership_refusal(user=user, course=course) is None:
+        raise PermissionDenied
+    raise Http404("No such message.")
 
 
 def room_position(*, course_id: int) -> tuple[int, int]:
