@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from chat.models import Message
-from chat.services import member_mute, message_create, read_marker_update
+from chat.services import member_mute, message_create, message_edit, read_marker_update
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 
@@ -43,3 +43,14 @@ def test_the_admin_tombstones_messages(staff_client, chat_data):
     chat_data.refresh_from_db()
     assert (chat_data.is_deleted, chat_data.text, chat_data.seq) == (True, "", 1)
     assert Message.objects.count() == 1
+
+
+def test_a_messages_page_shows_its_earlier_texts(staff_client, chat_data):
+    course = chat_data.room.course
+    message, _ = message_create(author=course.owner, course=course, text="<b>first</b>")
+    message_edit(actor=course.owner, course=course, message_id=message.pk, text="second")
+
+    page = staff_client.get(f"/admin/chat/message/{message.pk}/change/").content.decode()
+
+    assert "&lt;b&gt;first&lt;/b&gt;" in page
+    assert "second" in page
