@@ -21,7 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect, sync_playwright
 
-from chat.services import message_create
+from chat.services import message_create, message_edit, message_pin, message_react
 from courses.models import Content, Video
 from students.activation import activation_path
 from tests.browser.test_chat_flow import serve_static
@@ -248,9 +248,17 @@ def world(db):
     student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
     for _ in range(3):
         EnrollmentFactory(course=course)
+    sent = []
     for n in range(12):
         author = instructor if n % 3 == 0 else student
-        message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+        sent.append(
+            message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+        )
+    # Messages that changed after they were sent: pinned, edited, reacted to.
+    changed = sent[-2][0]
+    message_pin(actor=instructor, course=course, message_id=sent[0][0].pk, pinned=True)
+    message_edit(actor=student, course=course, message_id=changed.pk, text="Message 11, edited.")
+    message_react(actor=instructor, course=course, message_id=changed.pk, emoji="👍")
     staff = UserFactory(username="sam", is_staff=True)
     newcomer = UserFactory(username="newcomer", is_active=False, last_login=None)
     return SimpleNamespace(
