@@ -246,3 +246,38 @@ async def test_a_lost_change_alone_is_caught_up_by_reconciliation(room, settings
     assert json.loads(json.dumps(expected)) == await receive_type(reader, "message.updated")
     await author.disconnect()
     await reader.disconnect()
+
+
+def insert_without_event(course, user, count):
+    """Store messages as the services do, minus the broadcast: events the layer lost."""
+    with transaction.atomic():
+        room = Room.objects.select_for_update().get(pk=course.pk)
+        for _ in range(count):
+            room.last_seq += 1
+            room.last_rev += 1
+            Message.objects.create(
+                room=room, seq=room.last_seq, rev=room.last_rev, user=user, text="unannounced"
+            )
+        room.save()
+
+
+async def test_a_gap_too_long_for_the_room_to_hold_is_filled_by_each_socket(
+    room, settings, monkeypatch
+):
+    settings.CHAT_RECONCILE_INTERVAL = 60
+    monkeypatch.setattr("chat.selectors.REPLAY_BATCH", 2)
+    course, owner, students = room
+    author, reader = await join(course, students[0]), await join(course, owner)
+    await sent(author, reader, "first")
+    await database_sync_to_async(insert_without_event)(course, owner, 3)
+    await send(author, message="announced")
+    frames = [await receive_type(reader, "message") for _ in range(4)]
+    assert [(frame["seq"], frame["message"]) for frame in frames] == [
+        (2, "unannounced"),
+        (3, "unannounced"),
+        (4, "unannounced"),
+        (5, "announced"),
+    ]
+    assert await reader.receive_nothing(timeout=0.3)
+    await author.disconnect()
+    await reader.disconnect()
