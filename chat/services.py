@@ -389,6 +389,22 @@ def message_react(*, actor, course: Course, message_id, emoji) -> Message:
     return message
 
 
+@transaction.atomic
+def reactions_remove_for_user(*, user) -> None:
+    """Take back every reaction of a user whose account is being deleted, so that their name
+    leaves the messages: each message changed takes its room's next rev and is announced."""
+    message_ids = set(Reaction.objects.filter(user=user).values_list("message_id", flat=True))
+    if not message_ids:
+        return
+    Reaction.objects.filter(user=user).delete()
+    # Room by room in id order, as message_create_many locks them: no deadlock.
+    messages = Message.objects.filter(pk__in=message_ids).select_related("user")
+    for message in messages.order_by("room_id", "seq"):
+        rev = _room_rev_take(message.room_id)
+        message.reactions = _reactions_summary(message)
+        _message_changed(message, rev=rev, fields=["reactions"])
+
+
 def _reactions_summary(message: Message) -> list:
     """The message's reactions as stored in Message.reactions: [[emoji, [username, ...]], ...]."""
     summary: dict[str, list[str]] = {}

@@ -307,3 +307,15 @@ def test_the_updated_frame_carries_the_whole_state_in_its_fields(course, student
         "mentions", "reactions", "attachments", "pinned", "question", "user", "datetime",
     ]  # fmt: skip
     assert frame["html"] == "&lt;b&gt;hi&lt;/b&gt;"
+
+
+def test_deleting_an_account_takes_back_its_reactions_under_a_new_rev(course, student, other):
+    message = create(course, student)
+    message_react(actor=other, course=course, message_id=message.pk, emoji="👍")
+    message_react(actor=student, course=course, message_id=message.pk, emoji="👍")
+
+    other.delete()
+
+    message.refresh_from_db()
+    assert message_frame(message)["reactions"] == {"👍": [student.username]}
+    assert (message.rev, last_rev(course)) == (4, 4)
