@@ -1,31 +1,46 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from .models import Message, Mute, ReadMarker, Room
+from .models import Message, MessageEdit, Mute, ReadMarker, Room
 from .services import message_tombstone
 
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["course", "last_seq"]
+    list_display = ["course", "last_seq", "last_rev"]
     search_fields = ["course__title"]
-    readonly_fields = ["course", "last_seq"]
+    readonly_fields = ["course", "last_seq", "last_rev"]
 
     def has_add_permission(self, request):
         # Rooms come with their course's first message.
         return False
 
 
+class MessageEditInline(admin.TabularInline):
+    """The texts a message had before its author edited it."""
+
+    model = MessageEdit
+    fields = ["replaced_at", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["room", "seq", "user", "short_text", "created", "deleted_at"]
+    list_display = ["room", "seq", "user", "short_text", "created", "edited_at", "deleted_at"]
     list_filter = ["created", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["text", "user__username", "room__course__title"]
     list_select_related = ["room__course", "user"]
     date_hierarchy = "created"
     readonly_fields = [
-        "room", "seq", "user", "text", "html", "reply_to", "created", "client_id", "deleted_at",
+        "room", "seq", "rev", "user", "text", "html", "reply_to", "created", "edited_at",
+        "pinned_at", "reactions", "client_id", "deleted_at",
     ]  # fmt: skip
+    inlines = [MessageEditInline]
     actions = ["tombstone"]
 
     @admin.display(description="text")

@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 from django.http import Http404
+from django.utils.translation import gettext
 
 from courses.models import Course
 from educa.db import BIGINT_MAX
@@ -53,6 +54,20 @@ def _json_int(digits: str) -> int:
     return int(digits)
 
 
+def _query_number(query: dict, name: str, detail: str) -> int | None:
+    """A whole-number query parameter from 0 to BIGINT_MAX; None when absent."""
+    values = query.get(name)
+    if not values:
+        return None
+    value = values[-1].strip()
+    # The length first: int() refuses over 4,300 digits with an error of its own.
+    if value.isascii() and value.isdigit() and len(value) <= NUMBER_DIGITS_MAX:
+        number = int(value)
+        if number <= BIGINT_MAX:
+            return number
+    raise FrameError("invalid_frame", detail)
+
+
 class ChatConsumer(RoomSocket):
     """One browser tab or websocket client in one course room."""
 
@@ -80,26 +95,22 @@ class ChatConsumer(RoomSocket):
             return
         self.owner_id = course.owner_id
         try:
-            after = self._after_from_query()
+            after, rev = self._resume_from_query()
         except FrameError as error:
             # Reported once the socket is in the room, after its presence snapshot.
             if await self.room_enter(after=None):
                 await self._error(error.code, error.detail)
             return
-        await self.room_enter(after=after)
+        await self.room_enter(after=after, rev=rev)
 
-    def _after_from_query(self) -> int | None:
-        """The `after` query parameter, a seq; None when absent."""
-        values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("after")
-        if not values:
-            return None
-        value = values[-1].strip()
-        # The length first: int() refuses over 4,300 digits with an error of its own.
-        if value.isascii() and value.isdigit() and len(value) <= NUMBER_DIGITS_MAX:
-            after = int(value)
-            if after <= BIGINT_MAX:
-                return after
-        raise FrameError("invalid_frame", "after is a seq: a whole number from 0.")
+    def _resume_from_query(self) -> tuple[int | None, int | None]:
+        """The `after` (a seq) and `rev` query parameters; None when absent."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        after = _query_number(query, "after", "after is a seq: a whole number from 0.")
+        rev = _query_number(query, "rev", gettext("rev is a whole number from 0."))
+        if rev is not None and after is None:
+            raise FrameError("invalid_frame", gettext("rev needs after: ?after=<seq>&rev=<rev>."))
+        return after, rev
 
     # --- frames from the client ---------------------------------------------------------------
 
@@ -224,7 +235,39 @@ class ChatConsumer(RoomSocket):
             actor=self.user, course=self._course(), message_id=message_id
         )
         if not changed:
-            await self.send_json({"type": "message.deleted", "id": message.pk, "seq": message.seq})
+            await self.send_json(selectors.message_deleted_frame(message))
+
+    async def frame_edit(self, content: dict):
+        if "message" not in content:
+            raise FrameError("invalid_frame", gettext('An edit frame has a "message" string.'))
+        await db(services.message_edit)(
+            actor=self.user,
+            course=self._course(),
+            message_id=_message_id(content),
+            text=content["message"],
+        )
+
+    async def frame_react(self, content: dict):
+        await db(services.message_react)(
+            actor=self.user,
+            course=self._course(),
+            message_id=_message_id(content),
+            emoji=content.get("emoji"),
+        )
+
+    async def frame_pin(self, content: dict):
+        await self._pin(content, pinned=True)
+
+    async def frame_unpin(self, content: dict):
+        await self._pin(content, pinned=False)
+
+    async def _pin(self, content: dict, *, pinned: bool):
+        message, changed = await db(services.message_pin)(
+            actor=self.user, course=self._course(), message_id=_message_id(content), pinned=pinned
+        )
+        if not changed:
+            # Its sender still learns the message's state; the others had it already.
+            await self.send_json(selectors.message_updated_frame(message))
 
     async def frame_mute(self, content: dict):
         await db(services.member_mute)(
@@ -258,7 +301,18 @@ FRAME_HANDLERS = {
     "unmute": ChatConsumer.frame_unmute,
     "ping": ChatConsumer.frame_ping,
     "read": ChatConsumer.frame_read,
+    "edit": ChatConsumer.frame_edit,
+    "react": ChatConsumer.frame_react,
+    "pin": ChatConsumer.frame_pin,
+    "unpin": ChatConsumer.frame_unpin,
 }
+
+
+def _message_id(content: dict) -> int:
+    message_id = content.get("id")
+    if not _in_range(message_id, -BIGINT_MAX - 1):
+        raise FrameError("invalid_frame", "id is a message id.")
+    return message_id
 
 
 class NotFoundConsumer(AsyncJsonWebsocketConsumer):

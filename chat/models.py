@@ -14,6 +14,9 @@ class Room(models.Model):
     )
     # The seq of the newest message; only ever changed while this row is locked.
     last_seq = models.PositiveBigIntegerField(default=0)
+    # The rev of the newest change to any of its messages (a creation included); only ever
+    # changed while this row is locked, so changes are numbered in commit order.
+    last_rev = models.PositiveBigIntegerField(default=0)
 
     def __str__(self):
         return f"Chat room of {self.course}"
@@ -47,9 +50,19 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     # A deleted message stays as a tombstone without text, so that seq stays gapless.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The room's rev of this message's latest change (its creation, an edit, a reaction, a pin
+    # or its deletion): a client that has seen a rev knows every change up to it.
+    rev = models.PositiveBigIntegerField(default=0)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    # Who reacted with what, as frames show it: [[emoji, [username, ...]], ...] in the order of
+    # first reaction (a list: jsonb does not keep key order). Rebuilt from Reaction rows at each
+    # change, so a frame costs no query.
+    reactions = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["room", "seq"]
+        indexes = [models.Index(fields=["room", "rev"], name="chat_message_room_rev")]
         constraints = [
             models.UniqueConstraint(fields=["room", "seq"], name="chat_message_seq_unique"),
             models.UniqueConstraint(
@@ -111,3 +124,40 @@ class ReadMarker(models.Model):
 
     def __str__(self):
         return f"{self.user} read room {self.room_id} up to #{self.last_read_seq}"
+
+
+class MessageEdit(models.Model):
+    """A text a message had before an edit replaced it (for the course owner and staff)."""
+
+    message = models.ForeignKey(Message, related_name="edits", on_delete=models.CASCADE)
+    text = models.TextField()
+    # When this text was replaced.
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["message", "replaced_at", "id"]
+
+    def __str__(self):
+        return f"Earlier text of message {self.message_id}"
+
+
+class Reaction(models.Model):
+    """One member's emoji on one message."""
+
+    message = models.ForeignKey(Message, related_name="reaction_rows", on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="chat_reactions", on_delete=models.CASCADE
+    )
+    emoji = models.CharField(max_length=16)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="chat_reaction_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} by {self.user_id} on message {self.message_id}"

@@ -6,7 +6,7 @@ deactivation, account deletion, course changes) and in the admin, whatever path 
 
 from django.conf import settings
 from django.contrib.auth import user_logged_out
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 
@@ -14,7 +14,7 @@ from courses.models import Course
 from students.models import Enrollment
 
 from .selectors import CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
-from .services import access_changed
+from .services import access_changed, reactions_remove_for_user
 
 
 @receiver(user_logged_out)
@@ -38,6 +38,12 @@ def recheck_sockets_of_changed_user(sender, instance, created, update_fields=Non
     if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
         return
     access_changed(user_id=instance.pk)
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
+def remove_reactions_of_deleted_user(sender, instance, **kwargs):
+    # Before the rows cascade away: the messages' reaction lists still name the user.
+    reactions_remove_for_user(user=instance)
 
 
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)

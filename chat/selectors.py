@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -18,7 +20,7 @@ from students.selectors import (
     course_membership_refusals,
 )
 
-from .models import Message, Mute, Room
+from .models import Message, MessageEdit, Mute, Room
 from .rendering import html_excerpt
 from .rendering import message_html as text_to_html
 
@@ -29,6 +31,12 @@ HISTORY_LIMIT_DEFAULT = 50
 REPLAY_BATCH = 500
 
 DELETED_USER_LABEL = "deleted user"
+
+# The reactions a message can carry (docs/websocket-protocol.md lists them), in picker order.
+REACTION_EMOJI = (
+    "👍", "👎", "❤️", "😂", "😮", "😢", "🎉", "🙏", "👏", "🔥",
+    "🤔", "👀", "✅", "❌", "💯", "🚀", "💡", "❓", "🙌", "😅",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,6 @@ def message_frame(message: Message) -> dict:
     Precondition: `message.user`, and `message.reply_to` with its user when it answers one,
     are loaded (select_related) or the caller accepts queries.
     """
-    reply_to = None
-    if message.reply_to_id is not None and not message.is_deleted:
-        reply_to = reply_frame(message.reply_to)
     frame = {
         "type": "message",
         "id": message.pk,
@@ -85,10 +90,65 @@ def message_frame(message: Message) -> dict:
         "datetime": iso_utc(message.created),
         "client_id": message.client_id,
         "deleted": message.is_deleted,
+    }
+    frame.update(message_state(message))
+    return frame
+
+
+def message_state(message: Message) -> dict:
+    """What of a message can change after it is sent, as every frame about it carries it."""
+    return {
+        "rev": message.rev,
+        "edited_at": iso_utc(message.edited_at) if message.edited_at else None,
+        "reactions": {emoji: list(names) for emoji, names in message.reactions},
+        "pinned": message.pinned_at is not None,
+        **message_extras(message),
+    }
+
+
+def message_extras(message: Message) -> dict:
+    """The message's HTML, what it answers, and the fields other parts of the chat fill."""
+    reply_to = None
+    if message.reply_to_id is not None and not message.is_deleted:
+        reply_to = reply_frame(message.reply_to)
+    return {
         "html": message_html(message),
         "reply_to": reply_to,
+        "mentions": [],
+        "attachments": [],
+        "question": None,
     }
-    return frame
+
+
+def message_updated_frame(message: Message) -> dict:
+    """The protocol's `message.updated` frame: a sent message's whole current state.
+
+    Precondition: `message.user` is loaded (select_related) or the caller accepts a query.
+    """
+    state = message_state(message)
+    return {
+        "type": "message.updated",
+        "id": message.pk,
+        "seq": message.seq,
+        "rev": message.rev,
+        "message": None if message.is_deleted else message.text,
+        "html": state["html"],
+        "deleted": message.is_deleted,
+        "edited_at": state["edited_at"],
+        "reply_to": state["reply_to"],
+        "mentions": state["mentions"],
+        "reactions": state["reactions"],
+        "attachments": state["attachments"],
+        "pinned": state["pinned"],
+        "question": state["question"],
+        "user": message.user.get_username() if message.user is not None else None,
+        "datetime": iso_utc(message.created),
+    }
+
+
+def message_deleted_frame(message: Message) -> dict:
+    """The protocol's live `message.deleted` frame."""
+    return {"type": "message.deleted", "id": message.pk, "seq": message.seq, "rev": message.rev}
 
 
 def mute_frame(mute: Mute) -> dict:
@@ -140,6 +200,58 @@ def message_list_between(*, course_id: int, after: int, upto: int | None = None)
     if upto is not None:
         messages = messages.filter(seq__lte=upto)
     return list(messages.order_by("seq")[:REPLAY_BATCH])
+
+
+def message_list_changed(*, course_id: int, upto_seq: int, after_rev: int) -> list[Message]:
+    """Messages with seq <= upto_seq changed after `after_rev`, in rev order, in one batch.
+
+    At most REPLAY_BATCH rows: callers loop (from the last rev read) until they have all.
+    """
+    messages = _messages(course_id=course_id).filter(seq__lte=upto_seq, rev__gt=after_rev)
+    return list(messages.order_by("rev")[:REPLAY_BATCH])
+
+
+def message_list_pinned(*, course_id: int) -> list[Message]:
+    """The room's pinned messages, most recently pinned first."""
+    messages = _messages(course_id=course_id).filter(pinned_at__isnull=False)
+    return list(messages.order_by("-pinned_at", "-seq"))
+
+
+def message_edit_list(*, message: Message) -> list[MessageEdit]:
+    """A message's earlier texts, oldest first."""
+    return list(MessageEdit.objects.filter(message=message).order_by("replaced_at", "id"))
+
+
+def message_get_for_moderator(*, user, message_id: int) -> Message:
+    """A message for its course's owner or staff (its earlier texts are theirs to read).
+
+    Raises PermissionDenied for the course's other members and Http404 for anyone else or an
+    unknown message.
+    """
+    message = Message.objects.select_related("room__course").filter(pk=message_id).first()
+    course = message.room.course if message is not None else None
+    if course is not None and (user.is_staff or course.owner_id == user.pk):
+        return message
+    if course is not None and course_membership_refusal(user=user, course=course) is None:
+        raise PermissionDenied
+    raise Http404("No such message.")
+
+
+def room_position(*, course_id: int) -> tuple[int, int]:
+    """The room's (last_seq, last_rev), (0, 0) for a room not yet created."""
+    found = Room.objects.filter(pk=course_id).values_list("last_seq", "last_rev").first()
+    return found or (0, 0)
+
+
+def room_positions(*, course_ids) -> dict[int, tuple[int, int]]:
+    """The (last_seq, last_rev) of each of the rooms, in one query."""
+    found = {
+        pk: (seq, rev)
+        for pk, seq, rev in Room.objects.filter(pk__in=list(course_ids)).values_list(
+            "pk", "last_seq", "last_rev"
+        )
+    }
+    return {course_id: found.get(course_id, (0, 0)) for course_id in course_ids}
 
 
 def room_last_seq(*, course_id: int) -> int:

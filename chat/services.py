@@ -1,4 +1,5 @@
-"""Writes of the chat: messages, deletions, mutes, read markers and access-change events.
+"""Writes of the chat: messages and their changes (edits, reactions, pins, deletions), mutes,
+read markers and access-change events.
 
 Every write commits first; its event leaves through `event_publish_on_commit` afterwards, so no
 one ever sees a message that is not stored. Membership is the caller's precondition: the
@@ -12,8 +13,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
 from educa.db import BIGINT_MAX
@@ -26,9 +28,18 @@ from .events import (
     events_publish_on_commit,
     room_group,
 )
-from .models import Message, Mute, ReadMarker, Room
+from .models import Message, MessageEdit, Mute, Reaction, ReadMarker, Room
 from .rendering import message_html
-from .selectors import iso_utc, message_frame, mute_frame, mutes_active, unmute_frame
+from .selectors import (
+    REACTION_EMOJI,
+    iso_utc,
+    message_deleted_frame,
+    message_frame,
+    message_updated_frame,
+    mute_frame,
+    mutes_active,
+    unmute_frame,
+)
 
 MESSAGE_NOT_TEXT = "A message is a string."
 MESSAGE_EMPTY = "A message needs some text."
@@ -48,6 +59,11 @@ MUTE_NOT_MEMBER = "There is no such member in this room."
 MUTE_MINUTES = "minutes is a whole number from 1 to 1440."
 UNMUTE_FORBIDDEN = "Only the course's instructor may unmute members."
 UNMUTE_NOT_MUTED = "There is no muted member of that name in this room."
+MESSAGE_ID_INVALID = _("id is a message id.")
+EDIT_FORBIDDEN = _("Only its author may edit a message.")
+EDIT_WINDOW_CLOSED = _("A message can be edited for %(minutes)d minutes after it is sent.")
+EMOJI_INVALID = _("emoji is one of the room's reactions.")
+PIN_FORBIDDEN = _("Only the course's instructor may pin or unpin messages.")
 
 MUTE_MINUTES_MAX = 1440
 
@@ -205,8 +221,9 @@ def message_create_many(
                 continue
         room = rooms[draft.course_id]
         room.last_seq += 1
+        room.last_rev += 1
         message = Message(
-            room=room, seq=room.last_seq, user=draft.author, text=draft.text,
+            room=room, seq=room.last_seq, rev=room.last_rev, user=draft.author, text=draft.text,
             html=message_html(draft.text), client_id=draft.client_id, reply_to=original,
         )  # fmt: skip
         created.append(message)
@@ -216,7 +233,7 @@ def message_create_many(
     if created:
         Message.objects.bulk_create(created)
         changed = {message.room_id: rooms[message.room_id] for message in created}
-        Room.objects.bulk_update(changed.values(), ["last_seq"])
+        Room.objects.bulk_update(changed.values(), ["last_seq", "last_rev"])
         events_publish_on_commit(
             [(room_group(room_id), messages_event(room_id, created)) for room_id in changed]
         )
@@ -229,7 +246,7 @@ def messages_event(room_id: int, messages: list[Message]) -> dict:
         "type": "chat.messages",
         "room": room_id,
         "messages": [
-            {"seq": message.seq, "frame": message_frame(message)}
+            {"seq": message.seq, "rev": message.rev, "frame": message_frame(message)}
             for message in messages
             if message.room_id == room_id
         ],
@@ -249,6 +266,65 @@ def message_create(
     return result
 
 
+def _room_rev_take(course_id: int) -> int | None:
+    """Lock the room's row until the transaction ends and take its next rev (None: no room).
+
+    One statement: the same row lock that numbers new messages orders every change.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE chat_room SET last_rev = last_rev + 1 WHERE course_id = %s RETURNING last_rev",
+            [course_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _message_for_change(*, course_id: int, message_id) -> tuple[Message, int]:
+    """A live message of the room and the rev its change takes, the room locked meanwhile.
+
+    Raises ValidationError coded invalid_frame (not an id) or not_found (no such message, or a
+    tombstone). Precondition: inside a transaction.
+    """
+    if isinstance(message_id, bool) or not isinstance(message_id, int):
+        raise ValidationError(MESSAGE_ID_INVALID, code="invalid_frame")
+    rev = _room_rev_take(course_id)
+    message = None
+    if rev is not None:
+        message = (
+            Message.objects.select_related("user", "reply_to__user")
+            .filter(room_id=course_id, pk=message_id, deleted_at__isnull=True)
+            .first()
+        )
+    if message is None:
+        raise ValidationError(MESSAGE_NOT_FOUND, code="not_found")
+    return message, rev
+
+
+def _message_changed(message: Message, *, rev: int, fields: list[str]) -> None:
+    """Store a message's change under its new rev; its `message.updated` follows the commit."""
+    message.rev = rev
+    message.save(update_fields=[*fields, "rev"])
+    event_publish_on_commit(room_group(message.room_id), message_updated_event(message))
+
+
+def message_updated_event(message: Message) -> dict:
+    """The channel-layer event carrying a change to a sent message."""
+    return {
+        "type": "chat.updated",
+        "room": message.room_id,
+        "seq": message.seq,
+        "rev": message.rev,
+        "frame": message_updated_frame(message),
+    }
+
+
+def _room_lock(course_id: int) -> None:
+    """Lock the room's row until the transaction ends, as every change of its messages does
+    first: one lock order, no deadlock."""
+    list(Room.objects.select_for_update().filter(pk=course_id).values_list("pk"))
+
+
 @transaction.atomic
 def message_delete(*, actor, course: Course, message_id: int) -> tuple[Message, bool]:
     """Turn a message into a tombstone (it keeps its seq); (message, changed).
@@ -257,9 +333,9 @@ def message_delete(*, actor, course: Course, message_id: int) -> tuple[Message, 
     seconds. Deleting a tombstone again changes nothing. Raises ValidationError coded
     not_found or forbidden.
     """
+    _room_lock(course.pk)
     message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("user")
+        Message.objects.select_related("user", "reply_to__user")
         .filter(room_id=course.pk, pk=message_id)
         .first()
     )
@@ -276,22 +352,128 @@ def message_delete(*, actor, course: Course, message_id: int) -> tuple[Message, 
 
 
 def message_tombstone(*, message: Message) -> bool:
-    """Erase a message's text and mark it deleted, keeping its seq; False if it already was.
+    """Erase a message's text, earlier texts, reactions and pin and mark it deleted, keeping
+    its seq and taking the room's next rev; False if it already was.
 
     No permission check: for message_delete and staff moderation in the admin. Runs in the
     caller's transaction, or commits at once.
     """
-    if message.is_deleted:
-        return False
-    message.deleted_at = timezone.now()
-    message.text = ""
-    message.html = ""
-    message.save(update_fields=["deleted_at", "text", "html"])
-    event_publish_on_commit(
-        room_group(message.room_id),
-        {"type": "chat.deleted", "room": message.room_id, "id": message.pk, "seq": message.seq},
-    )
+    with transaction.atomic():
+        rev = _room_rev_take(message.room_id)
+        message.refresh_from_db(fields=["deleted_at"])
+        if message.is_deleted:
+            # The rev is given back: revs stay gapless.
+            transaction.set_rollback(True)
+            return False
+        message.deleted_at = timezone.now()
+        message.text = ""
+        message.html = ""
+        message.pinned_at = None
+        message.reactions = []
+        message.rev = rev
+        message.save(update_fields=["deleted_at", "text", "html", "pinned_at", "reactions", "rev"])
+        MessageEdit.objects.filter(message=message).delete()
+        Reaction.objects.filter(message=message).delete()
+        event_publish_on_commit(
+            room_group(message.room_id),
+            {
+                "type": "chat.deleted",
+                "room": message.room_id,
+                "seq": message.seq,
+                "rev": message.rev,
+                "frame": message_deleted_frame(message),
+            },
+        )
     return True
+
+
+@transaction.atomic
+def message_edit(*, actor, course: Course, message_id, text) -> Message:
+    """The author replaces their message's text within CHAT_EDIT_WINDOW seconds; the earlier
+    text is kept (MessageEdit). Raises ValidationError coded invalid_frame, empty, too_long,
+    not_found, forbidden, edit_window_closed or muted.
+    """
+    text = message_text_clean(text)
+    message, rev = _message_for_change(course_id=course.pk, message_id=message_id)
+    if message.user_id != actor.pk:
+        raise ValidationError(EDIT_FORBIDDEN, code="forbidden")
+    window = timedelta(seconds=settings.CHAT_EDIT_WINDOW)
+    now = timezone.now()
+    if now - message.created > window:
+        raise ValidationError(
+            EDIT_WINDOW_CLOSED, code="edit_window_closed", params={"minutes": window.seconds // 60}
+        )
+    mute = mutes_active(course_ids=[course.pk], user_ids=[actor.pk]).get((course.pk, actor.pk))
+    if mute is not None:
+        until = iso_utc(mute.until)
+        raise ValidationError(MUTED, code="muted", params={"until": until})
+    MessageEdit.objects.create(message=message, text=message.text, replaced_at=now)
+    message.text = text
+    message.html = message_html(text)
+    message.edited_at = now
+    _message_changed(message, rev=rev, fields=["text", "html", "edited_at"])
+    return message
+
+
+@transaction.atomic
+def message_react(*, actor, course: Course, message_id, emoji) -> Message:
+    """Add the member's reaction to a message, or take it back if it is there.
+
+    Raises ValidationError coded invalid_frame (not one of REACTION_EMOJI) or not_found.
+    Precondition: the actor is a member.
+    """
+    if not isinstance(emoji, str) or emoji not in REACTION_EMOJI:
+        raise ValidationError(EMOJI_INVALID, code="invalid_frame")
+    message, rev = _message_for_change(course_id=course.pk, message_id=message_id)
+    removed, _ = Reaction.objects.filter(message=message, user=actor, emoji=emoji).delete()
+    if not removed:
+        Reaction.objects.create(message=message, user=actor, emoji=emoji)
+    message.reactions = _reactions_summary(message)
+    _message_changed(message, rev=rev, fields=["reactions"])
+    return message
+
+
+@transaction.atomic
+def reactions_remove_for_user(*, user) -> None:
+    """Take back every reaction of a user whose account is being deleted, so that their name
+    leaves the messages: each message changed takes its room's next rev and is announced."""
+    message_ids = set(Reaction.objects.filter(user=user).values_list("message_id", flat=True))
+    if not message_ids:
+        return
+    Reaction.objects.filter(user=user).delete()
+    # Room by room in id order, as message_create_many locks them: no deadlock.
+    messages = Message.objects.filter(pk__in=message_ids).select_related("user", "reply_to__user")
+    for message in messages.order_by("room_id", "seq"):
+        rev = _room_rev_take(message.room_id)
+        message.reactions = _reactions_summary(message)
+        _message_changed(message, rev=rev, fields=["reactions"])
+
+
+def _reactions_summary(message: Message) -> list:
+    """The message's reactions as stored in Message.reactions: [[emoji, [username, ...]], ...]."""
+    summary: dict[str, list[str]] = {}
+    rows = Reaction.objects.filter(message=message).order_by("id")
+    for emoji, username in rows.values_list("emoji", "user__username"):
+        summary.setdefault(emoji, []).append(username)
+    return [[emoji, names] for emoji, names in summary.items()]
+
+
+@transaction.atomic
+def message_pin(*, actor, course: Course, message_id, pinned: bool) -> tuple[Message, bool]:
+    """The course owner pins (or unpins) a message; (message, changed).
+
+    Raises ValidationError coded invalid_frame, not_found or forbidden.
+    """
+    if course.owner_id != actor.pk:
+        raise ValidationError(PIN_FORBIDDEN, code="forbidden")
+    message, rev = _message_for_change(course_id=course.pk, message_id=message_id)
+    if (message.pinned_at is not None) == pinned:
+        # Nothing changes: the rev is given back, revs stay gapless.
+        transaction.set_rollback(True)
+        return message, False
+    message.pinned_at = timezone.now() if pinned else None
+    _message_changed(message, rev=rev, fields=["pinned_at"])
+    return message, True
 
 
 @transaction.atomic

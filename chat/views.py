@@ -7,9 +7,13 @@ from students.selectors import course_get_for_member
 from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
+    REACTION_EMOJI,
     course_list_for_chat,
+    message_frame,
     message_list_for_room,
+    message_list_pinned,
     mutes_for_room,
+    room_position,
 )
 from .services import read_marker_update
 
@@ -37,7 +41,11 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         course = course_get_for_member(user=user, course_id=self.kwargs["course_id"])
+        # Read before the messages: the page's socket resumes from it, so a change made while
+        # the page is built arrives again rather than never.
+        _, last_rev = room_position(course_id=course.pk)
         page = message_list_for_room(course_id=course.pk, limit=HISTORY_LIMIT_DEFAULT)
+        pins = message_list_pinned(course_id=course.pk)
         last_seq = page.messages[-1].seq if page.messages else 0
         # What the page shows counts as read.
         read_marker_update(user=user, course_id=course.pk, seq=last_seq)
@@ -46,6 +54,7 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
             # Not `messages`: that name is Django's messages framework in templates/base.html.
             history=page.messages,
             has_more=page.has_more,
+            pins=pins,
             is_owner=course.owner_id == user.pk,
             chat_config={
                 "courseId": course.pk,
@@ -54,6 +63,13 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
                 # Their messages carry the room's "Instructor" badge.
                 "ownerUsername": course.owner.get_username(),
                 "lastSeq": last_seq,
+                "lastRev": last_rev,
+                # The page's messages and pins as frames: the script renders them as it renders
+                # the frames it receives.
+                "history": [message_frame(message) for message in page.messages],
+                "pins": [message_frame(message) for message in pins],
+                "reactions": REACTION_EMOJI,
+                "editWindowSeconds": settings.CHAT_EDIT_WINDOW,
                 "hasMore": page.has_more,
                 "socketPath": f"/ws/chat/room/{course.pk}/",
                 "maxLength": settings.CHAT_MAX_LENGTH,

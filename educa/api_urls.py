@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from chat.api import CourseMessageViewSet
+from chat.api import CourseMessageViewSet, MessageEditViewSet
 from courses.api.views import ContentViewSet, CourseViewSet, ModuleViewSet, SubjectViewSet
 from educa.api_viewsets import IdConverter
 from quizzes.api import AttemptViewSet, ContentAttemptViewSet
@@ -33,6 +33,7 @@ router.register("subjects", SubjectViewSet, basename="subject")
 router.register("courses", CourseViewSet, basename="course")
 router.register("courses", CourseEnrollmentViewSet, basename="course-enrollment")
 router.register("courses", CourseMessageViewSet, basename="course-messages")
+router.register("messages", MessageEditViewSet, basename="message")
 router.register("modules", ModuleViewSet, basename="module")
 router.register("contents", ContentViewSet, basename="content")
 router.register("contents", ContentCompletionViewSet, basename="content-completion")

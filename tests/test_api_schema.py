@@ -22,6 +22,8 @@ ENDPOINTS = {
     "/api/courses/{id}/unenroll/": {"post"},
     "/api/courses/{id}/contents/": {"get"},
     "/api/courses/{id}/messages/": {"get"},
+    "/api/courses/{id}/pins/": {"get"},
+    "/api/messages/{id}/edits/": {"get"},
     "/api/courses/{id}/modules/": {"post"},
     "/api/courses/{id}/modules/order/": {"post"},
     "/api/modules/{id}/": {"get", "put", "patch", "delete"},

@@ -122,8 +122,8 @@ class Hub:
 
     # --- sockets ----------------------------------------------------------------------------
 
-    async def join(self, socket) -> tuple[list[str], int] | None:
-        """Register a socket in its room: (online usernames, the seq it starts after).
+    async def join(self, socket) -> tuple[list[str], tuple[int, int]] | None:
+        """Register a socket in its room: (online usernames, the (seq, rev) it starts after).
 
         None if the user already has CHAT_MAX_SOCKETS_PER_USER sockets open (nothing done).
         """
@@ -154,19 +154,19 @@ class Hub:
                     await self.stop()
             raise DatabaseError("The chat room could not be opened; try again later.")
         self.rooms.socket_add(room, socket)
-        # From here on the socket gets every event after this seq through its queue.
-        joined_at_seq = room.last_seq
+        # From here on the socket gets every event after this position through its queue.
+        joined_at = (room.last_seq, room.last_rev)
         online = await presence_enter(
             state=self.state, publish=self.publish, room=room, username=socket.username
         )
-        return online, joined_at_seq
+        return online, joined_at
 
     async def _room_ready(self, room: Room) -> None:
         try:
             # Join the group before reading the seq: nothing committed after the read can
             # then be missed.
             await self.link.group_add(events.room_group(room.room_id))
-            room.last_seq = await db(selectors.room_last_seq)(course_id=room.room_id)
+            room.last_seq, room.last_rev = await db(selectors.room_position)(course_id=room.room_id)
         except Exception:
             logger.exception("Chat room %s could not be opened", room.room_id)
             room.failed = True

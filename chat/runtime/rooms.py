@@ -1,4 +1,4 @@
-"""The hub's rooms: which local sockets are in which room, and each room's seq delivery."""
+"""The hub's rooms: which local sockets are in which room, and each room's ordered delivery."""
 
 import asyncio
 import json
@@ -7,30 +7,49 @@ from collections import Counter, defaultdict
 
 from .. import selectors
 from .db import db
-from .seq import SeqStream
+from .seq import SeqStream, fill_read
 
 logger = logging.getLogger(__name__)
 
 
 class Room(SeqStream):
-    __slots__ = ("room_id", "sockets", "users", "last_seq", "ready", "failed", "joining")
+    __slots__ = (
+        "room_id", "sockets", "users", "last_seq", "last_rev", "filling", "ready", "failed",
+        "joining",
+    )  # fmt: skip
 
     def __init__(self, room_id: int):
         self.room_id = room_id
         self.sockets: set = set()
         # Local sockets per username: a person with three tabs is online once.
         self.users: Counter[str] = Counter()
-        # The highest seq handed to this room's local sockets.
+        # The highest seq and rev handed to this room's local sockets.
         self.last_seq = 0
+        self.last_rev = 0
+        self.filling = 0
         self.ready = asyncio.Event()
         self.failed = False
         # Sockets between lookup and registration: the room must not be dropped under them.
         self.joining = 0
 
-    async def seq_emit(self, seq: int, text: str) -> None:
+    async def seq_emit(self, seq: int, rev: int, text: str, new: bool) -> None:
         # Straight to each socket, no task switch per recipient: the hot path of a busy room.
         for socket in list(self.sockets):
-            await socket.deliver(seq, text)
+            await socket.deliver(seq, rev, text, new)
+
+    async def gap_fill(self, **kwargs) -> None:
+        """Read what the room missed once, and hand it to every socket that was where the room
+        was; the others (and all, after a long outage) fill on their own."""
+        start = (self.last_seq, self.last_rev)
+        fill = await fill_read(room_id=self.room_id, last_seq=start[0], last_rev=start[1])
+        if fill is None:
+            self.last_seq, self.last_rev = await db(selectors.room_position)(course_id=self.room_id)
+            for socket in list(self.sockets):
+                socket.hub_put({"type": "chat.gap_fill"})
+            return
+        self.last_seq, self.last_rev = fill.last_seq, fill.last_rev
+        for socket in list(self.sockets):
+            await socket.deliver_fill(start, fill)
 
     def frame_fan_out(self, frame: dict, *, skip_username: str | None = None) -> None:
         """Queue a frame without a seq for every local socket (but those of `skip_username`)."""
@@ -88,12 +107,13 @@ class RoomRegistry:
         kind = event.get("type")
         if kind == "chat.messages":
             for message in event["messages"]:
-                await room.seq_send(message["seq"], json.dumps(message["frame"]))
+                text = json.dumps(message["frame"])
+                await room.seq_send(message["seq"], message["rev"], text, True)
+        elif kind in ("chat.updated", "chat.deleted"):
+            await room.seq_send(event["seq"], event["rev"], json.dumps(event["frame"]), False)
         elif kind == "chat.typing":
             frame = {"type": "typing", "user": event["user"]}
             room.frame_fan_out(frame, skip_username=event["user"])
-        elif kind == "chat.deleted":
-            room.frame_fan_out({"type": "message.deleted", "id": event["id"], "seq": event["seq"]})
         elif kind in ("chat.muted", "chat.unmuted"):
             room.frame_fan_out(event["frame"])
         elif kind == "chat.presence":
@@ -106,8 +126,9 @@ class RoomRegistry:
         rooms = [room for room in self.rooms.values() if room.ready.is_set()]
         if not rooms:
             return
-        latest = await db(selectors.room_last_seqs)(course_ids=[room.room_id for room in rooms])
+        latest = await db(selectors.room_positions)(course_ids=[room.room_id for room in rooms])
         for room in rooms:
-            if latest.get(room.room_id, 0) > room.last_seq and self.rooms.get(room.room_id):
+            _, last_rev = latest.get(room.room_id, (0, 0))
+            if last_rev > room.last_rev and self.rooms.get(room.room_id):
                 logger.info("Chat room %s caught up from the database", room.room_id)
-                await room.gap_fill(upto=latest[room.room_id])
+                await room.gap_fill()

@@ -1,4 +1,4 @@
-"""One socket's side of the runtime: its mailbox, its seq stream and its place in the hub.
+"""One socket's side of the runtime: its mailbox, its message stream and its place in the hub.
 
 `RoomSocket` runs a consumer its own way instead of Channels' (for speed and idle memory): no
 channel-layer channel per socket (the hub is its only link to the layer), and one list-based
@@ -103,6 +103,8 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
         self.overflowed = False
         self.flooded = False
         self.last_seq = 0
+        self.last_rev = 0
+        self.filling = 0
         # The seq the socket's stream starts after: it has every seq above, up to last_seq.
         self.first_seq = 0
         self.frame_budget = TokenBucket(rate_parse(settings.CHAT_FRAME_BUDGET))
@@ -167,8 +169,10 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
 
     # --- the room ---------------------------------------------------------------------------
 
-    async def room_enter(self, *, after: int | None) -> bool:
-        """Join the room, accept, send the online list and replay the messages after `after`.
+    async def room_enter(self, *, after: int | None, rev: int | None = None) -> bool:
+        """Join the room, accept, send the online list and replay what the client lacks: with
+        `after`, the messages after that seq; with `rev` too, first the current state of the
+        earlier messages changed after that rev.
 
         False if the socket was refused instead (closed with 1013 or 4429).
         """
@@ -185,18 +189,22 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
             self.joined = False
             await self.refuse(CLOSE_TOO_MANY)
             return False
-        online, self.last_seq = joined
+        online, (self.last_seq, self.last_rev) = joined
         self.first_seq = self.last_seq
         await self.accept()
         await self.send_json({"type": "presence", "online": online})
         if after is not None:
-            # Until the room's newest seq is read, nothing after `after` may be skipped.
+            # Until the room's newest position is read, nothing the client lacks may be skipped.
             self.last_seq = self.first_seq = min(after, self.last_seq)
+            if rev is not None:
+                self.last_rev = min(rev, self.last_rev)
             try:
-                newest = await db(selectors.room_last_seq)(course_id=self.room_id)
+                newest = await db(selectors.room_position)(course_id=self.room_id)
                 # A client ahead of the room (a reset database) restarts from its end.
-                self.last_seq = self.first_seq = min(after, newest)
-                await self.gap_fill()
+                self.last_seq = self.first_seq = min(after, newest[0])
+                if rev is not None:
+                    self.last_rev = min(rev, newest[1])
+                await self.gap_fill(updates=rev is not None, newest=newest)
             except DatabaseError as error:
                 self._gap_fill_later(error)
         self.live = True
@@ -253,7 +261,8 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
         # after reconnecting) is sent on its own: the socket never had it.
         if message.seq > self.last_seq:
             try:
-                await self.seq_send(message.seq, json.dumps(selectors.message_frame(message)))
+                text = json.dumps(selectors.message_frame(message))
+                await self.seq_send(message.seq, message.rev, text, True)
             except DatabaseError as error:
                 self._gap_fill_later(error)
         elif message.seq <= self.first_seq:
@@ -261,17 +270,36 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
 
     # --- events from the hub ------------------------------------------------------------------
 
-    async def deliver(self, seq: int, text: str) -> None:
-        """Called by the hub with a room message: sent at once if it is this socket's next seq.
+    async def deliver(self, seq: int, rev: int, text: str, new: bool) -> None:
+        """Called by the hub with a room's message or change: sent at once if it is this
+        socket's next rev.
 
-        Anything else (a gap, a closing socket) goes through the queue, where the gap is filled
-        from the database first.
+        Anything else (a gap, a fill under way, a closing socket) goes through the queue, where
+        the gap is filled from the database first.
         """
-        if seq == self.last_seq + 1 and self.live and not self.closed and not self.overflowed:
-            self.last_seq = seq
-            await self.base_send({"type": "websocket.send", "text": text})
+        if self._direct():
+            accepted = self.seq_accept(seq, rev, new)
+            if accepted:
+                await self.base_send({"type": "websocket.send", "text": text})
+            if accepted is not None:
+                return
+        self.hub_put({"type": "chat.frame", "seq": seq, "rev": rev, "text": text, "new": new})
+
+    async def deliver_fill(self, start: tuple[int, int], fill) -> None:
+        """Called by the hub with what its room read from the database after `start` (a
+        position): sent at once if this socket was there too, else the socket fills itself."""
+        if (self.last_seq, self.last_rev) != start:
+            self.hub_put({"type": "chat.gap_fill"})
+        elif self._direct():
+            self.last_seq, self.last_rev = fill.last_seq, fill.last_rev
+            for text in fill.texts:
+                await self.base_send({"type": "websocket.send", "text": text})
         else:
-            self.hub_put({"type": "chat.frame", "seq": seq, "text": text})
+            self.hub_put({"type": "chat.fill", "start": start, "fill": fill})
+
+    def _direct(self) -> bool:
+        """True when the hub may write to the client itself (nothing waits in the queue)."""
+        return self.live and not self.closed and not self.overflowed and not self.filling
 
     def hub_put(self, item: dict) -> None:
         """Called by the hub; never blocks. A socket too far behind is closed instead."""
@@ -283,7 +311,7 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
             return
         self.queue.put_nowait(item)
 
-    async def seq_emit(self, seq: int, text: str) -> None:
+    async def seq_emit(self, seq: int, rev: int, text: str, new: bool) -> None:
         await self.send(text_data=text)
 
     def seq_stopped(self) -> bool:
@@ -299,9 +327,20 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
             await self.send(text_data=item["text"])
             return
         try:
-            await self.seq_send(item["seq"], item["text"])
+            await self.seq_send(item["seq"], item["rev"], item["text"], item["new"])
         except DatabaseError as error:
             self._gap_fill_later(error)
+
+    async def chat_fill(self, item: dict):
+        if self.closed:
+            return
+        fill = item["fill"]
+        if (self.last_seq, self.last_rev) == item["start"]:
+            self.last_seq, self.last_rev = fill.last_seq, fill.last_rev
+            for text in fill.texts:
+                await self.send(text_data=text)
+        else:
+            await self.chat_gap_fill(item)
 
     async def chat_gap_fill(self, item: dict):
         if self.closed:

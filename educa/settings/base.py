@@ -406,6 +406,8 @@ CHAT_FRAME_BUDGET = env("CHAT_FRAME_BUDGET", default="60/10s")
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=10)
 # An author may delete their own message for this many seconds; the course owner always.
 CHAT_DELETE_WINDOW = env.int("CHAT_DELETE_WINDOW", default=300)
+# An author may edit their own message for this many seconds.
+CHAT_EDIT_WINDOW = env.int("CHAT_EDIT_WINDOW", default=900)
 # Presence, rate limits and socket counts shared by every server process: shard addresses,
 # comma-separated (educa/redis.py); "" = per process.
 CHAT_REDIS_URL = env("CHAT_REDIS_URL", default=",".join(REDIS_SHARDS))

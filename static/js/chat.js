@@ -1,9 +1,11 @@
 /* Course chat room client. Protocol: docs/websocket-protocol.md.
  *
  * User data is only ever put in the page with textContent, except a message's `html`: the
- * server's sanitised rendering of its Markdown, never parsed here. The socket resumes from the last seq
- * it saw (?after=), so a reconnect neither loses nor repeats messages; messages typed while
- * offline wait in a queue with their client_id, which makes a resend harmless.
+ * server's sanitised rendering of its Markdown, never parsed here. The socket resumes from the
+ * last seq and rev it saw (?after=&rev=), so a reconnect neither loses nor repeats messages, and
+ * changes to earlier ones (edits, reactions, pins, deletions) arrive as message.updated frames
+ * carrying the message's whole state; messages typed while offline wait in a queue with their
+ * client_id, which makes a resend harmless.
  */
 (function () {
   "use strict";
@@ -26,6 +28,8 @@
   // Translated words from the page (data-* of #chat).
   var words = room.dataset;
   var lang = document.documentElement.lang || undefined;
+  var pinsBar = document.getElementById("chat-pins");
+  var pinsList = document.getElementById("chat-pins-list");
 
   var STOP_CODES = {4401: "Signed out: log in again to chat.", 4403: "You are no longer a member of this course.", 4404: "This course no longer exists."};
   var PING_EVERY = 25000;
@@ -50,6 +54,8 @@
   var pongTimer = null;
   var stopped = false;
   var lastSeq = config.lastSeq;
+  var lastRev = config.lastRev;
+  var pins = (config.pins || []).slice();  // pinned message frames, most recently pinned first
   var oldestSeq = null;
   var hasMore = config.hasMore;
   var loadingHistory = false;
@@ -240,31 +246,50 @@
     replyBar.hidden = true;
   }
 
+  function canEdit(element) {
+    if (element.classList.contains("deleted") || element.classList.contains("pending")) return false;
+    if (element.dataset.user !== config.username) return false;
+    var created = new Date(element.querySelector("time").getAttribute("datetime"));
+    return Date.now() - created.getTime() < config.editWindowSeconds * 1000;
+  }
+
+  function toolButton(text, onClick) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = text;
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
   function addTools(element) {
     var old = element.querySelector(".chat-tools");
     if (old) old.remove();
     if (!canReply(element)) return;
+    var id = Number(element.dataset.id);
     var tools = document.createElement("span");
     tools.className = "chat-tools";
-    var reply = document.createElement("button");
-    reply.type = "button";
-    reply.className = "secondary";
-    reply.textContent = words.reply;
+    var reply = toolButton(words.reply, function () { startReply(element); });
     reply.setAttribute("aria-label", format(words.replyLabel, element.dataset.user || words.deletedUser));
-    reply.addEventListener("click", function () { startReply(element); });
     tools.appendChild(reply);
+    tools.appendChild(reactionPicker(element));
+    if (canEdit(element)) {
+      tools.appendChild(toolButton(words.tEdit, function () { startEdit(element); }));
+    }
+    if (config.isOwner) {
+      var pinned = element.classList.contains("pinned");
+      tools.appendChild(toolButton(pinned ? words.tUnpin : words.tPin, function () {
+        send({type: pinned ? "unpin" : "pin", id: id});
+      }));
+    }
+    if (canDelete(element)) {
+      tools.appendChild(toolButton("Delete", function () {
+        confirmFirst("Delete this message? Everyone in the room will see that it was deleted.", "Delete").then(function (confirmed) {
+          if (confirmed) send({type: "delete", id: id});
+        });
+      }));
+    }
     element.insertBefore(tools, element.firstChild);
-    if (!canDelete(element)) return;
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "secondary";
-    button.textContent = "Delete";
-    button.addEventListener("click", function () {
-      confirmFirst("Delete this message? Everyone in the room will see that it was deleted.", "Delete").then(function (confirmed) {
-        if (confirmed) send({type: "delete", id: Number(element.dataset.id)});
-      });
-    });
-    tools.appendChild(button);
   }
 
   /* The quote of the message a reply answers; a click on it shows that message. */
@@ -322,14 +347,153 @@
     if (!loadingHistory) loadingHistory = send({type: "history", before: oldestSeq, limit: config.historyLimit});
   }
 
+  /* A "React" button that opens the 20 reactions; Escape or a choice closes it. */
+  function reactionPicker(element) {
+    var wrapper = document.createElement("span");
+    wrapper.className = "chat-react";
+    var pickerId = "chat-picker-" + Number(element.dataset.id);
+    var opener = toolButton(words.tReact, function () { setOpen(picker.hidden); });
+    opener.setAttribute("aria-expanded", "false");
+    opener.setAttribute("aria-controls", pickerId);
+    var picker = document.createElement("span");
+    picker.className = "chat-picker";
+    picker.id = pickerId;
+    picker.setAttribute("role", "group");
+    picker.setAttribute("aria-label", words.tReactions);
+    picker.hidden = true;
+    function setOpen(open) {
+      picker.hidden = !open;
+      opener.setAttribute("aria-expanded", String(open));
+      if (open) picker.querySelector("button").focus();
+    }
+    config.reactions.forEach(function (emoji) {
+      var choice = document.createElement("button");
+      choice.type = "button";
+      choice.className = "secondary";
+      choice.textContent = emoji;
+      choice.addEventListener("click", function () {
+        send({type: "react", id: Number(element.dataset.id), emoji: emoji});
+        setOpen(false);
+        opener.focus();
+      });
+      picker.appendChild(choice);
+    });
+    picker.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); setOpen(false); opener.focus(); }
+    });
+    wrapper.appendChild(opener);
+    wrapper.appendChild(picker);
+    return wrapper;
+  }
+
+  /* The author edits in place: Enter saves, Shift+Enter starts a new line, Escape cancels. */
+  function startEdit(element) {
+    var frame = element.chatFrame;
+    if (!frame || element.classList.contains("editing")) return;
+    element.classList.add("editing");
+    var editor = document.createElement("form");
+    editor.className = "chat-edit";
+    var area = document.createElement("textarea");
+    area.value = frame.message;
+    area.rows = 2;
+    area.maxLength = config.maxLength;
+    area.setAttribute("aria-label", words.tEditLabel);
+    var save = document.createElement("button");
+    save.type = "submit";
+    save.textContent = words.tSave;
+    var cancel = toolButton(words.tCancel, function () { stop(); });
+    function stop() {
+      element.classList.remove("editing");
+      fillMessage(element, element.chatFrame);
+      relayout();
+      var again = Array.prototype.find.call(element.querySelectorAll(".chat-tools button"), function (button) { return button.textContent === words.tEdit; });
+      if (again) again.focus();
+    }
+    editor.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = area.value.trim();
+      if (text && text !== frame.message) send({type: "edit", id: Number(element.dataset.id), message: text});
+      stop();
+    });
+    area.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); stop(); }
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        editor.requestSubmit ? editor.requestSubmit() : editor.dispatchEvent(new Event("submit", {cancelable: true}));
+      }
+    });
+    editor.appendChild(area);
+    editor.appendChild(save);
+    editor.appendChild(cancel);
+    element.querySelector(".chat-text").replaceWith(editor);
+    area.focus();
+  }
+
+  /* Reactions with their counts; the title names who reacted; a click toggles one's own. */
+  function renderReactions(element, frame) {
+    var reactions = frame.reactions || {};
+    var emojis = Object.keys(reactions);
+    if (!emojis.length || frame.deleted) return;
+    var row = document.createElement("span");
+    row.className = "chat-reactions";
+    emojis.forEach(function (emoji) {
+      var names = reactions[emoji];
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary chat-reaction";
+      button.textContent = emoji + " " + names.length;
+      button.title = names.join(", ");
+      button.setAttribute("aria-label", emoji + " " + names.length + ", " + words.tReacted + ": " + names.join(", "));
+      button.setAttribute("aria-pressed", String(names.indexOf(config.username) >= 0));
+      button.addEventListener("click", function () {
+        send({type: "react", id: frame.id, emoji: emoji});
+      });
+      row.appendChild(button);
+    });
+    element.appendChild(row);
+  }
+
+  /* --- pins ------------------------------------------------------------------------------ */
+
+  function updatePins(frame) {
+    var index = -1;
+    for (var i = 0; i < pins.length; i++) if (pins[i].id === frame.id) index = i;
+    if (frame.pinned && !frame.deleted) {
+      if (index >= 0) pins[index] = frame;
+      else pins.unshift(frame);
+    } else if (index >= 0) {
+      pins.splice(index, 1);
+    }
+    renderPins();
+  }
+
+  function renderPins() {
+    pinsList.textContent = "";
+    pins.forEach(function (frame) {
+      var item = document.createElement("li");
+      item.dataset.id = frame.id;
+      var author = document.createElement("span");
+      author.className = "chat-author";
+      author.textContent = frame.user || "deleted user";
+      item.appendChild(author);
+      item.appendChild(document.createTextNode(" " + frame.message));
+      pinsList.appendChild(item);
+    });
+    pinsBar.hidden = pins.length === 0;
+  }
+
   function fillMessage(element, frame) {
+    element.chatFrame = frame;
+    if (element.classList.contains("editing")) return;  // redrawn when the edit ends
     element.textContent = "";
     element.className = "chat-message";
     if (frame.deleted) element.classList.add("deleted");
     if (frame.user === config.username) element.classList.add("own");
+    if (frame.pinned) element.classList.add("pinned");
     element.dataset.id = frame.id;
     element.id = "chat-message-" + Number(frame.id);
     element.dataset.seq = frame.seq;
+    element.dataset.rev = frame.rev;
     element.dataset.user = frame.user || "";
     var meta = document.createElement("div");
     meta.className = "chat-meta";
@@ -362,8 +526,28 @@
     } else {
       text.textContent = frame.message;
     }
+    if (frame.edited_at && !frame.deleted) {
+      var edited = document.createElement("span");
+      edited.className = "chat-edited";
+      edited.textContent = words.tEdited;
+      edited.title = localTime(frame.edited_at);
+      meta.appendChild(document.createTextNode(" "));
+      meta.appendChild(edited);
+    }
     element.appendChild(text);
+    renderReactions(element, frame);
     addTools(element);
+  }
+
+  /* A message.updated frame: the message's whole state, applied in place unless older. */
+  function applyUpdate(frame) {
+    var element = messageElement(frame.id);
+    if (element && Number(element.dataset.rev) > frame.rev) return;
+    if (element) {
+      fillMessage(element, frame);
+      relayout();
+    }
+    updatePins(frame);
   }
 
   /* Insert or update a message frame at its place in seq order. */
@@ -382,6 +566,8 @@
     }
     var stick = atBottom();
     if (!element) element = document.createElement("li");
+    // A history page read before a change that already arrived is older: keep the newer state.
+    if (Number(element.dataset.rev) > frame.rev) return;
     fillMessage(element, frame);
     var after = null;
     var items = list.querySelectorAll("li.chat-message:not(.pending)");
@@ -491,6 +677,7 @@
   function handle(frame) {
     switch (frame.type) {
       case "message":
+        if (frame.rev > lastRev) lastRev = frame.rev;
         if (frame.seq > lastSeq + 1 && lastSeq > 0) {
           // A gap (should not happen: the server fills gaps); fetch it rather than lose it.
           send({type: "history", after: lastSeq, limit: config.historyLimit});
@@ -512,11 +699,17 @@
         }
         continueJump();
         break;
+      case "message.updated":
+        if (frame.rev > lastRev) lastRev = frame.rev;
+        applyUpdate(frame);
+        break;
       case "message.deleted":
+        if (frame.rev > lastRev) lastRev = frame.rev;
         var element = messageElement(frame.id);
         if (element) {
-          fillMessage(element, {id: frame.id, seq: frame.seq, deleted: true, user: element.dataset.user || null,
-            datetime: element.querySelector("time").getAttribute("datetime")});
+          element.classList.remove("editing");
+          fillMessage(element, {id: frame.id, seq: frame.seq, rev: frame.rev, deleted: true, user: element.dataset.user || null,
+            datetime: element.querySelector("time").getAttribute("datetime"), reactions: {}, pinned: false});
           relayout();
         }
         // Replies to it now quote a tombstone.
@@ -524,6 +717,7 @@
           fillQuote(quote, {deleted: true});
         });
         if (replyTo && replyTo.id === frame.id) cancelReply();
+        updatePins({id: frame.id, deleted: true, pinned: false});
         break;
       case "presence":
         online = {};
@@ -586,7 +780,7 @@
   function connect() {
     clearTimeout(reconnectTimer);
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + window.location.host + config.socketPath + "?after=" + lastSeq);
+    socket = new WebSocket(scheme + window.location.host + config.socketPath + "?after=" + lastSeq + "&rev=" + lastRev);
     socket.addEventListener("open", function () {
       attempts = 0;
       setState("connected", "Connected");
@@ -689,15 +883,23 @@
 
   document.addEventListener("visibilitychange", markRead);
 
+  var pageFrames = {};
+  (config.history || []).forEach(function (frame) { pageFrames[frame.id] = frame; });
   Array.prototype.forEach.call(list.querySelectorAll("li.chat-message"), function (element) {
-    var time = element.querySelector("time");
-    setTime(time, time.getAttribute("datetime"));
     var seq = Number(element.dataset.seq);
     if (oldestSeq === null || seq < oldestSeq) oldestSeq = seq;
-    addTools(element);
+    var frame = pageFrames[Number(element.dataset.id)];
+    if (frame) {
+      fillMessage(element, frame);
+    } else {
+      var time = element.querySelector("time");
+      setTime(time, time.getAttribute("datetime"));
+      addTools(element);
+    }
   });
   relayout();
   setInterval(refreshTimes, RELATIVE_EVERY);
+  renderPins();
   list.scrollTop = list.scrollHeight;
   applyOwnMute();
   setState("connecting", "Connecting…");

@@ -375,3 +375,44 @@ def test_days_are_separated_and_an_authors_run_of_messages_is_grouped(room, brow
     expect(time).to_have_text(re.compile(r"just now|minute"))
     expect(time).to_have_attribute("title", re.compile(r"\d"))
     session.screenshot(page, "days-and-groups")
+
+
+def test_an_edit_a_reaction_and_a_pin_are_seen_by_the_other(room, browsers):
+    course, owner, (ann, _) = room
+    server, session = browsers
+    student = open_room(session, server, ann, course)
+    instructor = open_room(session, server, owner, course)
+    say(student, "helo everyone")
+    expect(texts(instructor)).to_have_text(["helo everyone"])
+
+    # Ann edits her message with the keyboard: Edit, the new text, Enter.
+    own = delivered(student).first
+    own.get_by_role("button", name="Edit").click()
+    editor = own.get_by_role("textbox", name="Edit your message")
+    expect(editor).to_be_focused()
+    editor.fill("hello everyone")
+    editor.press("Enter")
+    for page in (student, instructor):
+        expect(texts(page)).to_have_text(["hello everyone"])
+        expect(delivered(page).first.locator(".chat-edited")).to_have_text("(edited)")
+
+    # The instructor reacts; Ann sees the count and who reacted.
+    theirs = delivered(instructor).first
+    theirs.get_by_role("button", name="React").click()
+    theirs.get_by_role("group", name="Add a reaction").get_by_role("button", name="🎉").click()
+    reaction = delivered(student).first.locator(".chat-reaction")
+    expect(reaction).to_have_text("🎉 1")
+    expect(reaction).to_have_attribute("title", owner.username)
+
+    # The instructor pins it: it shows in the pinned bar at the top of both pages.
+    theirs.get_by_role("button", name="Pin").click()
+    for page in (student, instructor):
+        expect(page.locator("#chat-pins")).to_be_visible()
+        expect(page.locator("#chat-pins-list li")).to_contain_text("hello everyone")
+    session.screenshot(student, "edited-reacted-pinned")
+
+    # A reload renders the same state from the server.
+    student.reload()
+    expect(student.locator("#chat-state")).to_have_attribute("data-state", "connected")
+    expect(delivered(student).first.locator(".chat-reaction")).to_have_text("🎉 1")
+    expect(student.locator("#chat-pins-list li")).to_contain_text("hello everyone")

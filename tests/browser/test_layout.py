@@ -25,7 +25,7 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect, sync_playwright
 
 from chat.models import Message
-from chat.services import message_create
+from chat.services import message_create, message_edit, message_pin, message_react
 from courses.models import Content, Video
 from quizzes.services import attempt_start
 from students.activation import activation_path
@@ -292,9 +292,17 @@ def world(db):
     graduate = EnrollmentFactory(
         course=course, student=UserFactory(username="grace", first_name="Grace", last_name="Hopper")
     ).student
+    sent = []
     for n in range(12):
         author = instructor if n % 3 == 0 else student
-        message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+        sent.append(
+            message_create(author=author, course=course, text=f"Message {n + 1} about the prism.")
+        )
+    # Messages that changed after they were sent: pinned, edited, reacted to.
+    changed = sent[-2][0]
+    message_pin(actor=instructor, course=course, message_id=sent[0][0].pk, pinned=True)
+    message_edit(actor=student, course=course, message_id=changed.pk, text="Message 11, edited.")
+    message_react(actor=instructor, course=course, message_id=changed.pk, emoji="👍")
     # Formatting, a reply and a day before today: what the room's look has to carry.
     question, _ = message_create(
         author=instructor, course=course, text="Which **colour** bends the most? Try `n = c / v`."

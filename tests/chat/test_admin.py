@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from chat.models import Message
-from chat.services import member_mute, message_create, read_marker_update
+from chat.services import member_mute, message_create, message_edit, read_marker_update
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 
@@ -56,3 +56,14 @@ def test_the_admin_cannot_change_a_messages_html_or_what_it_answers(staff_client
     assert response.status_code in (200, 302)
     chat_data.refresh_from_db()
     assert (chat_data.html, chat_data.reply_to_id) == (html, None)
+
+
+def test_a_messages_page_shows_its_earlier_texts(staff_client, chat_data):
+    course = chat_data.room.course
+    message, _ = message_create(author=course.owner, course=course, text="<b>first</b>")
+    message_edit(actor=course.owner, course=course, message_id=message.pk, text="second")
+
+    page = staff_client.get(f"/admin/chat/message/{message.pk}/change/").content.decode()
+
+    assert "&lt;b&gt;first&lt;/b&gt;" in page
+    assert "second" in page

@@ -674,7 +674,7 @@ async def test_the_owner_deletes_any_message_and_everyone_is_told(room):
     await send(author, message="regrettable")
     frame = await receive_type(instructor, "message")
     await send(instructor, type="delete", id=frame["id"])
-    expected = {"type": "message.deleted", "id": frame["id"], "seq": frame["seq"]}
+    expected = {"type": "message.deleted", "id": frame["id"], "seq": frame["seq"], "rev": 2}
     assert await receive_type(author, "message.deleted") == expected
     assert await receive_type(instructor, "message.deleted") == expected
     await author.disconnect()

@@ -42,9 +42,20 @@ ERROR_CODES = {
     "forbidden",
     "not_found",
     "unavailable",
+    "edit_window_closed",
 }
 CLOSE_CODES = {1000, 1009, 4401, 4403, 4404, 4408, 4429, 1013}
-REPLY_TYPES = {"message", "message.deleted", "member.muted", "history", "pong", "presence"}
+REPLY_TYPES = {
+    "message",
+    "message.deleted",
+    "message.updated",
+    "member.muted",
+    "history",
+    "pong",
+    "presence",
+}
+# A frame naming a message by id, with the fields it needs besides.
+MESSAGE_FRAMES = ["delete", "edit", "react", "pin", "unpin"]
 FRAME_LIMIT = 64 * 1024
 
 UNICODE_EDGES = [
@@ -128,9 +139,20 @@ class Fuzzer:
 
     def wrong_types(self):
         rng = self.rng
-        kind = rng.choice(["message", "history", "typing", "delete", "mute", "ping", "read"])
+        kind = rng.choice(["message", "history", "typing", "mute", "ping", "read", *MESSAGE_FRAMES])
         field = rng.choice(
-            ["message", "before", "after", "limit", "id", "user", "minutes", "seq", "reply_to"]
+            [
+                "message",
+                "before",
+                "after",
+                "limit",
+                "id",
+                "user",
+                "minutes",
+                "seq",
+                "emoji",
+                "reply_to",
+            ]
         )
         frame = {"type": kind, field: self._value()}
         if rng.random() < 0.3:
@@ -161,6 +183,10 @@ class Fuzzer:
                 ("history", "after"),
                 ("history", "limit"),
                 ("delete", "id"),
+                ("edit", "id"),
+                ("react", "id"),
+                ("pin", "id"),
+                ("unpin", "id"),
                 ("mute", "minutes"),
                 ("read", "seq"),
                 ("message", "reply_to"),
@@ -171,6 +197,10 @@ class Fuzzer:
             frame["message"] = "a reply"
         if kind == "mute":
             frame["user"] = "nobody"
+        if kind == "edit":
+            frame["message"] = "edited"
+        if kind == "react":
+            frame["emoji"] = "👍"
         return self._text(frame)
 
     def deep_nesting(self):
@@ -217,6 +247,12 @@ class Fuzzer:
                     {},
                     {"type": "message"},
                     {"type": "delete"},
+                    {"type": "edit"},
+                    {"type": "edit", "id": 1},
+                    {"type": "react", "id": 1},
+                    {"type": "react", "emoji": "👍"},
+                    {"type": "pin"},
+                    {"type": "unpin"},
                     {"type": "mute"},
                     {"type": "mute", "user": "nobody"},
                     {"type": "read"},
@@ -405,6 +441,10 @@ FRAME_FIELDS = {
     "mute": ["user", "minutes"],
     "ping": [],
     "read": ["seq"],
+    "edit": ["id", "message"],
+    "react": ["id", "emoji"],
+    "pin": ["id"],
+    "unpin": ["id"],
 }
 ALL_FIELDS = sorted({field for fields in FRAME_FIELDS.values() for field in fields})
 # Python's int() refuses more than 4,300 digits: numbers longer than that are generated too.
@@ -558,8 +598,10 @@ query_values = st.one_of(after_values, st.text(max_size=80))
 
 @st.composite
 def room_queries(draw):
-    """A query string with `after` and `token` (never read) given zero to three times each."""
+    """A query string with `after`, `rev` and `token` (never read) given zero to three times
+    each."""
     pairs = [("after", draw(after_values)) for _ in range(draw(st.integers(0, 3)))]
+    pairs += [("rev", draw(after_values)) for _ in range(draw(st.integers(0, 2)))]
     pairs += [("token", draw(query_values)) for _ in range(draw(st.integers(0, 3)))]
     pairs += draw(st.lists(st.tuples(st.text(max_size=10), query_values), max_size=2))
     return urlencode(draw(st.permutations(pairs)))
@@ -581,7 +623,11 @@ def test_generated_query_strings_get_presence_and_at_most_an_error_frame(room, h
             assert outcomes == ["close:4401"], outcomes
             return
         assert outcomes[0] == "reply:presence", outcomes
-        assert set(outcomes[1:]) <= {"error:invalid_frame", "reply:message"}, outcomes
+        assert set(outcomes[1:]) <= {
+            "error:invalid_frame",
+            "reply:message",
+            "reply:message.updated",
+        }, outcomes
 
     each_query_is_answered()
     assert "Traceback" not in hypothesis_server.log()

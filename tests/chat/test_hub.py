@@ -22,7 +22,10 @@ def insert_without_event(course, user, count):
         room, _ = Room.objects.select_for_update().get_or_create(course=course)
         for _ in range(count):
             room.last_seq += 1
-            Message.objects.create(room=room, seq=room.last_seq, user=user, text="unannounced")
+            room.last_rev += 1
+            Message.objects.create(
+                room=room, seq=room.last_seq, rev=room.last_rev, user=user, text="unannounced"
+            )
         room.save()
 
 

@@ -8,6 +8,8 @@ import websockets
 from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 
+from chat.models import Message, Room
+from chat.selectors import message_updated_frame
 from deploy.processes import RedisServer
 from students.models import Enrollment
 from tests.chat.conftest import session_key_for, token_key_for
@@ -230,3 +232,103 @@ async def test_a_flooding_client_is_closed_with_4429(room, live_asgi_server):
                 await ws.send(frame)
             await next_of(ws, "never")
     assert ws.close_code == 4429
+
+
+# --- changes to sent messages, across a reconnect ----------------------------------------------
+
+
+class ChatClient:
+    """What a client knows of the room: each message's latest frame, and where it stands."""
+
+    def __init__(self):
+        self.messages: dict[int, dict] = {}
+        self.last_seq = self.last_rev = 0
+
+    def apply(self, frame: dict) -> None:
+        kind = frame["type"]
+        if kind not in ("message", "message.updated", "message.deleted"):
+            return
+        known = self.messages.get(frame["id"])
+        self.last_rev = max(self.last_rev, frame["rev"])
+        if kind == "message":
+            self.last_seq = max(self.last_seq, frame["seq"])
+        if kind == "message.deleted":
+            # The tombstone's state comes with the next resume; here only what the frame says.
+            known.update(deleted=True, message=None, rev=frame["rev"])
+        elif known is None or frame["rev"] >= known["rev"]:
+            self.messages[frame["id"]] = {k: v for k, v in frame.items() if k in STATE_FIELDS}
+
+    async def read_until(self, ws, *, last_seq, last_rev, timeout=TIMEOUT):
+        async with asyncio.timeout(timeout):
+            while (self.last_seq, self.last_rev) != (last_seq, last_rev):
+                self.apply(json.loads(await ws.recv()))
+
+
+# The fields of a message's state (message.updated's, but its type).
+STATE_FIELDS = (
+    "id", "seq", "rev", "message", "html", "deleted", "edited_at", "reply_to", "mentions",
+    "reactions", "attachments", "pinned", "question", "user", "datetime",
+)  # fmt: skip
+
+
+def stored_state(course) -> tuple[dict[int, dict], int, int]:
+    """Each message's state as the database has it, and the room's last seq and rev."""
+    messages = Message.objects.filter(room_id=course.pk).select_related("user")
+    state = {
+        message.pk: {k: v for k, v in message_updated_frame(message).items() if k != "type"}
+        for message in messages
+    }
+    room = Room.objects.get(pk=course.pk)
+    return state, room.last_seq, room.last_rev
+
+
+async def test_a_client_that_resumes_with_after_and_rev_has_the_databases_state(
+    room, daphne_and_uvicorn
+):
+    course, owner, students = room
+    daphne, uvicorn = daphne_and_uvicorn
+    reader = ChatClient()
+    author_token, owner_token = await token_of(students[0]), await token_of(owner)
+    async with (
+        socket(daphne, course, author_token) as author,
+        socket(daphne, course, owner_token) as instructor,
+    ):
+        await next_of(author, "presence")
+        await next_of(instructor, "presence")
+        async with socket(uvicorn, course, await token_of(students[1])) as away:
+            for text in ("one", "two", "three"):
+                await author.send(json.dumps({"message": text}))
+            await reader.read_until(away, last_seq=3, last_rev=3)
+        ids = sorted(reader.messages)
+
+        # While the reader is away: edits, reactions, a pin, a deletion and a new message.
+        async def change(ws, **frame):
+            await ws.send(json.dumps(frame))
+
+        await change(author, type="edit", id=ids[0], message="one, edited")
+        await change(instructor, type="react", id=ids[1], emoji="👍")
+        await change(author, type="react", id=ids[1], emoji="👍")
+        await change(instructor, type="pin", id=ids[2])
+        await change(instructor, type="delete", id=ids[0])
+        await change(author, type="message", message="four")
+        await change(author, type="edit", id=ids[2], message="three, edited")
+        await change(author, type="react", id=ids[1], emoji="🎉")
+        # Every change has been stored once the author's last answer is back.
+        await next_of(author, "message.updated")
+        while (await database_sync_to_async(stored_state)(course))[2] < 3 + 8:
+            await asyncio.sleep(0.05)
+
+        state, last_seq, last_rev = await database_sync_to_async(stored_state)(course)
+        query = f"?after={reader.last_seq}&rev={reader.last_rev}"
+        async with connect(
+            f"{uvicorn.ws_url}/ws/chat/room/{course.pk}/{query}",
+            additional_headers={"Authorization": f"Token {await token_of(students[1])}"},
+            open_timeout=TIMEOUT,
+        ) as back:
+            await reader.read_until(back, last_seq=last_seq, last_rev=last_rev)
+            assert reader.messages == state
+
+            # Live again: the next change arrives in place.
+            await change(instructor, type="unpin", id=ids[2])
+            await reader.read_until(back, last_seq=last_seq, last_rev=last_rev + 1)
+            assert reader.messages[ids[2]]["pinned"] is False

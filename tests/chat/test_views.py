@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from chat.models import ReadMarker
-from chat.services import message_create, message_delete
+from chat.services import message_create, message_delete, message_edit, message_pin
 from courses.models import Course
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
@@ -203,3 +203,23 @@ def test_my_courses_shows_each_rooms_unread_count_beside_the_course(client, cour
     html = client.get(reverse("student_course_list")).content.decode()
     # Once in the navigation's total, once on the course's card.
     assert html.count(unread_badge(3)) == 2
+
+
+def test_the_page_shows_pins_edits_and_the_rev_its_socket_resumes_from(client, course, student):
+    first, _ = message_create(author=student, course=course, text="pin me")
+    second, _ = message_create(author=student, course=course, text="first draft")
+    message_pin(actor=course.owner, course=course, message_id=first.pk, pinned=True)
+    message_edit(actor=student, course=course, message_id=second.pk, text="second draft")
+    client.force_login(student)
+
+    html = client.get(room_url(course)).content.decode()
+
+    pins = html.split('id="chat-pins-list">')[1].split("</ol>")[0]
+    assert "pin me" in pins
+    assert "draft" not in pins
+    assert "(edited)" in html
+    config = json.loads(
+        html.split('id="chat-config" type="application/json">')[1].split("</script>")[0]
+    )
+    assert (config["lastSeq"], config["lastRev"]) == (2, 4)
+    assert [frame["pinned"] for frame in config["history"]] == [True, False]

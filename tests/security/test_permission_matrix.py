@@ -33,6 +33,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.generic.edit import ProcessFormView
 from rest_framework.authtoken.models import Token
 
+from chat.services import message_create, message_pin
 from courses import services
 from courses.forms import ORDER_PAYLOAD_INVALID
 from courses.models import File, Quiz
@@ -138,6 +139,9 @@ PUBLISHED = {
     ("api:course-enrollment-enroll", "POST"): (401, 200, 200, 200, 400, 200),
     ("api:course-enrollment-unenroll", "POST"): (401, 200, 200, 200, 400, 200),
     ("api:course-messages-messages", "GET"): (401, 403, 200, 403, 200, 403),
+    ("api:course-messages-pins", "GET"): (401, 403, 200, 403, 200, 403),
+    # A chat message's earlier texts (the student wrote it): for the instructor and staff.
+    ("api:message-edits", "GET"): (401, 404, 403, 404, 200, 200),
     ("api:module-detail", "GET"): (401, 403, 403, 404, 200, 403),
     ("api:module-detail", "PATCH"): (401, 403, 403, 404, 200, 403),
     ("api:module-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
@@ -169,6 +173,8 @@ DRAFT = {
     ("api:course-enrollment-enroll", "POST"): (401, 404, 404, 404, 404, 404),
     ("api:course-enrollment-unenroll", "POST"): (401, 404, 404, 404, 404, 404),
     ("api:course-messages-messages", "GET"): (401, 404, 404, 404, 200, 404),
+    ("api:course-messages-pins", "GET"): (401, 404, 404, 404, 200, 404),
+    ("api:message-edits", "GET"): (401, 404, 404, 404, 200, 200),
     ("api:content-completion-done", "POST"): (401, 404, 404, 404, 200, 404),
     ("api:content-completion-done", "DELETE"): (401, 404, 404, 404, 200, 404),
     # The owner still sees a draft's gradebook; a certificate stays verifiable (and revocable).
@@ -268,6 +274,7 @@ def world(db, settings, tmp_path):
     QuestionFactory(quiz=quiz_content.item)
     student = EnrollmentFactory(course=course, student=UserFactory(username="student")).student
     attempt = attempt_start(student=student, content=quiz_content)
+    message, _ = message_create(author=student, course=course, text="Hello")
     # The other instructor owns a course too, so a 404 is about ownership, not an empty CMS.
     CourseFactory(owner=other_instructor)
     # Another student completed the course, its quiz passed: their certificate is issued.
@@ -293,6 +300,7 @@ def world(db, settings, tmp_path):
         certificate=certificate,
         quiz_content=quiz_content,
         attempt=attempt,
+        message=message,
     )
 
 
@@ -320,6 +328,7 @@ def samples(world) -> dict:
         "api:content-attempts-attempts": {"pk": world.quiz_content.pk},
         "api:attempt-detail": {"pk": world.attempt.pk},
         "api:attempt-submit": {"pk": world.attempt.pk},
+        "api:message-edits": {"pk": world.message.pk},
     }
 
 
@@ -814,3 +823,63 @@ async def test_chat_socket_of_a_draft_is_open_to_its_owner_only(socket_world, ro
     outcome = await socket_outcome(room_path(course.pk), socket_world.users[role])
 
     assert outcome == expected
+
+
+# --- the chat's frames that change a sent message ------------------------------------------------
+# Only members have a socket (SOCKET_EXPECTED: strangers, other instructors and staff are closed
+# with 4403 before any frame), so a frame's rule is between the message's author, another member
+# and the course's owner. Each answer: the `message.updated` everyone gets, or an error code.
+
+FRAME_ROLES = ("author", "other_member", "owner")
+FRAME_EXPECTED = {
+    "edit": ("message.updated", "forbidden", "forbidden"),
+    "react": ("message.updated", "message.updated", "message.updated"),
+    "pin": ("forbidden", "forbidden", "message.updated"),
+    "unpin": ("forbidden", "forbidden", "message.updated"),
+    "delete": ("message.deleted", "forbidden", "message.deleted"),
+}
+FRAME_BODIES = {"edit": {"message": "Edited"}, "react": {"emoji": "👍"}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "role", "expected"),
+    [
+        pytest.param(kind, role, expected, id=f"{kind}-{role}")
+        for kind, row in FRAME_EXPECTED.items()
+        for role, expected in zip(FRAME_ROLES, row, strict=True)
+    ],
+)
+async def test_chat_frames_on_a_message_answer_as_the_table_says(
+    socket_world, kind, role, expected
+):
+    course = socket_world.course
+    author = socket_world.users["student"]
+    users = {
+        "author": author,
+        "other_member": await database_sync_to_async(
+            lambda: EnrollmentFactory(course=course).student
+        )(),
+        "owner": socket_world.users["owner"],
+    }
+    message, _ = await database_sync_to_async(message_create)(
+        author=author, course=course, text="Hello"
+    )
+    if kind == "unpin":
+        await database_sync_to_async(pin_for_test)(course, message)
+    communicator, connected, _ = await open_socket(room_path(course.pk), user=users[role])
+    try:
+        assert connected
+        frame = {"type": kind, "id": message.pk, **FRAME_BODIES.get(kind, {})}
+        await communicator.send_to(text_data=json.dumps(frame))
+        while (answer := await communicator.receive_json_from(timeout=3))["type"] in (
+            "presence",
+            "presence.join",
+        ):
+            pass
+        assert answer.get("code", answer["type"]) == expected
+    finally:
+        await communicator.disconnect()
+
+
+def pin_for_test(course, message):
+    message_pin(actor=course.owner, course=course, message_id=message.pk, pinned=True)
