@@ -16,6 +16,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
@@ -207,7 +208,10 @@ class CourseCreateView(InstructorRequiredMixin, InvalidSubmissionMixin, FormView
         except ValidationError as error:
             _add_service_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, f"“{course.title}” created as a draft. Add its modules.")
+        messages.success(
+            self.request,
+            _("“%(title)s” created as a draft. Add its modules.") % {"title": course.title},
+        )
         return redirect("course_module_update", pk=course.pk)
 
 
@@ -235,7 +239,7 @@ class CourseUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, FormView):
         except ValidationError as error:
             _add_service_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, "Course saved.")
+        messages.success(self.request, _("Course saved."))
         return redirect("manage_course_list")
 
 
@@ -246,7 +250,7 @@ class CourseDeleteView(OwnedCourseMixin, TemplateView):
     def post(self, request, pk):
         title = self.course.title
         services.course_delete(course=self.course)
-        messages.success(request, f"“{title}” deleted.")
+        messages.success(request, _("“%(title)s” deleted.") % {"title": title})
         return redirect("manage_course_list")
 
 
@@ -256,7 +260,7 @@ class CoursePublishView(OwnedCourseMixin, View):
 
     def post(self, request, pk):
         services.course_publish(course=self.course)
-        messages.success(request, f"“{self.course.title}” is published.")
+        messages.success(request, _("“%(title)s” is published.") % {"title": self.course.title})
         return redirect("manage_course_list")
 
 
@@ -266,7 +270,7 @@ class CourseUnpublishView(OwnedCourseMixin, View):
 
     def post(self, request, pk):
         services.course_unpublish(course=self.course)
-        messages.success(request, f"“{self.course.title}” is back to draft.")
+        messages.success(request, _("“%(title)s” is back to draft.") % {"title": self.course.title})
         return redirect("manage_course_list")
 
 
@@ -285,7 +289,7 @@ class CourseModuleUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, TemplateV
         if not formset.is_valid():
             return self.render_invalid(formset=formset)
         services.module_formset_save(course=self.course, formset=formset)
-        messages.success(request, "Modules saved.")
+        messages.success(request, _("Modules saved."))
         return redirect("course_module_update", pk=self.course.pk)
 
     def _formset(self, data=None):
@@ -354,7 +358,7 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
-                messages.success(request, f"“{item.title}” saved.")
+                messages.success(request, _("“%(title)s” saved.") % {"title": item.title})
                 return redirect("module_content_list", module_id=self.module.pk)
         return self.render_invalid(form=form)
 
@@ -372,7 +376,7 @@ class ContentDeleteView(InstructorRequiredMixin, View):
 
     def post(self, request, id):
         services.content_delete(content=self.content)
-        messages.success(request, "Content deleted.")
+        messages.success(request, _("Content deleted."))
         return redirect("module_content_list", module_id=self.content.module_id)
 
 

@@ -18,13 +18,14 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.template import loader
 from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
 # What psycopg raises when the server is down, restarting or dropped the connection.
 DATABASE_DOWN = (OperationalError, InterfaceError)
-UNAVAILABLE_MESSAGE = "The service is briefly unavailable; try again in a few seconds."
+UNAVAILABLE_MESSAGE = _("The service is briefly unavailable; try again in a few seconds.")
 RETRY_AFTER_SECONDS = 5
 
 UNAVAILABLE_PAGE = """<!DOCTYPE html>

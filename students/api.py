@@ -5,6 +5,7 @@ Adapters over students.services and students.selectors, like the HTML views.
 
 from django.contrib.auth import authenticate
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
@@ -31,7 +32,7 @@ from .services import (
     token_revoke,
 )
 
-INVALID_CREDENTIALS = "Unable to log in with this username and password."
+INVALID_CREDENTIALS = _("Unable to log in with this username and password.")
 
 
 class EnrollmentStateSerializer(serializers.Serializer):

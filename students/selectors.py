@@ -16,7 +16,7 @@ from courses.models import Content, Course, Module
 from courses.selectors import course_list_for_owner
 from educa.db import BIGINT_MAX
 
-from .models import ContentCompletion, Enrollment
+from .models import ContentCompletion, Enrollment, Profile
 
 
 @dataclass(frozen=True)
@@ -391,3 +391,9 @@ def course_progress_from_modules(modules: list[Module]) -> Progress:
         done=sum(module.done_count for module in modules),
         total=sum(module.content_count for module in modules),
     )
+
+
+def profile_language_for_user(*, user) -> str:
+    """The language the user saved ("" when none: the browser's applies). One query."""
+    language = Profile.objects.filter(user=user).values_list("language", flat=True).first()
+    return language or ""

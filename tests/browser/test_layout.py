@@ -72,6 +72,8 @@ NOT_PAGES = {
     "module_content_delete": "POST only, then a redirect",
     "content_file": "a course file or image, not a page",
     "favicon": "a redirect to the icon, not a page",
+    "language_switch": "sets the language, then a redirect back",
+    "javascript_catalog": "the translations of static/js, a script",
     "student_enroll_course": "POST only, then a redirect",
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",

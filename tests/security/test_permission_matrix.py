@@ -117,6 +117,9 @@ PUBLISHED = {
     ("api:content-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
     ("api:content-completion-done", "POST"): (401, 403, 200, 403, 200, 403),
     ("api:content-completion-done", "DELETE"): (401, 403, 200, 403, 200, 403),
+    # --- the language links: a redirect back for everyone
+    ("language_switch", "GET"): (302, 302, 302, 302, 302, 302),
+    ("javascript_catalog", "GET"): (200, 200, 200, 200, 200, 200),
 }
 
 # The same course as a draft (its student still enrolled): only its owner sees it; for everyone
@@ -245,6 +248,7 @@ def samples(world) -> dict:
         "model_name": "file",
         "slug": world.course.slug,
         "subject": world.course.subject.slug,
+        "code": "es",
         "module_content_update": {"id": world.item.pk},
         "api:subject-detail": {"pk": world.course.subject_id},
         "api:module-detail": {"pk": world.module.pk},
@@ -463,7 +467,7 @@ BAD_DATA = {
     ("account_activate", "POST"): BadData(
         "anonymous",
         lambda world: {},
-        ACTIVATION_LINK_INVALID,
+        str(ACTIVATION_LINK_INVALID),
         address=lambda client, world: reverse("account_activate", args=["MQ", "spent-token"]),
     ),
     ("student_registration", "POST"): BadData(
