@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .fields import OrderField
 from .rendering import markdown_to_html, video_embed_url
@@ -20,6 +21,13 @@ from .validators import (
 )
 
 CONTENT_MODELS = ("text", "video", "image", "file")
+# What people call each kind of content (CONTENT_MODELS are machine names).
+CONTENT_KIND_NAMES = {
+    "text": _("text"),
+    "video": _("video"),
+    "image": _("image"),
+    "file": _("file"),
+}
 
 
 class Subject(models.Model):
@@ -51,8 +59,8 @@ class Catalogue(models.Model):
 
 class Course(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, related_name="courses_created", on_delete=models.CASCADE

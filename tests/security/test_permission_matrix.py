@@ -510,9 +510,9 @@ BAD_DATA = {
     ),
     ("module_content_create", "POST"): BadData("owner", lambda world: {"title": ""}, REQUIRED),
     ("module_content_update", "POST"): BadData("owner", lambda world: {"title": ""}, REQUIRED),
-    ("module_order", "POST"): BadData("owner", lambda world: '{"1": ', ORDER_PAYLOAD_INVALID),
+    ("module_order", "POST"): BadData("owner", lambda world: '{"1": ', str(ORDER_PAYLOAD_INVALID)),
     ("content_order", "POST"): BadData(
-        "owner", lambda world: json.dumps({world.content.pk: -1}), ORDER_PAYLOAD_INVALID
+        "owner", lambda world: json.dumps({world.content.pk: -1}), str(ORDER_PAYLOAD_INVALID)
     ),
     # --- API
     ("api:token", "POST"): BadData(
