@@ -37,7 +37,7 @@ def _course_lock(course_id: int) -> Course:
     """
     course = Course.objects.select_for_update().filter(pk=course_id).first()
     if course is None:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     return course
 
 

@@ -117,7 +117,7 @@ class ContentFileView(LoginRequiredMixin, View):
         content = content_get_for_member(user=request.user, content_id=id)
         item = content.item
         if content.kind not in ("file", "image") or item is None or not item.file:
-            raise Http404("This content has no file.")
+            raise Http404(_("This content has no file."))
         name = item.file.name
         suffix = PurePosixPath(name).suffix
         # An <img> still shows an attachment; opened directly, it downloads instead of rendering.
@@ -134,7 +134,7 @@ class ContentFileView(LoginRequiredMixin, View):
             try:
                 handle = item.file.open("rb")
             except FileNotFoundError:
-                raise Http404("The file is missing.") from None
+                raise Http404(_("The file is missing.")) from None
             response = FileResponse(handle, content_type=content_type)
         download_name = f"{slugify(item.title) or content.kind}{suffix}"
         response["Content-Disposition"] = content_disposition_header(True, download_name)
@@ -325,7 +325,7 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
 
     def load_owned(self, *, module_id, model_name, id=None):
         if model_name not in CONTENT_FORMS:
-            raise Http404("No such kind of content.")
+            raise Http404(_("No such kind of content."))
         self.kind, self.form_class = model_name, CONTENT_FORMS[model_name]
         user = self.request.user
         if id is None:

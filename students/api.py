@@ -72,7 +72,7 @@ class MyCourseSerializer(serializers.Serializer):
 def _course_for_enrollment(pk) -> Course:
     course = course_get_for_enrollment(course_id=pk)
     if course is None:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     return course
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from courses.cache import module_contents_rendered, module_list_for_course_cached
 from courses.models import Content, Course, Module
@@ -182,7 +183,7 @@ class NotAMember(PermissionDenied):
 def _raise_refusal(refusal: Refusal | None, course: Course | None = None) -> None:
     """Http404 or NotAMember for a refusal of the membership rule; nothing for None."""
     if refusal is Refusal.NOT_FOUND:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     if refusal is not None:
         raise NotAMember(course)
 
@@ -205,7 +206,7 @@ def content_get_for_member(*, user, content_id: int) -> Content:
     """
     content = Content.objects.select_related("module__course").filter(pk=content_id).first()
     if content is None:
-        raise Http404("No such content.")
+        raise Http404(_("No such content."))
     course = content.module.course
     _raise_refusal(course_membership_refusal(user=user, course=course), course)
     return content
@@ -312,7 +313,7 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
     Same rules as course_get_for_member; one query for an enrolled student.
     """
     if not 0 < course_id <= BIGINT_MAX:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     course = next(iter(Course.objects.raw(_STUDY_COURSE_SQL, [user.pk, course_id])), None)
     if course is None:
         return course_get_for_member(user=user, course_id=course_id), None
@@ -378,7 +379,7 @@ def module_pick_for_study(
     by_id = {module.pk: module for module in modules}
     if module_id is not None:
         if module_id not in by_id:
-            raise Http404("This course has no such module.")
+            raise Http404(_("This course has no such module."))
         return by_id[module_id]
     if enrollment is not None and enrollment.last_module_id in by_id:
         return by_id[enrollment.last_module_id]

@@ -151,6 +151,13 @@ def test_the_reminder_is_in_the_language_the_user_saved(django_capture_on_commit
     assert message.body.startswith("Hola, Ana:")
 
 
+def test_an_api_error_in_spanish_keeps_its_english_code(client):
+    response = client.get("/api/courses/999999/", **SPANISH)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Ese curso no existe.", "code": "not_found"}
+
+
 # --- the footer's links -------------------------------------------------------------------------
 
 
