@@ -64,6 +64,11 @@ class ChatConsumer(RoomSocket):
     language: str | None = None
 
     async def dispatch(self, message):
+        # Only the client's events are answered with words; the hub's (a room's fan-out) skip
+        # the switch.
+        if not message["type"].startswith("websocket."):
+            await super().dispatch(message)
+            return
         if self.language is None:
             self.language = language_for_scope(self.scope)
         # Answers started from here (answer_soon's tasks) copy the active language with the
