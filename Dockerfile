@@ -18,6 +18,14 @@ RUN python -m venv /opt/venv
 COPY requirements/ /tmp/requirements/
 RUN /opt/venv/bin/pip install -r /tmp/requirements/prod.txt
 
+# ---- messages: the translations compiled (locale/*/LC_MESSAGES/*.mo; git holds only the .po)
+FROM python:${PYTHON_VERSION}-slim-bookworm AS messages
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+COPY locale/ /tmp/locale/
+RUN for po in /tmp/locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "${po%.po}.mo" "$po"; done
+
 # ---- app: the runtime, without compilers; code owned by root, only /srv/educa writable
 FROM python:${PYTHON_VERSION}-slim-bookworm AS app
 ENV PATH=/opt/venv/bin:$PATH \
@@ -38,6 +46,7 @@ RUN apt-get update \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY . /app
+COPY --from=messages /tmp/locale/ /app/locale/
 RUN python -m compileall -q /app
 USER educa
 EXPOSE 8000 8001

@@ -3,11 +3,12 @@ PYTHON := $(VENV)/bin/python
 MANAGE := $(PYTHON) manage.py
 # PyICU (requirements/base.txt) is compiled against ICU: libicu-dev, pkg-config, g++.
 ICU_BUILD_PACKAGES := libicu-dev pkg-config g++
-# iproute2: `ip netns` for the cluster scenarios (tests/cluster/).
-DEB_PACKAGES := redis-server redis-sentinel memcached nginx postgresql chromium gettext-base openssl \
-	iproute2 $(ICU_BUILD_PACKAGES)
+# iproute2: `ip netns` for the cluster scenarios (tests/cluster/). gettext: msgfmt, which compiles
+# the translations (`make messages`).
+DEB_PACKAGES := redis-server redis-sentinel memcached nginx postgresql chromium gettext-base gettext \
+	openssl iproute2 $(ICU_BUILD_PACKAGES)
 # What `make prod` needs (no browser).
-PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base openssl \
+PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base gettext openssl \
 	$(ICU_BUILD_PACKAGES)
 # What `make bench` needs: the production stack plus the HTTP load generator.
 BENCH_DEB_PACKAGES := $(PROD_DEB_PACKAGES) wrk
@@ -18,7 +19,17 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test test-cluster fuzz lint format system-packages prod prod-stop prod-packages \
-	cert backup restore bench bench-smoke bench-packages screenshots
+	cert backup restore bench bench-smoke bench-packages screenshots messages
+
+# The compiled translations: locale/<language>/LC_MESSAGES/*.mo from the .po files beside them
+# (README: Languages). Only the .po files are in git.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+messages: $(MO_FILES)
+
+locale/%.mo: locale/%.po
+	msgfmt --check -o $@ $<
 
 $(VENV)/.installed-%: requirements/%.txt requirements/base.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -32,7 +43,7 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r $<
 	touch $@
 
-run: $(VENV)/.installed-local
+run: $(VENV)/.installed-local messages
 	$(MANAGE) migrate --no-input
 	$(MANAGE) loaddemo
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 educa.asgi:application
@@ -57,7 +68,7 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format .
 
 # The cluster scenarios first (their figures printed), then the rest: the suite's summary is last.
-test: system-packages $(VENV)/.installed-test $(CHECKOV_VENV)/.installed lint
+test: system-packages $(VENV)/.installed-test $(CHECKOV_VENV)/.installed lint messages
 	@$(MAKE) --no-print-directory test-cluster
 	$(VENV)/bin/pytest --ignore=tests/cluster
 
@@ -73,7 +84,7 @@ fuzz: system-packages $(VENV)/.installed-test
 
 # The production stack natively on loopback (README: Running in production): PostgreSQL, Redis, Memcached,
 # uWSGI, two Daphne processes and Nginx; prints the https address.
-prod: prod-packages $(VENV)/.installed-prod cert
+prod: prod-packages $(VENV)/.installed-prod cert messages
 	$(PYTHON) -m deploy.native start
 
 # Stops exactly the processes `make prod` started (recorded in .prod/stack.json).

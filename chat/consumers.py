@@ -14,10 +14,12 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 from django.http import Http404
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from courses.models import Course
 from educa.db import BIGINT_MAX
+from students.language import language_for_scope
 from students.selectors import course_get_for_member
 
 from . import selectors, services
@@ -50,7 +52,7 @@ class FrameError(Exception):
 def _json_int(digits: str) -> int:
     """json's parse_int: a number too long for any field is refused before int() reads it."""
     if len(digits) > NUMBER_DIGITS_MAX:
-        raise FrameError("invalid_frame", "Numbers in frames are at most 2^63 - 1.")
+        raise FrameError("invalid_frame", _("Numbers in frames are at most 2^63 - 1."))
     return int(digits)
 
 
@@ -74,6 +76,21 @@ class ChatConsumer(RoomSocket):
     # The course's owner, not the Course: every socket of a room would hold its own copy.
     owner_id: int | None = None
     last_typing = 0.0
+    # The handshake's language (cookie, else Accept-Language): error details are written in it.
+    language: str | None = None
+
+    async def dispatch(self, message):
+        # Only the client's events are answered with words; the hub's (a room's fan-out) skip
+        # the switch.
+        if not message["type"].startswith("websocket."):
+            await super().dispatch(message)
+            return
+        if self.language is None:
+            self.language = language_for_scope(self.scope)
+        # Answers started from here (answer_soon's tasks) copy the active language with the
+        # rest of the context.
+        with translation.override(self.language):
+            await super().dispatch(message)
 
     # --- connection -------------------------------------------------------------------------
 
@@ -106,10 +123,10 @@ class ChatConsumer(RoomSocket):
     def _resume_from_query(self) -> tuple[int | None, int | None]:
         """The `after` (a seq) and `rev` query parameters; None when absent."""
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        after = _query_number(query, "after", "after is a seq: a whole number from 0.")
-        rev = _query_number(query, "rev", gettext("rev is a whole number from 0."))
+        after = _query_number(query, "after", _("after is a seq: a whole number from 0."))
+        rev = _query_number(query, "rev", _("rev is a whole number from 0."))
         if rev is not None and after is None:
-            raise FrameError("invalid_frame", gettext("rev needs after: ?after=<seq>&rev=<rev>."))
+            raise FrameError("invalid_frame", _("rev needs after: ?after=<seq>&rev=<rev>."))
         return after, rev
 
     # --- frames from the client ---------------------------------------------------------------
@@ -125,7 +142,7 @@ class ChatConsumer(RoomSocket):
             kind = content.get("type", "message")
             handler = FRAME_HANDLERS.get(kind) if isinstance(kind, str) else None
             if handler is None:
-                raise FrameError("invalid_frame", "Unknown frame type.")
+                raise FrameError("invalid_frame", _("Unknown frame type."))
             await handler(self, content)
         except FrameError as error:
             await self._error(error.code, error.detail, client_id)
@@ -133,18 +150,18 @@ class ChatConsumer(RoomSocket):
             await self._refusal(error, client_id)
         except DatabaseError as error:
             logger.warning("Chat frame not handled, database unavailable: %s", error)
-            await self._error("unavailable", "Not stored: try again later.", client_id)
+            await self._error("unavailable", _("Not stored: try again later."), client_id)
 
     def _parse(self, message) -> dict:
         text = message.get("text")
         if text is None:
-            raise FrameError("invalid_frame", "Frames are JSON text, not binary.")
+            raise FrameError("invalid_frame", _("Frames are JSON text, not binary."))
         try:
             content = json.loads(text, parse_int=_json_int)
         except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
-            raise FrameError("invalid_json", "The frame is not valid JSON.") from None
+            raise FrameError("invalid_json", _("The frame is not valid JSON.")) from None
         if not isinstance(content, dict):
-            raise FrameError("invalid_frame", "A frame is a JSON object.")
+            raise FrameError("invalid_frame", _("A frame is a JSON object."))
         return content
 
     async def _error(self, code: str, detail: str, client_id: str | None = None, **fields):
@@ -161,7 +178,7 @@ class ChatConsumer(RoomSocket):
 
     async def frame_message(self, content: dict):
         if "message" not in content:
-            raise FrameError("invalid_frame", 'A message frame has a "message" string.')
+            raise FrameError("invalid_frame", _('A message frame has a "message" string.'))
         # Refused here, before the writer: an invalid frame costs no rate-limit call or thread
         # hop (message_create_many checks again for its other callers).
         text = services.message_text_clean(content["message"])
@@ -186,11 +203,11 @@ class ChatConsumer(RoomSocket):
             await self._refusal(error, draft.client_id)
         except TimeoutError:
             logger.warning("Chat message not confirmed within CHAT_WRITE_TIMEOUT")
-            detail = "Not confirmed: resend it with the same client_id to know."
+            detail = _("Not confirmed: resend it with the same client_id to know.")
             await self._error("unavailable", detail, draft.client_id)
         except DatabaseError as error:
             logger.warning("Chat message not stored, database unavailable: %s", error)
-            await self._error("unavailable", "Not stored: try again later.", draft.client_id)
+            await self._error("unavailable", _("Not stored: try again later."), draft.client_id)
 
     def _course(self) -> Course:
         """The room's course as the services need it: its id and owner."""
@@ -200,12 +217,14 @@ class ChatConsumer(RoomSocket):
         before, after = content.get("before"), content.get("after")
         limit = content.get("limit", selectors.HISTORY_LIMIT_DEFAULT)
         if before is not None and not _in_range(before, 1):
-            raise FrameError("invalid_frame", "before is a seq: a whole number from 1.")
+            raise FrameError("invalid_frame", _("before is a seq: a whole number from 1."))
         if after is not None and not _in_range(after, 0):
-            raise FrameError("invalid_frame", "after is a seq: a whole number from 0.")
+            raise FrameError("invalid_frame", _("after is a seq: a whole number from 0."))
         if not _in_range(limit, 1, selectors.HISTORY_LIMIT_MAX):
             raise FrameError(
-                "invalid_frame", f"limit is a whole number from 1 to {selectors.HISTORY_LIMIT_MAX}."
+                "invalid_frame",
+                _("limit is a whole number from 1 to %(max)s.")
+                % {"max": selectors.HISTORY_LIMIT_MAX},
             )
         page = await db(selectors.message_list_for_room)(
             course_id=self.room_id, before=before, after=after, limit=limit
@@ -230,7 +249,7 @@ class ChatConsumer(RoomSocket):
     async def frame_delete(self, content: dict):
         message_id = content.get("id")
         if not _in_range(message_id, -BIGINT_MAX - 1):
-            raise FrameError("invalid_frame", "id is a message id.")
+            raise FrameError("invalid_frame", _("id is a message id."))
         message, changed = await db(services.message_delete)(
             actor=self.user, course=self._course(), message_id=message_id
         )
@@ -239,7 +258,7 @@ class ChatConsumer(RoomSocket):
 
     async def frame_edit(self, content: dict):
         if "message" not in content:
-            raise FrameError("invalid_frame", gettext('An edit frame has a "message" string.'))
+            raise FrameError("invalid_frame", _('An edit frame has a "message" string.'))
         await db(services.message_edit)(
             actor=self.user,
             course=self._course(),
@@ -288,7 +307,7 @@ class ChatConsumer(RoomSocket):
     async def frame_read(self, content: dict):
         seq = content.get("seq")
         if not _in_range(seq, 0):
-            raise FrameError("invalid_frame", "seq is a whole number from 0.")
+            raise FrameError("invalid_frame", _("seq is a whole number from 0."))
         await db(services.read_marker_update)(user=self.user, course_id=self.room_id, seq=seq)
 
 

@@ -41,24 +41,26 @@ from .selectors import (
     unmute_frame,
 )
 
-MESSAGE_NOT_TEXT = "A message is a string."
-MESSAGE_EMPTY = "A message needs some text."
-MESSAGE_TOO_LONG = "A message has at most %(limit)d characters."
-MESSAGE_BAD_CHARACTERS = "A message cannot contain NUL characters or lone surrogates."
-CLIENT_ID_INVALID = "client_id is a string of 1 to 64 characters."
-REPLY_TO_INVALID = "reply_to is a message id."
-REPLY_TO_NOT_FOUND = "The message to reply to is not in this room."
+MESSAGE_NOT_TEXT = _("A message is a string.")
+MESSAGE_EMPTY = _("A message needs some text.")
+MESSAGE_TOO_LONG = _("A message has at most %(limit)d characters.")
+MESSAGE_BAD_CHARACTERS = _("A message cannot contain NUL characters or lone surrogates.")
+CLIENT_ID_INVALID = _("client_id is a string of 1 to 64 characters.")
+REPLY_TO_INVALID = _("reply_to is a message id.")
+REPLY_TO_NOT_FOUND = _("The message to reply to is not in this room.")
 # The end of the mute travels as the error frame's `until`, for the client to say in its own time.
-MUTED = "You are muted in this room."
-RATE_LIMITED = "Too many messages: wait a few seconds."
-MESSAGE_NOT_FOUND = "There is no such message in this room."
-DELETE_FORBIDDEN = "Only the instructor, or the author within %(minutes)d minutes, may delete it."
-MUTE_FORBIDDEN = "Only the course's instructor may mute members."
-MUTE_OWNER = "The instructor cannot be muted."
-MUTE_NOT_MEMBER = "There is no such member in this room."
-MUTE_MINUTES = "minutes is a whole number from 1 to 1440."
-UNMUTE_FORBIDDEN = "Only the course's instructor may unmute members."
-UNMUTE_NOT_MUTED = "There is no muted member of that name in this room."
+MUTED = _("You are muted in this room.")
+RATE_LIMITED = _("Too many messages: wait a few seconds.")
+MESSAGE_NOT_FOUND = _("There is no such message in this room.")
+DELETE_FORBIDDEN = _(
+    "Only the instructor, or the author within %(minutes)d minutes, may delete it."
+)
+MUTE_FORBIDDEN = _("Only the course's instructor may mute members.")
+MUTE_OWNER = _("The instructor cannot be muted.")
+MUTE_NOT_MEMBER = _("There is no such member in this room.")
+MUTE_MINUTES = _("minutes is a whole number from 1 to 1440.")
+UNMUTE_FORBIDDEN = _("Only the course's instructor may unmute members.")
+UNMUTE_NOT_MUTED = _("There is no muted member of that name in this room.")
 MESSAGE_ID_INVALID = _("id is a message id.")
 EDIT_FORBIDDEN = _("Only its author may edit a message.")
 EDIT_WINDOW_CLOSED = _("A message can be edited for %(minutes)d minutes after it is sent.")

@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import F
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from educa.db import BIGINT_MAX
@@ -169,7 +170,11 @@ def module_contents_rendered(*, module: Module, version: int) -> list[RenderedCo
             for content in contents
         ]
 
-    key = cache_key("course", module.course_id, version, "module", module.pk, "contents")
+    # Files and videos are rendered with words around them: one entry per language.
+    key = cache_key(
+        "course", module.course_id, version, "module", module.pk, "contents",
+        translation.get_language(),
+    )  # fmt: skip
     return read_through(key, build)
 
 
@@ -215,9 +220,10 @@ class AnonymousPageCacheMiddleware:
     messages and the view run: such a hit costs the version query and one cache read.
 
     Only GETs without a session or messages cookie qualify (their page is the same for every
-    such visitor). A response is stored, with the headers the inner middleware gave it, only
-    when it is a 200 that set no cookie and did not use the CSRF token: it then holds nothing of
-    the visitor who caused it. Responses say `X-Cache: hit` or `miss`.
+    such visitor in one language: the key names the language). A response is stored, with the
+    headers the inner middleware gave it, only when it is a 200 that set no cookie and did not
+    use the CSRF token: it then holds nothing of the visitor who caused it. Responses say
+    `X-Cache: hit` or `miss`.
     """
 
     def __init__(self, get_response):
@@ -256,7 +262,11 @@ class AnonymousPageCacheMiddleware:
         except DisallowedHost:
             return None
         view = _page_cache_view(request)
-        return view.page_cache_key() if view is not None else None
+        key = view.page_cache_key() if view is not None else None
+        if key is None:
+            return None
+        # What LocaleMiddleware will pick (cookie, else Accept-Language): no query, no session.
+        return f"{key}:{translation.get_language_from_request(request)}"
 
     @staticmethod
     def _storable(request, response) -> bool:

@@ -19,7 +19,7 @@ from .models import (
 )
 from .validators import RASTER_CONTENT_TYPES
 
-ORDER_PAYLOAD_INVALID = 'Send a JSON object {"<id>": <position>, ...} of whole numbers.'
+ORDER_PAYLOAD_INVALID = _('Send a JSON object {"<id>": <position>, ...} of whole numbers.')
 ORDER_PAYLOAD_MAX_ITEMS = 1000
 
 
@@ -27,7 +27,13 @@ class CourseForm(forms.ModelForm):
     class Meta:
         model = Course
         fields = ["subject", "title", "slug", "overview"]
-        help_texts = {"slug": "The address of the course page; left blank, made from the title."}
+        labels = {
+            "subject": _("Subject"),
+            "title": _("Title"),
+            "slug": _("Slug"),
+            "overview": _("Overview"),
+        }
+        help_texts = {"slug": _("The address of the course page; left blank, made from the title.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,6 +44,7 @@ ModuleFormSet = inlineformset_factory(
     Course,
     Module,
     fields=["title", "description"],
+    labels={"title": _("Title"), "description": _("Description")},
     widgets={"description": forms.Textarea(attrs={"rows": 2})},
     extra=1,
     can_delete=True,
@@ -50,28 +57,30 @@ class TextForm(forms.ModelForm):
     class Meta:
         model = Text
         fields = ["title", "content"]
-        help_texts = {"content": "Markdown: **bold**, *italic*, lists, links, code, tables."}
+        labels = {"title": _("Title"), "content": _("Content")}
+        help_texts = {"content": _("Markdown: **bold**, *italic*, lists, links, code, tables.")}
 
 
 class VideoForm(forms.ModelForm):
     url = forms.URLField(
-        label="Video link",
+        label=_("Video link"),
         assume_scheme="https",
         max_length=200,
-        help_text="A YouTube or Vimeo address.",
+        help_text=_("A YouTube or Vimeo address."),
     )
 
     class Meta:
         model = Video
         fields = ["title", "url"]
+        labels = {"title": _("Title")}
 
 
 class ImageForm(forms.ModelForm):
     class Meta:
         model = Image
         fields = ["title", "file"]
-        labels = {"file": "Image"}
-        help_texts = {"file": "PNG, JPEG, GIF or WebP."}
+        labels = {"title": _("Title"), "file": _("Image")}
+        help_texts = {"file": _("PNG, JPEG, GIF or WebP.")}
         widgets = {
             "file": forms.FileInput(attrs={"accept": ",".join(RASTER_CONTENT_TYPES.values())})
         }
@@ -81,6 +90,7 @@ class FileForm(forms.ModelForm):
     class Meta:
         model = File
         fields = ["title", "file"]
+        labels = {"title": _("Title"), "file": _("File")}
         widgets = {"file": forms.FileInput()}
 
 

@@ -23,6 +23,14 @@ from .validators import (
 )
 
 CONTENT_MODELS = ("text", "video", "image", "file", "quiz")
+# What people call each kind of content (CONTENT_MODELS are machine names).
+CONTENT_KIND_NAMES = {
+    "text": _("text"),
+    "video": _("video"),
+    "image": _("image"),
+    "file": _("file"),
+    "quiz": _("quiz"),
+}
 
 
 class Subject(models.Model):
@@ -54,8 +62,8 @@ class Catalogue(models.Model):
 
 class Course(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, related_name="courses_created", on_delete=models.CASCADE

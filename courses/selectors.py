@@ -7,6 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from .models import CONTENT_MODELS, Content, Course, Module, Question, Subject, Text
 
@@ -24,7 +25,7 @@ def subject_get(*, slug: str) -> Subject:
     """The subject with this slug; Http404 when there is none."""
     subject = Subject.objects.filter(slug=slug).first()
     if subject is None:
-        raise Http404("No such subject.")
+        raise Http404(_("No such subject."))
     return subject
 
 
@@ -83,7 +84,7 @@ def course_get_for_viewer(*, user, slug: str | None = None, course_id: int | Non
     courses = courses.filter(pk=course_id) if course_id is not None else courses.filter(slug=slug)
     course = courses.first()
     if course is None or not course_is_visible(user=user, course=course):
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     return course
 
 
@@ -162,7 +163,7 @@ def course_get_for_owner(*, owner, course_id: int) -> Course:
     """The course if `owner` owns it; Http404 for an unknown course or anyone else's."""
     course = Course.objects.select_related("subject").filter(pk=course_id, owner=owner).first()
     if course is None:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     return course
 
 
@@ -191,7 +192,7 @@ def module_get_for_owner(*, owner, module_id: int) -> Module:
         .first()
     )
     if module is None:
-        raise Http404("No such module.")
+        raise Http404(_("No such module."))
     return module
 
 
@@ -203,7 +204,7 @@ def content_get_for_owner(*, owner, content_id: int) -> Content:
         .first()
     )
     if content is None:
-        raise Http404("No such content.")
+        raise Http404(_("No such content."))
     return content
 
 
@@ -213,7 +214,7 @@ def content_get_for_owner_by_item(*, owner, module_id: int, kind: str, item_id: 
     The item comes attached (`content.item` needs no further query).
     """
     if kind not in CONTENT_MODELS:
-        raise Http404("No such kind of content.")
+        raise Http404(_("No such kind of content."))
     content_type = ContentType.objects.get_by_natural_key("courses", kind)
     content = (
         Content.objects.select_related("module__course")
@@ -229,7 +230,7 @@ def content_get_for_owner_by_item(*, owner, module_id: int, kind: str, item_id: 
     if content is not None:
         item = content_type.model_class().objects.filter(pk=item_id).first()
     if item is None:
-        raise Http404("No such content.")
+        raise Http404(_("No such content."))
     content.item = item
     return content
 

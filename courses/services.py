@@ -14,13 +14,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Model
 from django.http import Http404
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from .models import Content, Course, File, Image, ItemBase, Module, Question, Quiz, Subject
 from .validators import RESERVED_SLUGS
 
 INSTRUCTORS_GROUP = "Instructors"
-SLUG_TAKEN = "Another course already uses this slug."
-ORDER_UNKNOWN_IDS = "Some of these ids are not yours, or do not exist."
+SLUG_TAKEN = _("Another course already uses this slug.")
+ORDER_UNKNOWN_IDS = _("Some of these ids are not yours, or do not exist.")
 
 _SLUG_MAX_LENGTH = Course._meta.get_field("slug").max_length
 _SLUG_ATTEMPTS = 5
@@ -36,7 +37,7 @@ def _course_lock(course_id: int) -> Course:
     """
     course = Course.objects.select_for_update().filter(pk=course_id).first()
     if course is None:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     return course
 
 

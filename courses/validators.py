@@ -5,6 +5,7 @@ import warnings
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
 from PIL import Image as PILImage
 
 from .rendering import video_embed_url
@@ -27,11 +28,11 @@ RASTER_CONTENT_TYPES = {
     ".gif": "image/gif",
     ".webp": "image/webp",
 }
-SLUG_RESERVED = "“%(slug)s” is a reserved word; choose another slug."
-VIDEO_URL_UNSUPPORTED = "Only YouTube and Vimeo video links are supported."
-UPLOAD_TOO_LARGE = "The file is %(size)s; the limit is %(limit)s."
-IMAGE_INVALID = "Upload a valid PNG, JPEG, GIF or WebP image; this file is not one."
-IMAGE_TOO_LARGE = "The image is %(width)s×%(height)s pixels; the limit is %(limit)s megapixels."
+SLUG_RESERVED = _("“%(slug)s” is a reserved word; choose another slug.")
+VIDEO_URL_UNSUPPORTED = _("Only YouTube and Vimeo video links are supported.")
+UPLOAD_TOO_LARGE = _("The file is %(size)s; the limit is %(limit)s.")
+IMAGE_INVALID = _("Upload a valid PNG, JPEG, GIF or WebP image; this file is not one.")
+IMAGE_TOO_LARGE = _("The image is %(width)s×%(height)s pixels; the limit is %(limit)s megapixels.")
 
 
 def validate_slug_not_reserved(value: str) -> None:

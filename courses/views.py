@@ -131,7 +131,7 @@ class ContentFileView(LoginRequiredMixin, View):
         content = content_get_for_member(user=request.user, content_id=id)
         item = content.item
         if content.kind not in ("file", "image") or item is None or not item.file:
-            raise Http404("This content has no file.")
+            raise Http404(_("This content has no file."))
         name = item.file.name
         suffix = PurePosixPath(name).suffix
         # An <img> still shows an attachment; opened directly, it downloads instead of rendering.
@@ -148,7 +148,7 @@ class ContentFileView(LoginRequiredMixin, View):
             try:
                 handle = item.file.open("rb")
             except FileNotFoundError:
-                raise Http404("The file is missing.") from None
+                raise Http404(_("The file is missing.")) from None
             response = FileResponse(handle, content_type=content_type)
         download_name = f"{slugify(item.title) or content.kind}{suffix}"
         response["Content-Disposition"] = content_disposition_header(True, download_name)
@@ -221,7 +221,10 @@ class CourseCreateView(InstructorRequiredMixin, InvalidSubmissionMixin, FormView
         except ValidationError as error:
             _add_service_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, f"“{course.title}” created as a draft. Add its modules.")
+        messages.success(
+            self.request,
+            _("“%(title)s” created as a draft. Add its modules.") % {"title": course.title},
+        )
         return redirect("course_module_update", pk=course.pk)
 
 
@@ -249,7 +252,7 @@ class CourseUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, FormView):
         except ValidationError as error:
             _add_service_errors(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, "Course saved.")
+        messages.success(self.request, _("Course saved."))
         return redirect("instructor_home")
 
 
@@ -260,7 +263,7 @@ class CourseDeleteView(OwnedCourseMixin, TemplateView):
     def post(self, request, pk):
         title = self.course.title
         services.course_delete(course=self.course)
-        messages.success(request, f"“{title}” deleted.")
+        messages.success(request, _("“%(title)s” deleted.") % {"title": title})
         return redirect("instructor_home")
 
 
@@ -270,7 +273,7 @@ class CoursePublishView(OwnedCourseMixin, View):
 
     def post(self, request, pk):
         services.course_publish(course=self.course)
-        messages.success(request, f"“{self.course.title}” is published.")
+        messages.success(request, _("“%(title)s” is published.") % {"title": self.course.title})
         return redirect("instructor_home")
 
 
@@ -280,7 +283,7 @@ class CourseUnpublishView(OwnedCourseMixin, View):
 
     def post(self, request, pk):
         services.course_unpublish(course=self.course)
-        messages.success(request, f"“{self.course.title}” is back to draft.")
+        messages.success(request, _("“%(title)s” is back to draft.") % {"title": self.course.title})
         return redirect("instructor_home")
 
 
@@ -319,7 +322,7 @@ class CourseModuleUpdateView(OwnedCourseMixin, InvalidSubmissionMixin, TemplateV
         if not formset.is_valid():
             return self.render_invalid(formset=formset)
         services.module_formset_save(course=self.course, formset=formset)
-        messages.success(request, "Modules saved.")
+        messages.success(request, _("Modules saved."))
         return redirect("course_module_update", pk=self.course.pk)
 
     def _formset(self, data=None):
@@ -355,7 +358,7 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
 
     def load_owned(self, *, module_id, model_name, id=None):
         if model_name not in CONTENT_FORMS:
-            raise Http404("No such kind of content.")
+            raise Http404(_("No such kind of content."))
         self.kind, self.form_class = model_name, CONTENT_FORMS[model_name]
         user = self.request.user
         if id is None:
@@ -388,7 +391,7 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
-                messages.success(request, f"“{item.title}” saved.")
+                messages.success(request, _("“%(title)s” saved.") % {"title": item.title})
                 return redirect("module_content_list", module_id=self.module.pk)
         return self.render_invalid(form=form)
 
@@ -457,7 +460,7 @@ class ContentDeleteView(InstructorRequiredMixin, View):
 
     def post(self, request, id):
         services.content_delete(content=self.content)
-        messages.success(request, "Content deleted.")
+        messages.success(request, _("Content deleted."))
         return redirect("module_content_list", module_id=self.content.module_id)
 
 

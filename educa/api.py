@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, metadata, pagination, parsers, serializers, status
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -28,10 +29,10 @@ from educa.ratelimit import StoreUnavailable, rate_parse, throttle_acquire
 logger = logging.getLogger(__name__)
 
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
-REQUEST_REFUSED = "The request has too many fields or files, or is too large."
-NOT_A_STRING = "Not a valid string."
-NOT_A_WHOLE_NUMBER = "A whole number is required."
-PARAMETER_REPEATED = "Give this parameter once."
+REQUEST_REFUSED = _("The request has too many fields or files, or is too large.")
+NOT_A_STRING = _("Not a valid string.")
+NOT_A_WHOLE_NUMBER = _("A whole number is required.")
+PARAMETER_REPEATED = _("Give this parameter once.")
 
 
 # --- input ------------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ Apart from educa.api because rest_framework.views, imported here, reads the sett
 educa.api's parser.
 """
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, viewsets
 
 from educa.db import BIGINT_MAX
 
-ID_OUT_OF_RANGE = f"Ensure this id is at most {BIGINT_MAX}."
+ID_OUT_OF_RANGE = format_lazy(_("Ensure this id is at most {maximum}."), maximum=BIGINT_MAX)
 
 
 class IdConverter:

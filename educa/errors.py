@@ -14,23 +14,28 @@ ends here (with DEBUG off). Nothing here may touch the database: it is the thing
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.template import loader
 from django.utils.html import escape
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
 # What psycopg raises when the server is down, restarting or dropped the connection.
 DATABASE_DOWN = (OperationalError, InterfaceError)
-UNAVAILABLE_MESSAGE = "The service is briefly unavailable; try again in a few seconds."
+UNAVAILABLE_MESSAGE = _("The service is briefly unavailable; try again in a few seconds.")
 RETRY_AFTER_SECONDS = 5
 
+UNAVAILABLE_TITLE = _("Service unavailable")
+# Not a template: rendering must not depend on anything that could be down with the database.
 UNAVAILABLE_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Service unavailable</title></head>
-<body><h1>Service unavailable</h1><p>{message}</p></body>
+<html lang="{language}">
+<head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1><p>{message}</p></body>
 </html>
 """
 
@@ -44,7 +49,11 @@ def server_error(request):
     if request.path.startswith("/api/"):
         response = JsonResponse({"message": UNAVAILABLE_MESSAGE, "code": "unavailable"}, status=503)
     else:
-        page = UNAVAILABLE_PAGE.format(message=escape(UNAVAILABLE_MESSAGE))
+        page = UNAVAILABLE_PAGE.format(
+            language=get_language() or settings.LANGUAGE_CODE,
+            title=escape(UNAVAILABLE_TITLE),
+            message=escape(UNAVAILABLE_MESSAGE),
+        )
         response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

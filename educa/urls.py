@@ -3,8 +3,8 @@ from django.urls import include, path
 
 from courses.views import CourseListView, InstructorHomeView
 from educa.health import healthz, readyz
-from educa.views import FaviconView
-from students.views import CourseGradebookView
+from educa.views import FaviconView, javascript_catalog
+from students.views import CourseGradebookView, LanguageSwitchView
 
 urlpatterns = [
     path("", CourseListView.as_view(), name="course_list"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("students.account_urls")),
+    path("language/<str:code>/", LanguageSwitchView.as_view(), name="language_switch"),
+    path("jsi18n/", javascript_catalog, name="javascript_catalog"),
     path("instructor/", InstructorHomeView.as_view(), name="instructor_home"),
     path("course/<int:pk>/grades/", CourseGradebookView.as_view(), name="course_grades"),
     path("course/", include("courses.urls")),

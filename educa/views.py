@@ -3,7 +3,18 @@
 from http import HTTPStatus
 
 from django.templatetags.static import static
+from django.views.decorators.cache import cache_page
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
+
+# The translations static/js reads through gettext(): a script file (no inline script for the
+# CSP), cached per language (cache_page keys on the active one). Pages ask for it with the
+# language in the query string, so a browser's copy of one language never serves another. An
+# hour, since a release may change it and the cache is shared across releases.
+JAVASCRIPT_CATALOG_TIMEOUT = 3600
+javascript_catalog = cache_page(JAVASCRIPT_CATALOG_TIMEOUT, key_prefix="jsi18n")(
+    JavaScriptCatalog.as_view()
+)
 
 # An invalid submission is the client's error: the page shows the form's messages all the same.
 INVALID_SUBMISSION_STATUS = HTTPStatus.BAD_REQUEST

@@ -7,6 +7,7 @@ Adapters over students.services and students.selectors, like the HTML views.
 from django.contrib.auth import authenticate
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
@@ -37,7 +38,7 @@ from .services import (
     token_revoke,
 )
 
-INVALID_CREDENTIALS = "Unable to log in with this username and password."
+INVALID_CREDENTIALS = _("Unable to log in with this username and password.")
 
 
 class EnrollmentStateSerializer(serializers.Serializer):
@@ -87,7 +88,7 @@ class MyCourseSerializer(serializers.Serializer):
 def _course_for_enrollment(pk) -> Course:
     course = course_get_for_enrollment(course_id=pk)
     if course is None:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     return course
 
 

@@ -7,8 +7,10 @@ class StudentsConfig(AppConfig):
     def ready(self):
         from axes.signals import user_locked_out
         from django.conf import settings
+        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_save
 
+        from .language import session_language_remember
         from .lockout import lockout_flag_on_django_request
         from .usernames import username_skeleton_sync
 
@@ -18,3 +20,4 @@ class StudentsConfig(AppConfig):
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="students.username_skeleton",
         )
+        user_logged_in.connect(session_language_remember, dispatch_uid="students.language")

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import (
     AdminUserCreationForm,
@@ -17,8 +18,8 @@ from .usernames import username_clash_exists
 
 User = get_user_model()
 
-UNKNOWN_COURSE = "There is no open course with this id."
-ACCOUNT_NOT_ACTIVATED = (
+UNKNOWN_COURSE = _("There is no open course with this id.")
+ACCOUNT_NOT_ACTIVATED = _(
     "This account is not open yet: follow the link in the e-mail we sent when you registered."
 )
 
@@ -38,9 +39,9 @@ class StudentRegistrationForm(UsernameLookalikeMixin, UserCreationForm):
     """Whether the e-mail address is in use is never said here (account enumeration)."""
 
     email = forms.EmailField(
-        label="E-mail",
+        label=_("E-mail"),
         required=True,
-        help_text="We send a link there to confirm your account.",
+        help_text=_("We send a link there to confirm your account."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
@@ -74,19 +75,35 @@ class LoginForm(AuthenticationForm):
 
 
 class ProfileForm(forms.Form):
-    """Name and e-mail; a plain form so that an invalid post never touches request.user."""
+    """Name, e-mail and language; a plain form, so an invalid post never touches request.user."""
 
     first_name = User._meta.get_field("first_name").formfield()
     last_name = User._meta.get_field("last_name").formfield()
     email = forms.EmailField(
-        label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        # Left out, the saved language stays.
+        required=False,
+        help_text=_("The language of the pages, e-mails and chat."),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, language, **kwargs):
+        """`language`: the one the user saved, else the one the page is in."""
         self.user = user
-        current = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+        current = {
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+            "language": language,
+        }
         kwargs["initial"] = {**current, **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
+
+    def clean_language(self):
+        return self.cleaned_data["language"] or None
 
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"])
@@ -97,7 +114,7 @@ class ProfileForm(forms.Form):
 
 class AccountDeleteForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -109,7 +126,7 @@ class AccountDeleteForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("This is not your password.")
+            raise forms.ValidationError(_("This is not your password."))
         return password
 
 

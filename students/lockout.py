@@ -11,8 +11,9 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
-LOCKED_OUT = (
+LOCKED_OUT = _(
     "Too many failed log-ins for this username from your network. "
     "Wait %(minutes)d minutes, then try again, or reset your password."
 )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from courses.models import Content, Course, Module
 
@@ -28,7 +29,7 @@ class Enrollment(models.Model):
 
     def clean(self):
         if self.last_module is not None and self.last_module.course_id != self.course_id:
-            raise ValidationError({"last_module": "This module belongs to another course."})
+            raise ValidationError({"last_module": _("This module belongs to another course.")})
 
 
 class ContentCompletion(models.Model):
@@ -147,3 +148,18 @@ class Certificate(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class Profile(models.Model):
+    """A user's preferences: the language the site speaks to them ("" = the browser's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        related_name="profile",
+        on_delete=models.CASCADE,
+    )
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
+
+    def __str__(self):
+        return f"profile of {self.user}"

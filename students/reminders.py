@@ -2,15 +2,17 @@
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from educa.site import absolute_url, email_send
 
-from .models import EnrollmentReminder
+from .models import EnrollmentReminder, Profile
 
 INSTRUCTORS_GROUP = "Instructors"
 
@@ -33,13 +35,22 @@ def user_list_for_enroll_reminder(*, days: int, now: datetime | None = None) -> 
         .exclude(email="")
         .exclude(groups__name=INSTRUCTORS_GROUP)
         .distinct()
+        .select_related("profile")
         .order_by("date_joined", "pk")
     )
 
 
 def enroll_reminder_greeting(*, user) -> str:
     """`Hello Ada Lovelace,` with the user's name, or their username when they gave none."""
-    return f"Hello {user.get_full_name().strip() or user.username},"
+    name = user.get_full_name().strip() or user.username
+    return _("Hello %(name)s,") % {"name": name}
+
+
+def _saved_language(user) -> str:
+    try:
+        return user.profile.language or settings.LANGUAGE_CODE
+    except Profile.DoesNotExist:
+        return settings.LANGUAGE_CODE
 
 
 def enroll_reminder_send(*, user) -> bool:
@@ -52,12 +63,18 @@ def enroll_reminder_send(*, user) -> bool:
         _reminder, created = EnrollmentReminder.objects.get_or_create(user=user)
         if not created:
             return False
-        email_send(
-            template="students/email/enroll_reminder",
-            context={
-                "greeting": enroll_reminder_greeting(user=user),
-                "catalogue_url": absolute_url(reverse("course_list")),
-            },
-            to=[user.email],
-        )
+        # Nobody's browser is asking: the language the user saved, else the site's.
+        with translation.override(_saved_language(user)):
+            _reminder_email_send(user=user)
     return True
+
+
+def _reminder_email_send(*, user) -> None:
+    email_send(
+        template="students/email/enroll_reminder",
+        context={
+            "greeting": enroll_reminder_greeting(user=user),
+            "catalogue_url": absolute_url(reverse("course_list")),
+        },
+        to=[user.email],
+    )

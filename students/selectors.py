@@ -17,7 +17,7 @@ from courses.models import Content, Course, Module
 from courses.selectors import course_list_for_owner
 from educa.db import BIGINT_MAX
 
-from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment
+from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment, Profile
 
 GRADEBOOK_SORT_INVALID = _("The gradebook cannot be sorted that way.")
 # What makes a spreadsheet read a cell as a formula (CSV injection).
@@ -187,7 +187,7 @@ class NotAMember(PermissionDenied):
 def _raise_refusal(refusal: Refusal | None, course: Course | None = None) -> None:
     """Http404 or NotAMember for a refusal of the membership rule; nothing for None."""
     if refusal is Refusal.NOT_FOUND:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     if refusal is not None:
         raise NotAMember(course)
 
@@ -210,7 +210,7 @@ def content_get_for_member(*, user, content_id: int) -> Content:
     """
     content = Content.objects.select_related("module__course").filter(pk=content_id).first()
     if content is None:
-        raise Http404("No such content.")
+        raise Http404(_("No such content."))
     course = content.module.course
     _raise_refusal(course_membership_refusal(user=user, course=course), course)
     return content
@@ -338,7 +338,7 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
     rules as course_get_for_member; one query for an enrolled student.
     """
     if not 0 < course_id <= BIGINT_MAX:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     course = next(iter(Course.objects.raw(_STUDY_COURSE_SQL, [user.pk, course_id])), None)
     if course is None:
         return course_get_for_member(user=user, course_id=course_id), None
@@ -407,7 +407,7 @@ def module_pick_for_study(
     by_id = {module.pk: module for module in modules}
     if module_id is not None:
         if module_id not in by_id:
-            raise Http404("This course has no such module.")
+            raise Http404(_("This course has no such module."))
         return by_id[module_id]
     if enrollment is not None and enrollment.last_module_id in by_id:
         return by_id[enrollment.last_module_id]
@@ -539,3 +539,9 @@ def gradebook_csv_cell(value) -> str:
     if text.startswith(CSV_FORMULA_STARTS):
         return "'" + text
     return text
+
+
+def profile_language_for_user(*, user) -> str:
+    """The language the user saved ("" when none: the browser's applies). One query."""
+    language = Profile.objects.filter(user=user).values_list("language", flat=True).first()
+    return language or ""

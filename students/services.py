@@ -23,29 +23,31 @@ from educa.ratelimit import rate_parse, throttle_acquire
 from educa.site import absolute_url, email_send
 
 from .activation import activation_path, user_is_awaiting_activation
-from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment
+from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment, Profile
 from .usernames import username_clash_exists, username_skeleton_digest
 
-COURSE_NOT_PUBLISHED = "This course is not open for enrollment."
-OWNER_CANNOT_ENROLL = "You teach this course; instructors do not enroll in their own courses."
-OWNER_CANNOT_UNENROLL = "You teach this course; you cannot leave it."
-EMAIL_REQUIRED = "Enter an e-mail address."
-EMAIL_TAKEN = "An account with this e-mail address already exists."
-ACTIVATION_LINK_INVALID = (
+COURSE_NOT_PUBLISHED = _("This course is not open for enrollment.")
+OWNER_CANNOT_ENROLL = _("You teach this course; instructors do not enroll in their own courses.")
+OWNER_CANNOT_UNENROLL = _("You teach this course; you cannot leave it.")
+EMAIL_REQUIRED = _("Enter an e-mail address.")
+EMAIL_TAKEN = _("An account with this e-mail address already exists.")
+ACTIVATION_LINK_INVALID = _(
     "This confirmation link is wrong, has expired or was already used. If your account is "
     "not open yet, register again with the same e-mail address."
 )
-USERNAME_LOOKALIKE = "This user name is taken, or looks too much like one that is. Choose another."
+USERNAME_LOOKALIKE = _(
+    "This user name is taken, or looks too much like one that is. Choose another."
+)
 CERTIFICATE_NAME_REQUIRED = _(
     "Enter your first and your last name as they should be printed on your certificates."
 )
 QUIZ_NOT_BY_HAND = _("A quiz is done when you pass it; it cannot be marked by hand.")
-OWNER_OF_COURSES = (
+OWNER_OF_COURSES = _(
     "You still own courses. Delete them, or ask an administrator to hand them over, "
     "before deleting your account."
 )
 
-EMAIL_THROTTLED = (
+EMAIL_THROTTLED = _(
     "Too many e-mails have been asked for this address or from your network. "
     "Please try again later."
 )
@@ -179,8 +181,11 @@ def user_activate(*, user) -> User:
 
 
 @transaction.atomic
-def user_profile_update(*, user, first_name: str, last_name: str, email: str) -> User:
-    """Change the user's name and e-mail; the e-mail must not belong to anyone else."""
+def user_profile_update(
+    *, user, first_name: str, last_name: str, email: str, language: str | None = None
+) -> User:
+    """Change the user's name and e-mail, and their language when given; the e-mail must not
+    belong to anyone else."""
     email = User.objects.normalize_email(email)
     # Required here although Django's User allows it blank: password reset depends on it.
     if not email:
@@ -192,6 +197,8 @@ def user_profile_update(*, user, first_name: str, last_name: str, email: str) ->
     user.full_clean()
     user.save(update_fields=["first_name", "last_name", "email"])
     certificates_issue_pending(student=user)
+    if language is not None:
+        profile_language_set(user=user, language=language)
     return user
 
 
@@ -204,6 +211,14 @@ def user_delete(*, user) -> None:
     if Course.objects.filter(owner=user).exists():
         raise ValidationError(OWNER_OF_COURSES)
     user.delete()
+
+
+def profile_language_set(*, user, language: str) -> Profile:
+    """Save the language the site speaks to the user ("" = the browser's); one of LANGUAGES."""
+    profile = Profile(user=user, language=language)
+    profile.full_clean(validate_unique=False)
+    Profile.objects.update_or_create(user=user, defaults={"language": language})
+    return profile
 
 
 # --- enrollments ------------------------------------------------------------------------------

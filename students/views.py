@@ -7,9 +7,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
@@ -30,6 +32,7 @@ from .forms import (
     ProfileForm,
     StudentRegistrationForm,
 )
+from .language import SESSION_LANGUAGE_KEY, language_cookie_set, language_supported
 from .selectors import (
     certificate_get_for_owner,
     certificate_get_public,
@@ -45,6 +48,7 @@ from .selectors import (
     gradebook_sort_parse,
     module_list_for_study,
     module_pick_for_study,
+    profile_language_for_user,
 )
 from .services import (
     ACTIVATION_LINK_INVALID,
@@ -55,6 +59,7 @@ from .services import (
     enrollment_create,
     enrollment_delete,
     enrollment_visit_module,
+    profile_language_set,
     student_has_full_name,
     student_name_set,
     user_activate,
@@ -158,7 +163,7 @@ class AccountActivateView(TemplateView):
     def post(self, request):
         user = user_activate(user=self.account)
         login(request, user, backend=REGISTRATION_BACKEND)
-        messages.success(request, f"Welcome, {user.get_username()}!")
+        messages.success(request, _("Welcome, %(username)s!") % {"username": user.get_username()})
         return redirect("student_course_list")
 
 
@@ -213,7 +218,9 @@ class ProfileView(LoginRequiredMixin, InvalidSubmissionMixin, FormView):
     form_class = ProfileForm
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "user": self.request.user}
+        user = self.request.user
+        language = profile_language_for_user(user=user) or translation.get_language()
+        return {**super().get_form_kwargs(), "user": user, "language": language}
 
     def form_valid(self, form):
         try:
@@ -221,7 +228,12 @@ class ProfileView(LoginRequiredMixin, InvalidSubmissionMixin, FormView):
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
-        messages.success(self.request, "Your profile has been saved.")
+        language = form.cleaned_data["language"]
+        if language is not None:
+            self.request.session[SESSION_LANGUAGE_KEY] = language
+        # The message is read on the next page, which is in the new language.
+        with translation.override(language or translation.get_language()):
+            messages.success(self.request, _("Your profile has been saved."))
         return redirect("profile")
 
 
@@ -239,8 +251,33 @@ class AccountDeleteView(LoginRequiredMixin, InvalidSubmissionMixin, FormView):
             form.add_error(None, error)
             return self.form_invalid(form)
         logout(self.request)
-        messages.success(self.request, "Your account has been deleted.")
+        messages.success(self.request, _("Your account has been deleted."))
         return redirect("course_list")
+
+
+class LanguageSwitchView(View):
+    """A footer link: speak `code` from now on (cookie, and the profile when logged in), then
+    go back to `next` when it is on this site.
+
+    A plain GET, so that no page needs a form and a CSRF token for it; what it changes is only
+    the language of the pages this browser gets.
+    """
+
+    def get(self, request, code):
+        language = language_supported(code)
+        if language is None:
+            raise Http404(_("This language is not available."))
+        if request.user.is_authenticated:
+            profile_language_set(user=request.user, language=language)
+            request.session[SESSION_LANGUAGE_KEY] = language
+        next_url = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("course_list")
+        response = HttpResponseRedirect(next_url)
+        language_cookie_set(response, language)
+        return response
 
 
 # --- enrollment -------------------------------------------------------------------------------
@@ -262,7 +299,9 @@ class EnrollmentCreateView(PostActionMixin, View):
             enrollment_create(student=request.user, course=form.course)
         except ValidationError as error:
             return bad_request(request, error.messages)
-        messages.success(request, f"You are enrolled in {form.course.title}.")
+        messages.success(
+            request, _("You are enrolled in %(title)s.") % {"title": form.course.title}
+        )
         return redirect("student_course_detail", pk=form.course.pk)
 
 
@@ -275,7 +314,7 @@ class EnrollmentDeleteView(PostActionMixin, View):
             enrollment_delete(student=request.user, course=form.course)
         except ValidationError as error:
             return bad_request(request, error.messages)
-        messages.success(request, f"You have left {form.course.title}.")
+        messages.success(request, _("You have left %(title)s.") % {"title": form.course.title})
         return redirect("student_course_list")
 
 

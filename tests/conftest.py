@@ -1,8 +1,28 @@
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from deploy.processes import MemcachedServer, PostgresServer, RedisServer
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+
+
+def pytest_sessionstart(session):
+    """Compile the translations that are missing or older than their .po, as `make messages`
+    does, so that `pytest` alone serves the Spanish pages."""
+    for po in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        if shutil.which("msgfmt") is None:
+            pytest.exit("msgfmt is missing: install Debian's gettext (make system-packages)")
+        # Written aside, then renamed: a concurrent session never reads half a catalogue.
+        partial = mo.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run(["msgfmt", "--check", "-o", str(partial), str(po)], check=True)
+        partial.replace(mo)
 
 
 def pytest_collection_modifyitems(items):

@@ -3,6 +3,7 @@ which the views hand to courses.services (model-field validators included, as in
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -356,11 +357,12 @@ class OrderSerializer(serializers.Serializer):
 
     def validate_ids(self, ids):
         if len(set(ids)) != len(ids):
-            raise serializers.ValidationError("An id appears more than once.")
+            raise serializers.ValidationError(ID_REPEATED)
         return ids
 
 
-FIELD_OF_ANOTHER_KIND = "A %(kind)s content has no %(field)s."
+ID_REPEATED = _("An id appears more than once.")
+FIELD_OF_ANOTHER_KIND = _("A %(kind)s content has no %(field)s.")
 
 
 class ItemSerializer(ModelSerializer):

@@ -7,6 +7,7 @@ hold absolute links.
 """
 
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
@@ -37,9 +38,10 @@ from .serializers import (
     content_data,
 )
 
-KIND_MISMATCH = "This content is a %(kind)s; its kind cannot change."
-ORDER_NOT_HERE = "Only ids of this %(parent)s's own %(children)s may be ordered here."
-SUBJECT_UNKNOWN = "No subject has this slug."
+KIND_MISMATCH = _("This content is a %(kind)s; its kind cannot change.")
+ORDER_NOT_HERE_MODULES = _("Only ids of this course's own modules may be ordered here.")
+ORDER_NOT_HERE_CONTENTS = _("Only ids of this module's own contents may be ordered here.")
+SUBJECT_UNKNOWN = _("No subject has this slug.")
 
 # Subjects show student counts, which change with every enrollment and no version follows.
 SUBJECTS_CACHE_TIMEOUT = 300
@@ -101,7 +103,7 @@ class SubjectViewSet(ViewSet):
         def build():
             subject = selectors.subject_list_with_course_counts().filter(pk=pk).first()
             if subject is None:
-                raise Http404("No such subject.")
+                raise Http404(_("No such subject."))
             return self._render([subject], many=False)
 
         key = course_cache.catalogue_key("api", "subject", pk, _url_key(request))
@@ -194,7 +196,7 @@ class CourseViewSet(ViewSet):
     def retrieve(self, request, pk):
         stamp = course_cache.course_stamp(course_id=pk)
         if stamp is None or not selectors.course_is_visible(user=request.user, course=stamp):
-            raise Http404("No such course.")
+            raise Http404(_("No such course."))
 
         def build():
             course = selectors.course_get_for_viewer(user=request.user, course_id=pk)
@@ -299,9 +301,7 @@ class CourseViewSet(ViewSet):
         ids = serializer.validated_data["ids"]
         modules = selectors.module_list_for_course(course=course)
         if not set(ids) <= {module.pk for module in modules}:
-            raise serializers.ValidationError(
-                {"ids": [ORDER_NOT_HERE % {"parent": "course", "children": "modules"}]}
-            )
+            raise serializers.ValidationError({"ids": [ORDER_NOT_HERE_MODULES]})
         services.module_reorder(owner=request.user, orders=_order_map(ids))
         modules = selectors.module_list_for_course(course=course)
         return Response(ModuleOwnedSerializer(modules, many=True).data)
@@ -403,9 +403,7 @@ class ModuleViewSet(ViewSet):
         serializer.is_valid(raise_exception=True)
         ids = serializer.validated_data["ids"]
         if not set(ids) <= selectors.content_ids_for_module(module=module):
-            raise serializers.ValidationError(
-                {"ids": [ORDER_NOT_HERE % {"parent": "module", "children": "contents"}]}
-            )
+            raise serializers.ValidationError({"ids": [ORDER_NOT_HERE_CONTENTS]})
         services.content_reorder(owner=request.user, orders=_order_map(ids))
         contents = selectors.content_list_for_module(module=module)
         return Response([content_data(content, request, full=True) for content in contents])

@@ -3,6 +3,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from courses.models import CONTENT_KIND_NAMES
 from courses.rendering import markdown_to_html
 
 register = template.Library()
@@ -50,3 +51,9 @@ def course_length(minutes: int) -> str:
 def module_content_count(summary, module_id: int) -> int:
     """How many contents a module of the summarised course has (courses.selectors.CourseSummary)."""
     return summary.module_content_counts.get(module_id, 0)
+
+
+@register.filter
+def kind_name(kind: str) -> str:
+    """The word people use for a content kind ("text", "video"...), in the page's language."""
+    return CONTENT_KIND_NAMES.get(kind, kind)

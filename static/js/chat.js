@@ -10,6 +10,13 @@
 (function () {
   "use strict";
 
+  // The page's translations (/jsi18n/, loaded first by base.html); English if it failed to load.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
+
   var config = JSON.parse(document.getElementById("chat-config").textContent);
   var list = document.getElementById("chat-messages");
   var stateLabel = document.getElementById("chat-state");
@@ -31,7 +38,11 @@
   var pinsBar = document.getElementById("chat-pins");
   var pinsList = document.getElementById("chat-pins-list");
 
-  var STOP_CODES = {4401: "Signed out: log in again to chat.", 4403: "You are no longer a member of this course.", 4404: "This course no longer exists."};
+  var STOP_CODES = {
+    4401: gettext("Signed out: log in again to chat."),
+    4403: gettext("You are no longer a member of this course."),
+    4404: gettext("This course no longer exists.")
+  };
   var PING_EVERY = 25000;
   var PONG_WITHIN = 10000;
   var TYPING_EVERY = 3000;
@@ -86,10 +97,12 @@
     return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
 
-  /* Every time shown, messages and mute notices alike: the browser's locale and time zone. */
+  /* Every time shown, messages and mute notices alike: in the page's language (<html lang>)
+     and the browser's time zone. */
+  var TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {dateStyle: "medium", timeStyle: "short"});
   function localTime(iso) {
     var date = new Date(iso);
-    return isNaN(date) ? iso : date.toLocaleString();
+    return isNaN(date) ? iso : TIME_FORMAT.format(date);
   }
 
   function format(template, user) {
@@ -169,7 +182,9 @@
 
   function muteNotice(name) {
     var until = localTime(mutes[name]);
-    return name === config.username ? "You are muted until " + until + "." : name + " is muted until " + until + ".";
+    return name === config.username
+      ? interpolate(gettext("You are muted until %(until)s."), {until: until}, true)
+      : interpolate(gettext("%(name)s is muted until %(until)s."), {name: name, until: until}, true);
   }
 
   /* While muted, the message box is disabled and says why; it opens again when the mute ends. */
@@ -178,7 +193,7 @@
     var muted = isMuted(config.username);
     input.disabled = muted;
     sendButton.disabled = muted;
-    input.placeholder = muted ? muteNotice(config.username) : "Write a message…";
+    input.placeholder = muted ? muteNotice(config.username) : gettext("Write a message…");
     if (muted) {
       unmuteTimer = setTimeout(function () {
         delete mutes[config.username];
@@ -283,8 +298,8 @@
       }));
     }
     if (canDelete(element)) {
-      tools.appendChild(toolButton("Delete", function () {
-        confirmFirst("Delete this message? Everyone in the room will see that it was deleted.", "Delete").then(function (confirmed) {
+      tools.appendChild(toolButton(gettext("Delete"), function () {
+        confirmFirst(gettext("Delete this message? Everyone in the room will see that it was deleted."), gettext("Delete")).then(function (confirmed) {
           if (confirmed) send({type: "delete", id: id});
         });
       }));
@@ -594,7 +609,7 @@
     author.className = "chat-author";
     author.textContent = config.username;
     var status = document.createElement("time");
-    status.textContent = "sending…";
+    status.textContent = gettext("sending…");
     var text = document.createElement("div");
     text.className = "chat-text";
     text.textContent = item.text;
@@ -623,8 +638,8 @@
         var button = document.createElement("button");
         button.type = "button";
         button.className = "secondary";
-        button.textContent = muted ? "Unmute" : "Mute";
-        button.setAttribute("aria-label", (muted ? "Unmute " : "Mute ") + name);
+        button.textContent = muted ? gettext("Unmute") : gettext("Mute");
+        button.setAttribute("aria-label", interpolate(muted ? gettext("Unmute %(name)s") : gettext("Mute %(name)s"), {name: name}, true));
         button.addEventListener("click", function () {
           if (muted) send({type: "unmute", user: name});
           else askMute(name);
@@ -643,7 +658,9 @@
 
   function renderTyping() {
     var names = Object.keys(typingTimers);
-    typingLine.textContent = names.length ? names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…" : "";
+    typingLine.textContent = names.length
+      ? interpolate(ngettext("%(names)s is typing…", "%(names)s are typing…", names.length), {names: names.join(", ")}, true)
+      : "";
   }
 
   /* --- socket ---------------------------------------------------------------------------- */
@@ -743,7 +760,9 @@
         break;
       case "member.unmuted":
         delete mutes[frame.user];
-        showError(frame.user === config.username ? "You may write again." : frame.user + " may write again.");
+        showError(frame.user === config.username
+          ? gettext("You may write again.")
+          : interpolate(gettext("%(name)s may write again."), {name: frame.user}, true));
         if (frame.user === config.username) applyOwnMute();
         renderOnline();
         break;
@@ -783,7 +802,7 @@
     socket = new WebSocket(scheme + window.location.host + config.socketPath + "?after=" + lastSeq + "&rev=" + lastRev);
     socket.addEventListener("open", function () {
       attempts = 0;
-      setState("connected", "Connected");
+      setState("connected", gettext("Connected"));
       showError("");
       flushPending();
       heartbeat();
@@ -799,7 +818,7 @@
       socket = null;
       if (STOP_CODES[event.code]) {
         stopped = true;
-        setState("closed", "Disconnected");
+        setState("closed", gettext("Disconnected"));
         showError(STOP_CODES[event.code]);
         return;
       }
@@ -817,7 +836,7 @@
       delay = Math.min(RECONNECT_MAX, RECONNECT_BASE * Math.pow(2, attempts) * (0.5 + Math.random()));
     }
     attempts += 1;
-    setState("reconnecting", "Reconnecting…");
+    setState("reconnecting", gettext("Reconnecting…"));
     reconnectTimer = setTimeout(connect, delay);
   }
 
@@ -837,7 +856,7 @@
     event.preventDefault();
     var text = input.value.trim();
     if (!text) return;
-    if (text.length > config.maxLength) { showError("A message has at most " + config.maxLength + " characters."); return; }
+    if (text.length > config.maxLength) { showError(interpolate(gettext("A message has at most %(limit)s characters."), {limit: config.maxLength}, true)); return; }
     var item = {clientId: newClientId(), text: text, element: null, replyTo: replyTo ? replyTo.id : null, quote: replyTo};
     pending.push(item);
     renderPending(item);
@@ -902,6 +921,6 @@
   renderPins();
   list.scrollTop = list.scrollHeight;
   applyOwnMute();
-  setState("connecting", "Connecting…");
+  setState("connecting", gettext("Connecting…"));
   connect();
 })();

@@ -8,6 +8,9 @@
 (function () {
   "use strict";
 
+  // The page's translations (/jsi18n/, loaded first by base.html); English if it failed to load.
+  var gettext = window.gettext || function (text) { return text; };
+
   var dialog = null;
 
   function build() {
@@ -22,7 +25,7 @@
     var cancel = document.createElement("button");
     cancel.value = "cancel";
     cancel.className = "secondary";
-    cancel.textContent = "Cancel";
+    cancel.textContent = gettext("Cancel");
     var confirm = document.createElement("button");
     confirm.value = "confirm";
     confirm.className = "danger";
@@ -37,7 +40,7 @@
     if (!dialog) build();
     var opener = document.activeElement;
     dialog.querySelector("p").textContent = question;
-    dialog.querySelector("button[value=confirm]").textContent = action || "Delete";
+    dialog.querySelector("button[value=confirm]").textContent = action || gettext("Delete");
     dialog.returnValue = "";
     return new Promise(function (resolve) {
       dialog.addEventListener("close", function () {

@@ -8,6 +8,9 @@
 (function () {
   "use strict";
 
+  // The page's translations (/jsi18n/, loaded first by base.html); English if it failed to load.
+  var gettext = window.gettext || function (text) { return text; };
+
   function csrfToken() {
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
     if (input) {
@@ -35,7 +38,7 @@
     var badge = document.getElementById(list.getAttribute("data-saved"));
     if (badge) {
       clearTimeout(savedTimer);
-      badge.textContent = saved ? "Saved" : "Not saved";
+      badge.textContent = saved ? gettext("Saved") : gettext("Not saved");
       badge.classList.toggle("failed", !saved);
       badge.hidden = false;
       if (saved) {
@@ -63,13 +66,13 @@
         throw new Error("HTTP " + response.status);
       }
       list.classList.remove("order-error");
-      announce(list, "New order saved.", true);
+      announce(list, gettext("New order saved."), true);
     }).catch(function () {
       previous.forEach(function (item) {
         list.appendChild(item);
       });
       list.classList.add("order-error");
-      announce(list, "The new order could not be saved; the list is back as it was.", false);
+      announce(list, gettext("The new order could not be saved; the list is back as it was."), false);
     });
   }
 

@@ -293,7 +293,12 @@ def test_the_instructor_mutes_through_a_dialog_and_unmutes(room, browsers):
     expect(learner.locator("#chat-input")).to_be_disabled()
     expect(learner.get_by_role("button", name="Send")).to_be_disabled()
     until = Mute.objects.get(user=student).until.isoformat()
-    shown = learner.evaluate("iso => new Date(iso).toLocaleString()", until)
+    # As static/js/chat.js shows every time: the page's language, the browser's time zone.
+    shown = learner.evaluate(
+        "iso => new Intl.DateTimeFormat(document.documentElement.lang,"
+        " {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(iso))",
+        until,
+    )
     expect(learner.locator("#chat-error")).to_have_text(f"You are muted until {shown}.")
     expect(instructor.locator("#chat-error")).to_have_text(
         f"{student.username} is muted until {shown}."

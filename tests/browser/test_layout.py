@@ -82,6 +82,8 @@ NOT_PAGES = {
     "content_file": "a course file or image, not a page",
     "favicon": "a redirect to the icon, not a page",
     "manage_course_list": "the old address of the instructor home: a permanent redirect there",
+    "language_switch": "sets the language, then a redirect back",
+    "javascript_catalog": "the translations of static/js, a script",
     "student_enroll_course": "POST only, then a redirect",
     "student_unenroll_course": "POST only, then a redirect",
     "content_mark_done": "POST only, then a redirect",

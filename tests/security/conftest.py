@@ -102,6 +102,7 @@ def url_samples(hostile_world):
         "course_id": world.course.pk,
         "slug": world.course.slug,
         "subject": world.subject.slug,
+        "code": "es",
         "module_id": world.module.pk,
         "model_name": "text",
         "id": world.text_content.pk,

@@ -156,6 +156,9 @@ PUBLISHED = {
     ("api:content-attempts-attempts", "POST"): (401, 403, 201, 403, 403, 403),
     ("api:attempt-detail", "GET"): (401, 404, 200, 404, 404, 404),
     ("api:attempt-submit", "POST"): (401, 404, 200, 404, 404, 404),
+    # --- the language links: a redirect back for everyone
+    ("language_switch", "GET"): (302, 302, 302, 302, 302, 302),
+    ("javascript_catalog", "GET"): (200, 200, 200, 200, 200, 200),
 }
 
 # The same course as a draft (its student still enrolled): only its owner sees it; for everyone
@@ -315,6 +318,7 @@ def samples(world) -> dict:
         "slug": world.course.slug,
         "subject": world.course.subject.slug,
         "certificate_id": world.certificate.pk,
+        "code": "es",
         "module_content_update": {"id": world.item.pk},
         "api:subject-detail": {"pk": world.course.subject_id},
         "api:module-detail": {"pk": world.module.pk},
@@ -553,7 +557,7 @@ BAD_DATA = {
     ("account_activate", "POST"): BadData(
         "anonymous",
         lambda world: {},
-        ACTIVATION_LINK_INVALID,
+        str(ACTIVATION_LINK_INVALID),
         address=lambda client, world: reverse("account_activate", args=["MQ", "spent-token"]),
     ),
     ("student_registration", "POST"): BadData(
@@ -603,9 +607,9 @@ BAD_DATA = {
         lambda world: {f"answer-{world.attempt.questions[0]['id']}": "first"},
         "this answer could not be read.",
     ),
-    ("module_order", "POST"): BadData("owner", lambda world: '{"1": ', ORDER_PAYLOAD_INVALID),
+    ("module_order", "POST"): BadData("owner", lambda world: '{"1": ', str(ORDER_PAYLOAD_INVALID)),
     ("content_order", "POST"): BadData(
-        "owner", lambda world: json.dumps({world.content.pk: -1}), ORDER_PAYLOAD_INVALID
+        "owner", lambda world: json.dumps({world.content.pk: -1}), str(ORDER_PAYLOAD_INVALID)
     ),
     # --- API
     ("api:token", "POST"): BadData(

@@ -81,7 +81,7 @@ def test_enrolling_in_an_unknown_course_is_a_400_saying_why(client, student):
     response = client.post(ENROLL, {"course_id": 987654})
 
     assert response.status_code == 400
-    assert UNKNOWN_COURSE in response.content.decode()
+    assert str(UNKNOWN_COURSE) in response.content.decode()
 
 
 def test_enrolling_in_a_draft_course_is_a_400(client, student):
@@ -122,7 +122,7 @@ def test_the_owner_enrolling_in_their_course_is_a_400_saying_why(client):
     response = client.post(ENROLL, {"course_id": course.pk})
 
     assert response.status_code == 400
-    assert OWNER_CANNOT_ENROLL in response.content.decode()
+    assert str(OWNER_CANNOT_ENROLL) in response.content.decode()
 
 
 def test_an_anonymous_enroll_goes_to_log_in_and_back_to_the_course_page(client):
@@ -164,7 +164,7 @@ def test_the_owner_unenrolling_is_a_400_saying_why(client):
     response = client.post(UNENROLL, {"course_id": course.pk})
 
     assert response.status_code == 400
-    assert OWNER_CANNOT_UNENROLL in response.content.decode()
+    assert str(OWNER_CANNOT_UNENROLL) in response.content.decode()
 
 
 # --- my courses -------------------------------------------------------------------------------
