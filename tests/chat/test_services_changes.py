@@ -306,7 +306,7 @@ def test_the_updated_frame_carries_the_whole_state_in_its_fields(course, student
         "type", "id", "seq", "rev", "message", "html", "deleted", "edited_at", "reply_to",
         "mentions", "reactions", "attachments", "pinned", "question", "user", "datetime",
     ]  # fmt: skip
-    assert frame["html"] == "&lt;b&gt;hi&lt;/b&gt;"
+    assert frame["html"] == "<p>&lt;b&gt;hi&lt;/b&gt;</p>"
 
 
 def test_deleting_an_account_takes_back_its_reactions_under_a_new_rev(course, student, other):
