@@ -44,6 +44,10 @@ class MessageSerializer(serializers.Serializer):
     datetime = serializers.DateTimeField()
     client_id = serializers.CharField(allow_null=True)
     deleted = serializers.BooleanField()
+    mentions = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="User names of the members the message mentions (empty once deleted).",
+    )
 
 
 class MessagePageSerializer(serializers.Serializer):

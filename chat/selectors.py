@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
-from django.db.models import QuerySet
+from django.db.models import Aggregate, CharField, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -18,7 +18,7 @@ from students.selectors import (
     course_membership_refusals,
 )
 
-from .models import Message, Mute, Room
+from .models import Mention, Message, Mute, Room
 
 # The most messages one history request (frame or API call) returns.
 HISTORY_LIMIT_MAX = 100
@@ -56,7 +56,48 @@ def message_frame(message: Message) -> dict:
         "client_id": message.client_id,
         "deleted": message.is_deleted,
     }
+    frame["mentions"] = message_mention_names(message)
     return frame
+
+
+def message_mention_names(message: Message) -> list[str]:
+    """The user names a message mentions, sorted (none once deleted).
+
+    Precondition: the message was stored by chat.services (which sets `mention_names`) or read
+    through messages_with_mentions(); otherwise this costs a query.
+    """
+    if message.is_deleted:
+        return []
+    names = getattr(message, "mention_names", None)
+    if names is None:
+        if hasattr(message, "mention_list"):
+            names = sorted((message.mention_list or "").split())
+        else:
+            names = sorted(message.mentions.values_list("user__username", flat=True))
+    return names
+
+
+class _NameList(Aggregate):
+    """User names joined by spaces (a user name holds none), in PostgreSQL and SQLite alike."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ' ')"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
+def messages_with_mentions(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """The messages, each with the names it mentions read in the same query (`mention_list`)."""
+    names = (
+        Mention.objects.filter(message=OuterRef("pk"))
+        .order_by()
+        .values("message")
+        .annotate(names=_NameList("user__username"))
+        .values("names")
+    )
+    return messages.annotate(mention_list=Subquery(names))
 
 
 def mute_frame(mute: Mute) -> dict:
@@ -68,7 +109,7 @@ def unmute_frame(username: str) -> dict:
 
 
 def _messages(*, course_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(room_id=course_id).select_related("user")
+    return messages_with_mentions(Message.objects.filter(room_id=course_id).select_related("user"))
 
 
 def message_list_for_room(

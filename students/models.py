@@ -87,3 +87,19 @@ class UsernameSkeleton(models.Model):
 
     def __str__(self):
         return f"skeleton of {self.user}"
+
+
+class EmailPreference(models.Model):
+    """Which optional e-mails a user wants; a user without a row gets them all."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        related_name="email_preference",
+        on_delete=models.CASCADE,
+    )
+    # E-mails about chat mentions left unread (chat.mention_emails).
+    mention_emails = models.BooleanField(default=True)
+
+    def __str__(self):
+        return f"e-mail preferences of {self.user}"

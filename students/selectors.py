@@ -7,7 +7,16 @@ from enum import Enum
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 
@@ -152,6 +161,35 @@ def course_membership_refusals(*, course_id: int, user_ids) -> dict[int, Refusal
 
     refusals = {user_id: refusal_of(user_id) for user_id in user_ids}
     return {user_id: refusal for user_id, refusal in refusals.items() if refusal is not None}
+
+
+def course_members_named(*, course_ids, usernames) -> list[tuple[int, int, str, bool]]:
+    """Members of the courses: (course_id, user_id, username, is_owner) for each course's owner
+    and for its members named in `usernames`, in one query.
+
+    The membership rule (membership_refusal) for many courses and names at once: the owner is a
+    member of their course, published or not; an enrolled student of a published course is one;
+    inactive users are not.
+    """
+    course_ids = list(course_ids)
+    owners = (
+        Course.objects.filter(pk__in=course_ids, owner__is_active=True)
+        .annotate(is_owner=Value(True, output_field=BooleanField()))
+        .values_list("pk", "owner_id", "owner__username", "is_owner")
+        .order_by()
+    )
+    students = (
+        Enrollment.objects.filter(
+            course_id__in=course_ids,
+            course__status=Course.Status.PUBLISHED,
+            student__is_active=True,
+            student__username__in=list(usernames),
+        )
+        .annotate(is_owner=Value(False, output_field=BooleanField()))
+        .values_list("course_id", "student_id", "student__username", "is_owner")
+        .order_by()
+    )
+    return list(owners.union(students, all=True))
 
 
 # The rule's SQL twin, for queries written out for speed (the chat's room list, on every page):
