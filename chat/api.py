@@ -1,5 +1,6 @@
 """The chat API: a course room's history, in the same message shape as the WebSocket frames."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.decorators import action
@@ -13,9 +14,14 @@ from students.selectors import course_get_for_member
 from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
+    SEARCH_MAX_LENGTH,
     message_frame,
     message_list_for_room,
+    message_search,
 )
+
+SEARCH_BLANK = _("Enter the words to search for.")
+SEARCH_WITH_PAGING = _("search returns the best matches: it takes no before or after.")
 
 
 class HistoryQuerySerializer(QuerySerializer):
@@ -31,6 +37,25 @@ class HistoryQuerySerializer(QuerySerializer):
     limit = StrictIntegerField(
         required=False, min_value=1, max_value=HISTORY_LIMIT_MAX, default=HISTORY_LIMIT_DEFAULT
     )
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=(
+            "Words to find: the live messages that contain them, best match first, each with "
+            'an `excerpt`. Words, "quoted phrases" and -excluded words (PostgreSQL).'
+        ),
+    )
+
+    def validate_search(self, value):
+        if not value.strip():
+            raise serializers.ValidationError(SEARCH_BLANK)
+        return value.strip()
+
+    def validate(self, data):
+        if "search" in data and ("before" in data or "after" in data):
+            raise serializers.ValidationError({"search": [SEARCH_WITH_PAGING]})
+        return data
 
 
 class MessageSerializer(serializers.Serializer):
@@ -47,6 +72,13 @@ class MessageSerializer(serializers.Serializer):
     mentions = serializers.ListField(
         child=serializers.CharField(),
         help_text="User names of the members the message mentions (empty once deleted).",
+    )
+    excerpt = serializers.CharField(
+        required=False,
+        help_text=(
+            "With `search` only: HTML of the matching passage, its text escaped, each match in "
+            "<mark>."
+        ),
     )
 
 
@@ -67,7 +99,8 @@ class CourseMessageViewSet(ViewSet):
         responses=MessagePageSerializer,
         description=(
             "Without `after`: the newest `limit` messages below `before` (or of all). With "
-            "`after`: the first `limit` messages above it."
+            "`after`: the first `limit` messages above it. With `search`: the best `limit` "
+            "matches among live messages, best first, each with an `excerpt`."
         ),
     )
     @action(detail=True, methods=["get"])
@@ -75,6 +108,15 @@ class CourseMessageViewSet(ViewSet):
         course = course_get_for_member(user=request.user, course_id=pk)
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = message_list_for_room(course_id=course.pk, **query.validated_data)
+        params = query.validated_data
+        if "search" in params:
+            page = message_search(
+                course_id=course.pk, words=params["search"], limit=params["limit"]
+            )
+            frames = [
+                {**message_frame(message), "excerpt": message.excerpt} for message in page.messages
+            ]
+            return Response({"messages": frames, "has_more": page.has_more})
+        page = message_list_for_room(course_id=course.pk, **params)
         frames = [message_frame(message) for message in page.messages]
         return Response({"messages": frames, "has_more": page.has_more})

@@ -5,8 +5,12 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
-from django.db.models import Aggregate, CharField, OuterRef, QuerySet, Subquery
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import Aggregate, CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Replace
 from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 
 from courses.models import Course
@@ -149,6 +153,93 @@ def message_list_between(*, course_id: int, after: int, upto: int | None = None)
     if upto is not None:
         messages = messages.filter(seq__lte=upto)
     return list(messages.order_by("seq")[:REPLAY_BATCH])
+
+
+# --- search -----------------------------------------------------------------------------------
+
+# The most characters of a query: longer ones are refused (the API says so).
+SEARCH_MAX_LENGTH = 200
+# What marks a match inside PostgreSQL's headline, before escaping turns the rest into text:
+# characters of Unicode's private use area, taken out of the text the headline is made from so
+# that a message cannot forge a mark.
+_MARK_START, _MARK_STOP = "\ue000", "\ue001"
+_EXCERPT_CHARACTERS = 200
+
+
+def _marked(headline: str) -> str:
+    """The headline as HTML: everything escaped, then each match put in <mark>."""
+    return escape(headline).replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
+
+
+def _excerpt_without_search_engine(text: str, words: list[str]) -> str:
+    """The start of the text around its first match, each match marked (for SQLite)."""
+    lowered = text.lower()
+    first = min((lowered.find(word) for word in words if word in lowered), default=0)
+    start = max(0, first - _EXCERPT_CHARACTERS // 4)
+    excerpt = text[start : start + _EXCERPT_CHARACTERS]
+    marked, position, lowered_excerpt = [], 0, excerpt.lower()
+    while position < len(excerpt):
+        found = [
+            (index, word) for word in words if (index := lowered_excerpt.find(word, position)) != -1
+        ]
+        if not found:
+            marked.append(escape(excerpt[position:]))
+            break
+        index, word = min(found, key=lambda hit: (hit[0], -len(hit[1])))
+        marked.append(escape(excerpt[position:index]))
+        marked.append(f"<mark>{escape(excerpt[index : index + len(word)])}</mark>")
+        position = index + len(word)
+    prefix = "… " if start else ""
+    suffix = " …" if start + _EXCERPT_CHARACTERS < len(text) else ""
+    return prefix + "".join(marked) + suffix
+
+
+def message_search(
+    *, course_id: int, words: str, limit: int = HISTORY_LIMIT_DEFAULT
+) -> MessagePage:
+    """The room's live messages matching `words`, best first, each with `excerpt`: HTML of the
+    matching passage, its text escaped and the matches in <mark>.
+
+    PostgreSQL: full-text search with the `simple` configuration (web-search syntax: words,
+    "quoted phrases", -excluded), ranked, over the GIN index on the text. Elsewhere (SQLite):
+    messages containing every word, whatever the case, newest first. Precondition: the caller
+    checked membership; `words` is not blank.
+    """
+    limit = max(1, min(limit, HISTORY_LIMIT_MAX))
+    messages = _messages(course_id=course_id).filter(deleted_at__isnull=True)
+    if connection.vendor == "postgresql":
+        # The same expression as the index (Message.Meta.indexes), so that the index serves.
+        vector = SearchVector("text", config="simple")
+        query = SearchQuery(words, config="simple", search_type="websearch")
+        unmarkable = Replace(Replace("text", Value(_MARK_START)), Value(_MARK_STOP))
+        messages = (
+            messages.annotate(document=vector)
+            .filter(document=query)
+            .annotate(
+                rank=SearchRank(vector, query),
+                headline=SearchHeadline(
+                    unmarkable,
+                    query,
+                    config="simple",
+                    start_sel=_MARK_START,
+                    stop_sel=_MARK_STOP,
+                    min_words=10,
+                    max_words=30,
+                ),
+            )
+            .order_by("-rank", "-seq")
+        )
+        rows = list(messages[: limit + 1])
+        for message in rows:
+            message.excerpt = _marked(message.headline)
+    else:
+        terms = [term.lower() for term in words.split()]
+        for term in terms:
+            messages = messages.filter(text__icontains=term)
+        rows = list(messages.order_by("-seq")[: limit + 1])
+        for message in rows:
+            message.excerpt = _excerpt_without_search_engine(message.text, terms)
+    return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
 
 
 def room_last_seq(*, course_id: int) -> int:

@@ -336,6 +336,28 @@ def test_draft_course_answers_as_the_table_says(world, name, method, role, expec
     assert answer(request(world, name, method, role)) == expected
 
 
+# Requests a route answers differently by their query: the same permission as the route's row.
+QUERY_VARIANTS = {
+    ("api:course-messages-messages", "GET", "search=exam"): (401, 403, 200, 403, 200, 403),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "query", "role", "expected"),
+    [
+        pytest.param(name, method, query, role, expected, id=f"{name}-{method}-{query}-{role}")
+        for (name, method, query), row in QUERY_VARIANTS.items()
+        for role, expected in zip(ROLES, row, strict=True)
+    ],
+)
+def test_query_variants_answer_as_the_table_says(world, name, method, query, role, expected):
+    client = client_for(world.users[role], api=name.startswith("api:"))
+
+    response = client.generic(method, f"{route_url(name, world)}?{query}")
+
+    assert answer(response) == expected
+
+
 PAGES_SHOWN = [
     pytest.param(name, role, id=f"{name}-{role}")
     for (name, method), row in PUBLISHED.items()
