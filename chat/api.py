@@ -14,11 +14,14 @@ from students.selectors import course_get_for_member
 from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
+    NOTIFICATIONS_MAX,
     SEARCH_MAX_LENGTH,
+    mention_list_unread,
     message_frame,
     message_list_for_room,
     message_search,
 )
+from .services import mentions_read
 
 SEARCH_BLANK = _("Enter the words to search for.")
 SEARCH_WITH_PAGING = _("search returns the best matches: it takes no before or after.")
@@ -120,3 +123,61 @@ class CourseMessageViewSet(ViewSet):
         page = message_list_for_room(course_id=course.pk, **params)
         frames = [message_frame(message) for message in page.messages]
         return Response({"messages": frames, "has_more": page.has_more})
+
+
+class NotificationSerializer(serializers.Serializer):
+    """An unread mention of the user."""
+
+    id = serializers.IntegerField(source="pk", help_text="Give it to `read/` to clear it.")
+    course = serializers.IntegerField(source="message.room_id")
+    course_title = serializers.CharField(source="message.room.course.title")
+    message = serializers.IntegerField(source="message_id", help_text="The message's id.")
+    seq = serializers.IntegerField(source="message.seq")
+    user = serializers.SerializerMethodField(help_text="Who wrote it; null for a deleted account.")
+    text = serializers.CharField(source="message.text")
+    datetime = serializers.DateTimeField(source="message.created")
+    url = serializers.SerializerMethodField(help_text="The room's page, at the message.")
+
+    def get_user(self, mention) -> str | None:
+        author = mention.message.user
+        return author.get_username() if author is not None else None
+
+    def get_url(self, mention) -> str:
+        return f"{mention.message.room.get_absolute_url()}#seq-{mention.message.seq}"
+
+
+class NotificationReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=BIGINT_MAX),
+        required=False,
+        max_length=NOTIFICATIONS_MAX,
+        help_text="The notifications to clear; without it, all of them.",
+    )
+
+
+class NotificationReadResultSerializer(serializers.Serializer):
+    read = serializers.IntegerField(help_text="How many notifications were cleared.")
+
+
+class NotificationViewSet(ViewSet):
+    """The user's notifications: mentions in chat rooms they have not read yet.
+
+    A mention is unread until the member's read marker in the room passes it (they read the
+    room) or they clear it here; deleted messages and rooms the user left are not listed.
+    """
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=NotificationSerializer(many=True))
+    def list(self, request):
+        mentions = mention_list_unread(user=request.user)
+        return Response(NotificationSerializer(mentions, many=True).data)
+
+    @extend_schema(request=NotificationReadSerializer, responses=NotificationReadResultSerializer)
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        body = NotificationReadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(
+            {"read": mentions_read(user=request.user, ids=body.validated_data.get("ids"))}
+        )

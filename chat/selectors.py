@@ -286,7 +286,11 @@ SELECT c.id, c.title,
       AND m.seq > COALESCE(
         (SELECT r.last_read_seq FROM chat_readmarker r
           WHERE r.room_id = c.id AND r.user_id = %(user)s), 0)
-  ) AS unread
+  ) AS unread,
+  (SELECT count(*) FROM chat_mention n JOIN chat_message m ON m.id = n.message_id
+    WHERE n.user_id = %(user)s AND n.read_at IS NULL
+      AND m.room_id = c.id AND m.deleted_at IS NULL
+  ) AS mentions
 FROM courses_course c
 WHERE {COURSE_MEMBER_SQL}
 ORDER BY c.title, c.id
@@ -295,12 +299,46 @@ ORDER BY c.title, c.id
 
 def course_list_for_chat(*, user) -> list[Course]:
     """Courses whose room the user may enter, by title, each with `unread`: the live messages
-    of others above the user's read marker. One query; only id and title are loaded.
+    of others above the user's read marker, and `mentions`: the user's unread mentions there.
+    One query; only id and title are loaded.
     """
     params = course_member_sql_params(user=user)
     if params is None:
         return []
     return list(Course.objects.raw(_ROOMS_FOR_USER_SQL, params))
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+# The most notifications one request lists (newest first).
+NOTIFICATIONS_MAX = 100
+
+
+_ROOM_IDS_FOR_USER_SQL = f"SELECT c.id FROM courses_course c WHERE {COURSE_MEMBER_SQL}"  # noqa: S608
+
+
+def mentions_unread(*, user) -> QuerySet[Mention]:
+    """The user's unread mentions in live messages of rooms they may enter (the membership
+    rule's SQL twin, as in course_list_for_chat), newest first."""
+    params = course_member_sql_params(user=user)
+    if params is None:
+        return Mention.objects.none()
+    rooms = Course.objects.raw(_ROOM_IDS_FOR_USER_SQL, params)
+    return (
+        Mention.objects.filter(
+            user=user,
+            read_at__isnull=True,
+            message__deleted_at__isnull=True,
+            message__room_id__in=[course.pk for course in rooms],
+        )
+        .select_related("message__user", "message__room__course")
+        .order_by("-message__created", "-pk")
+    )
+
+
+def mention_list_unread(*, user) -> list[Mention]:
+    """The newest NOTIFICATIONS_MAX of the user's unread mentions (mentions_unread)."""
+    return list(mentions_unread(user=user)[:NOTIFICATIONS_MAX])
 
 
 # --- access -----------------------------------------------------------------------------------

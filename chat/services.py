@@ -358,7 +358,8 @@ def member_unmute(*, actor, course: Course, username) -> None:
 
 
 def read_marker_update(*, user, course_id: int, seq: int | None = None) -> None:
-    """Move the user's read marker forward to `seq`, or to the room's end when None.
+    """Move the user's read marker forward to `seq`, or to the room's end when None, and mark
+    the user's mentions up to it read.
 
     Never moves it back nor past the room's newest message.
     """
@@ -373,6 +374,19 @@ def read_marker_update(*, user, course_id: int, seq: int | None = None) -> None:
         ReadMarker.objects.get_or_create(
             room_id=course_id, user=user, defaults={"last_read_seq": seq}
         )
+    # A mention the member has read past is no longer news.
+    Mention.objects.filter(
+        user=user, read_at__isnull=True, message__room_id=course_id, message__seq__lte=seq
+    ).update(read_at=timezone.now())
+
+
+def mentions_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's unread mentions read: all of them, or those of `ids` (others' ids and
+    unknown ones are ignored). How many changed."""
+    mentions = Mention.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        mentions = mentions.filter(pk__in=ids)
+    return mentions.update(read_at=timezone.now())
 
 
 async def typing_announce(*, course_id: int, username: str) -> None:

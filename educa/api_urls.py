@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from chat.api import CourseMessageViewSet
+from chat.api import CourseMessageViewSet, NotificationViewSet
 from courses.api.views import ContentViewSet, CourseViewSet, ModuleViewSet, SubjectViewSet
 from educa.api_viewsets import IdConverter
 from students.api import (
@@ -35,6 +35,7 @@ router.register("modules", ModuleViewSet, basename="module")
 router.register("contents", ContentViewSet, basename="content")
 router.register("contents", ContentCompletionViewSet, basename="content-completion")
 router.register("me/courses", MyCourseViewSet, basename="my-course")
+router.register("me/notifications", NotificationViewSet, basename="notification")
 
 
 @csrf_exempt  # it changes nothing; a CSRF failure page here would be HTML

@@ -30,6 +30,8 @@ ENDPOINTS = {
     "/api/contents/{id}/": {"get", "put", "patch", "delete"},
     "/api/contents/{id}/done/": {"post", "delete"},
     "/api/me/courses/": {"get"},
+    "/api/me/notifications/": {"get"},
+    "/api/me/notifications/read/": {"post"},
 }
 
 

@@ -555,6 +555,9 @@ BAD_DATA = {
     ("api:course-modules-order", "POST"): BadData(
         "owner", lambda world: {"ids": "first"}, "ids: Expected a list of items"
     ),
+    ("api:notification-read", "POST"): BadData(
+        "student", lambda world: {"ids": "first"}, "ids: Expected a list of items"
+    ),
     ("api:module-detail", "PUT"): BadData("owner", lambda world: {"title": ""}, f"title: {BLANK}"),
     ("api:module-detail", "PATCH"): BadData(
         "owner", lambda world: {"title": ""}, f"title: {BLANK}"
