@@ -6,6 +6,7 @@ from django.contrib.auth.forms import (
     UserChangeForm,
     UserCreationForm,
 )
+from django.utils.translation import gettext_lazy as _
 
 from educa.db import BIGINT_MAX
 
@@ -79,6 +80,11 @@ class ProfileForm(forms.Form):
     last_name = User._meta.get_field("last_name").formfield()
     email = forms.EmailField(
         label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    mention_emails = forms.BooleanField(
+        label=_("E-mail me about chat mentions I leave unread"),
+        required=False,
+        help_text=_("At most one e-mail an hour for each chat room."),
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -24,6 +24,7 @@ from playwright.sync_api import expect, sync_playwright
 from chat.services import message_create
 from courses.models import Content, Video
 from students.activation import activation_path
+from students.email_preferences import mention_emails_off_token
 from tests.browser.test_chat_flow import serve_static
 from tests.browser_support import (
     CHROMIUM,
@@ -102,6 +103,13 @@ PAGES = [
     Page("student_registration", "visitor", lambda world: reverse("student_registration")),
     Page("student_registration_done", "visitor", lambda w: reverse("student_registration_done")),
     Page("account_activate", "visitor", lambda world: activation_path(user=world.newcomer)),
+    Page(
+        "mention_emails_off",
+        "visitor",
+        lambda world: reverse(
+            "mention_emails_off", args=[mention_emails_off_token(user=world.users["student"])]
+        ),
+    ),
     Page("password_reset", "visitor", lambda world: reverse("password_reset")),
     Page("password_reset_done", "visitor", lambda world: reverse("password_reset_done")),
     Page("password_reset_confirm", "visitor", _reset_confirm),

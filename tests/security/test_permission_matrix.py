@@ -414,6 +414,7 @@ NO_DATA = {
     ("content_mark_done", "POST"): ADDRESS_ONLY,
     ("content_mark_undone", "POST"): ADDRESS_ONLY,
     ("api:token", "DELETE"): "revokes the token it is sent with",
+    ("mention_emails_off", "POST"): "its only input is the signed link in its address",
     ("api:course-detail", "DELETE"): ADDRESS_ONLY,
     ("api:course-publish", "POST"): ADDRESS_ONLY,
     ("api:course-unpublish", "POST"): ADDRESS_ONLY,
