@@ -192,6 +192,23 @@ def course_members_named(*, course_ids, usernames) -> list[tuple[int, int, str, 
     return list(owners.union(students, all=True))
 
 
+# The most member names a page is given (the chat's completion of mentions).
+MEMBER_NAMES_MAX = 1000
+
+
+def course_member_usernames(*, course: Course) -> list[str]:
+    """User names of the course's members (membership_refusal): its owner and, when it is
+    published, its active enrolled students; sorted, at most MEMBER_NAMES_MAX.
+
+    One query when `course.owner` is loaded (course_get_for_member loads it).
+    """
+    names = {course.owner.get_username()} if course.owner.is_active else set()
+    if course.status == Course.Status.PUBLISHED:
+        students = Enrollment.objects.filter(course=course, student__is_active=True)
+        names.update(students.values_list("student__username", flat=True)[:MEMBER_NAMES_MAX])
+    return sorted(names)[:MEMBER_NAMES_MAX]
+
+
 # The rule's SQL twin, for queries written out for speed (the chat's room list, on every page):
 # a condition true for the courses `c` of which user %(user)s is a member, with the parameters
 # course_member_sql_params gives. Keep it in step with membership_refusal.
