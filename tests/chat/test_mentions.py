@@ -10,6 +10,7 @@ from chat.selectors import message_frame, message_list_for_room
 from chat.services import MessageDraft, message_create, message_create_many, message_delete
 from courses.models import Course
 from students.selectors import course_members_named, course_membership_refusals
+from tests.chat.conftest import join, receive_type, send
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,20 @@ def test_members_by_name_agree_with_the_membership_rule(course, alice):
         candidates = {alice.pk, inactive.pk, course.owner.pk}
         refused = course_membership_refusals(course_id=course_id, user_ids=candidates)
         assert named == candidates - refused.keys()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("chat_redis")
+async def test_live_and_replayed_frames_carry_the_mentions(room):
+    course, owner, students = room
+    named = students[1].username
+    sender = await join(course, students[0])
+    await send(sender, message=f"@{named} hello", client_id="c-1")
+    frame = await receive_type(sender, "message")
+    resumed = await join(course, students[0], after=0)
+    replayed = await receive_type(resumed, "message")
+
+    assert frame["mentions"] == [named]
+    assert replayed["mentions"] == [named]
+    for communicator in (sender, resumed):
+        await communicator.disconnect()
