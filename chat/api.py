@@ -14,14 +14,16 @@ from students.selectors import course_get_for_member
 from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
-    NOTIFICATIONS_MAX,
     SEARCH_MAX_LENGTH,
-    mention_list_unread,
+    mentions_unread,
     message_frame,
     message_list_for_room,
     message_search,
 )
 from .services import mentions_read
+
+# The most notifications one clearing request names.
+NOTIFICATION_IDS_MAX = 1000
 
 SEARCH_BLANK = _("Enter the words to search for.")
 SEARCH_WITH_PAGING = _("search returns the best matches: it takes no before or after.")
@@ -150,7 +152,7 @@ class NotificationReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
         child=StrictIntegerField(min_value=1, max_value=BIGINT_MAX),
         required=False,
-        max_length=NOTIFICATIONS_MAX,
+        max_length=NOTIFICATION_IDS_MAX,
         help_text="The notifications to clear; without it, all of them.",
     )
 
@@ -170,8 +172,8 @@ class NotificationViewSet(ViewSet):
 
     @extend_schema(responses=NotificationSerializer(many=True))
     def list(self, request):
-        mentions = mention_list_unread(user=request.user)
-        return Response(NotificationSerializer(mentions, many=True).data)
+        page = self.paginate_queryset(mentions_unread(user=request.user))
+        return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
     @extend_schema(request=NotificationReadSerializer, responses=NotificationReadResultSerializer)
     @action(detail=False, methods=["post"])

@@ -310,10 +310,6 @@ def course_list_for_chat(*, user) -> list[Course]:
 
 # --- notifications ----------------------------------------------------------------------------
 
-# The most notifications one request lists (newest first).
-NOTIFICATIONS_MAX = 100
-
-
 _ROOM_IDS_FOR_USER_SQL = f"SELECT c.id FROM courses_course c WHERE {COURSE_MEMBER_SQL}"  # noqa: S608
 
 
@@ -334,11 +330,6 @@ def mentions_unread(*, user) -> QuerySet[Mention]:
         .select_related("message__user", "message__room__course")
         .order_by("-message__created", "-pk")
     )
-
-
-def mention_list_unread(*, user) -> list[Mention]:
-    """The newest NOTIFICATIONS_MAX of the user's unread mentions (mentions_unread)."""
-    return list(mentions_unread(user=user)[:NOTIFICATIONS_MAX])
 
 
 # --- access -----------------------------------------------------------------------------------
