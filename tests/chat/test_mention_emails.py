@@ -125,6 +125,13 @@ def test_each_room_gets_its_own_e_mail(smtp_server, course, alice, bob):
     assert mention_emails_send() == 2
 
 
+def test_a_member_who_left_the_room_gets_no_e_mail(smtp_server, course, alice, bob):
+    say(course, bob, "@alice hi")
+    alice.enrollments.all().delete()
+
+    assert mention_emails_send() == 0
+
+
 def test_no_e_mail_after_turning_them_off(smtp_server, course, alice, bob):
     mention_emails_set(user=alice, enabled=False)
     say(course, bob, "@alice hi")
