@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from .models import Message, MessageEdit, Mute, ReadMarker, Room
+from .models import Mention, Message, MessageEdit, Mute, ReadMarker, Room
 from .services import message_tombstone
 
 
@@ -76,3 +76,15 @@ class ReadMarkerAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "room__course__title"]
     list_select_related = ["user", "room__course"]
     raw_id_fields = ["user", "room"]
+
+
+@admin.register(Mention)
+class MentionAdmin(admin.ModelAdmin):
+    list_display = ["user", "message", "read_at", "emailed_at"]
+    list_filter = [
+        ("read_at", admin.EmptyFieldListFilter),
+        ("emailed_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["user__username", "message__room__course__title"]
+    list_select_related = ["user", "message"]
+    raw_id_fields = ["user", "message"]

@@ -15,14 +15,24 @@ from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
     REPLAY_BATCH,
+    SEARCH_MAX_LENGTH,
+    mentions_unread,
     message_edit_list,
     message_frame,
     message_get_for_moderator,
     message_list_changed,
     message_list_for_room,
     message_list_pinned,
+    message_search,
     message_updated_frame,
 )
+from .services import mentions_read
+
+# The most notifications one clearing request names.
+NOTIFICATION_IDS_MAX = 1000
+
+SEARCH_BLANK = _("Enter the words to search for.")
+SEARCH_WITH_PAGING = _("search returns the best matches: it takes no before or after.")
 
 SINCE_REV_NEEDS_AFTER = _("since_rev needs after: the seq the client has messages up to.")
 
@@ -50,9 +60,26 @@ class HistoryQuerySerializer(QuerySerializer):
         ),
     )
 
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=(
+            "Words to find: the live messages that contain them, best match first, each with "
+            'an `excerpt`. Words, "quoted phrases" and -excluded words (PostgreSQL).'
+        ),
+    )
+
+    def validate_search(self, value):
+        if not value.strip():
+            raise serializers.ValidationError(SEARCH_BLANK)
+        return value.strip()
+
     def validate(self, attrs):
         if "since_rev" in attrs and "after" not in attrs:
             raise serializers.ValidationError({"since_rev": [SINCE_REV_NEEDS_AFTER]})
+        if "search" in attrs and ("before" in attrs or "after" in attrs):
+            raise serializers.ValidationError({"search": [SEARCH_WITH_PAGING]})
         return attrs
 
 
@@ -100,6 +127,13 @@ class MessageSerializer(MessageStateSerializer):
 
     type = serializers.ChoiceField(choices=["message"])
     client_id = serializers.CharField(allow_null=True)
+    excerpt = serializers.CharField(
+        required=False,
+        help_text=(
+            "With `search` only: HTML of the matching passage, its text escaped, each match in "
+            "<mark>."
+        ),
+    )
 
 
 class MessageUpdatedSerializer(MessageStateSerializer):
@@ -147,7 +181,9 @@ class CourseMessageViewSet(ViewSet):
         description=(
             "Without `after`: the newest `limit` messages below `before` (or of all). With "
             "`after`: the first `limit` messages above it. With `after` and `since_rev` (a "
-            "resume): also `updates`, the current state of the earlier messages changed since."
+            "resume): also `updates`, the current state of the earlier messages changed since. "
+            "With `search`: the best `limit` matches among live messages, best first, each "
+            "with an `excerpt`."
         ),
     )
     @action(detail=True, methods=["get"])
@@ -155,6 +191,15 @@ class CourseMessageViewSet(ViewSet):
         course = course_get_for_member(user=request.user, course_id=pk)
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        params = query.validated_data
+        if "search" in params:
+            page = message_search(
+                course_id=course.pk, words=params["search"], limit=params["limit"]
+            )
+            frames = [
+                {**message_frame(message), "excerpt": message.excerpt} for message in page.messages
+            ]
+            return Response({"messages": frames, "has_more": page.has_more})
         since_rev = query.validated_data.pop("since_rev", None)
         page = message_list_for_room(course_id=course.pk, **query.validated_data)
         body = {
@@ -192,3 +237,61 @@ class MessageEditViewSet(ViewSet):
             for edit in message_edit_list(message=message)
         ]
         return Response(MessageEditsSerializer({"id": message.pk, "edits": edits}).data)
+
+
+class NotificationSerializer(serializers.Serializer):
+    """An unread mention of the user."""
+
+    id = serializers.IntegerField(source="pk", help_text="Give it to `read/` to clear it.")
+    course = serializers.IntegerField(source="message.room_id")
+    course_title = serializers.CharField(source="message.room.course.title")
+    message = serializers.IntegerField(source="message_id", help_text="The message's id.")
+    seq = serializers.IntegerField(source="message.seq")
+    user = serializers.SerializerMethodField(help_text="Who wrote it; null for a deleted account.")
+    text = serializers.CharField(source="message.text")
+    datetime = serializers.DateTimeField(source="message.created")
+    url = serializers.SerializerMethodField(help_text="The room's page, at the message.")
+
+    def get_user(self, mention) -> str | None:
+        author = mention.message.user
+        return author.get_username() if author is not None else None
+
+    def get_url(self, mention) -> str:
+        return f"{mention.message.room.get_absolute_url()}#seq-{mention.message.seq}"
+
+
+class NotificationReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=BIGINT_MAX),
+        required=False,
+        max_length=NOTIFICATION_IDS_MAX,
+        help_text="The notifications to clear; without it, all of them.",
+    )
+
+
+class NotificationReadResultSerializer(serializers.Serializer):
+    read = serializers.IntegerField(help_text="How many notifications were cleared.")
+
+
+class NotificationViewSet(ViewSet):
+    """The user's notifications: mentions in chat rooms they have not read yet.
+
+    A mention is unread until the member's read marker in the room passes it (they read the
+    room) or they clear it here; deleted messages and rooms the user left are not listed.
+    """
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=NotificationSerializer(many=True))
+    def list(self, request):
+        page = self.paginate_queryset(mentions_unread(user=request.user))
+        return self.get_paginated_response(NotificationSerializer(page, many=True).data)
+
+    @extend_schema(request=NotificationReadSerializer, responses=NotificationReadResultSerializer)
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        body = NotificationReadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(
+            {"read": mentions_read(user=request.user, ids=body.validated_data.get("ids"))}
+        )

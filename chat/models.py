@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -62,7 +64,13 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["room", "seq"]
-        indexes = [models.Index(fields=["room", "rev"], name="chat_message_room_rev")]
+        indexes = [
+            models.Index(fields=["room", "rev"], name="chat_message_room_rev"),
+            # Full-text search over the text (chat.selectors.message_search); the query repeats
+            # this expression so that PostgreSQL can use the index. The migration skips it
+            # elsewhere.
+            GinIndex(SearchVector("text", config="simple"), name="chat_message_search"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["room", "seq"], name="chat_message_seq_unique"),
             models.UniqueConstraint(
@@ -161,3 +169,35 @@ class Reaction(models.Model):
 
     def __str__(self):
         return f"{self.emoji} by {self.user_id} on message {self.message_id}"
+
+
+class Mention(models.Model):
+    """A member named in a message (`@alice`, or `@instructor` for the course's owner).
+
+    Unread while `read_at` is NULL: the member's read marker passing the message, or clearing
+    their notifications, sets it. `emailed_at` records the mention e-mail that announced it.
+    """
+
+    message = models.ForeignKey(Message, related_name="mentions", on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="chat_mentions", on_delete=models.CASCADE
+    )
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["message", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="chat_mention_unique"),
+        ]
+        indexes = [
+            # The unread mentions of a user (the navigation on every page, the notifications).
+            models.Index(
+                fields=["user", "message"],
+                condition=models.Q(read_at__isnull=True),
+                name="chat_mention_unread",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} mentioned in message {self.message_id}"

@@ -5,10 +5,14 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Aggregate, CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Replace
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 
 from courses.models import Course
@@ -20,7 +24,7 @@ from students.selectors import (
     course_membership_refusals,
 )
 
-from .models import Message, MessageEdit, Mute, Room
+from .models import Mention, Message, MessageEdit, Mute, Room
 from .rendering import html_excerpt
 from .rendering import message_html as text_to_html
 
@@ -114,7 +118,7 @@ def message_extras(message: Message) -> dict:
     return {
         "html": message_html(message),
         "reply_to": reply_to,
-        "mentions": [],
+        "mentions": message_mention_names(message),
         "attachments": [],
         "question": None,
     }
@@ -151,6 +155,46 @@ def message_deleted_frame(message: Message) -> dict:
     return {"type": "message.deleted", "id": message.pk, "seq": message.seq, "rev": message.rev}
 
 
+def message_mention_names(message: Message) -> list[str]:
+    """The user names a message mentions, sorted (none once deleted).
+
+    Precondition: the message was stored by chat.services (which sets `mention_names`) or read
+    through messages_with_mentions(); otherwise this costs a query.
+    """
+    if message.is_deleted:
+        return []
+    names = getattr(message, "mention_names", None)
+    if names is None:
+        if hasattr(message, "mention_list"):
+            names = sorted((message.mention_list or "").split())
+        else:
+            names = sorted(message.mentions.values_list("user__username", flat=True))
+    return names
+
+
+class _NameList(Aggregate):
+    """User names joined by spaces (a user name holds none), in PostgreSQL and SQLite alike."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ' ')"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
+def messages_with_mentions(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """The messages, each with the names it mentions read in the same query (`mention_list`)."""
+    names = (
+        Mention.objects.filter(message=OuterRef("pk"))
+        .order_by()
+        .values("message")
+        .annotate(names=_NameList("user__username"))
+        .values("names")
+    )
+    return messages.annotate(mention_list=Subquery(names))
+
+
 def mute_frame(mute: Mute) -> dict:
     return {"type": "member.muted", "user": mute.user.get_username(), "until": iso_utc(mute.until)}
 
@@ -160,7 +204,9 @@ def unmute_frame(username: str) -> dict:
 
 
 def _messages(*, course_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(room_id=course_id).select_related("user", "reply_to__user")
+    return messages_with_mentions(
+        Message.objects.filter(room_id=course_id).select_related("user", "reply_to__user")
+    )
 
 
 def message_list_for_room(
@@ -254,6 +300,93 @@ def room_positions(*, course_ids) -> dict[int, tuple[int, int]]:
     return {course_id: found.get(course_id, (0, 0)) for course_id in course_ids}
 
 
+# --- search -----------------------------------------------------------------------------------
+
+# The most characters of a query: longer ones are refused (the API says so).
+SEARCH_MAX_LENGTH = 200
+# What marks a match inside PostgreSQL's headline, before escaping turns the rest into text:
+# characters of Unicode's private use area, taken out of the text the headline is made from so
+# that a message cannot forge a mark.
+_MARK_START, _MARK_STOP = "\ue000", "\ue001"
+_EXCERPT_CHARACTERS = 200
+
+
+def _marked(headline: str) -> str:
+    """The headline as HTML: everything escaped, then each match put in <mark>."""
+    return escape(headline).replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
+
+
+def _excerpt_without_search_engine(text: str, words: list[str]) -> str:
+    """The start of the text around its first match, each match marked (for SQLite)."""
+    lowered = text.lower()
+    first = min((lowered.find(word) for word in words if word in lowered), default=0)
+    start = max(0, first - _EXCERPT_CHARACTERS // 4)
+    excerpt = text[start : start + _EXCERPT_CHARACTERS]
+    marked, position, lowered_excerpt = [], 0, excerpt.lower()
+    while position < len(excerpt):
+        found = [
+            (index, word) for word in words if (index := lowered_excerpt.find(word, position)) != -1
+        ]
+        if not found:
+            marked.append(escape(excerpt[position:]))
+            break
+        index, word = min(found, key=lambda hit: (hit[0], -len(hit[1])))
+        marked.append(escape(excerpt[position:index]))
+        marked.append(f"<mark>{escape(excerpt[index : index + len(word)])}</mark>")
+        position = index + len(word)
+    prefix = "… " if start else ""
+    suffix = " …" if start + _EXCERPT_CHARACTERS < len(text) else ""
+    return prefix + "".join(marked) + suffix
+
+
+def message_search(
+    *, course_id: int, words: str, limit: int = HISTORY_LIMIT_DEFAULT
+) -> MessagePage:
+    """The room's live messages matching `words`, best first, each with `excerpt`: HTML of the
+    matching passage, its text escaped and the matches in <mark>.
+
+    PostgreSQL: full-text search with the `simple` configuration (web-search syntax: words,
+    "quoted phrases", -excluded), ranked, over the GIN index on the text. Elsewhere (SQLite):
+    messages containing every word, whatever the case, newest first. Precondition: the caller
+    checked membership; `words` is not blank.
+    """
+    limit = max(1, min(limit, HISTORY_LIMIT_MAX))
+    messages = _messages(course_id=course_id).filter(deleted_at__isnull=True)
+    if connection.vendor == "postgresql":
+        # The same expression as the index (Message.Meta.indexes), so that the index serves.
+        vector = SearchVector("text", config="simple")
+        query = SearchQuery(words, config="simple", search_type="websearch")
+        unmarkable = Replace(Replace("text", Value(_MARK_START)), Value(_MARK_STOP))
+        messages = (
+            messages.annotate(document=vector)
+            .filter(document=query)
+            .annotate(
+                rank=SearchRank(vector, query),
+                headline=SearchHeadline(
+                    unmarkable,
+                    query,
+                    config="simple",
+                    start_sel=_MARK_START,
+                    stop_sel=_MARK_STOP,
+                    min_words=10,
+                    max_words=30,
+                ),
+            )
+            .order_by("-rank", "-seq")
+        )
+        rows = list(messages[: limit + 1])
+        for message in rows:
+            message.excerpt = _marked(message.headline)
+    else:
+        terms = [term.lower() for term in words.split()]
+        for term in terms:
+            messages = messages.filter(text__icontains=term)
+        rows = list(messages.order_by("-seq")[: limit + 1])
+        for message in rows:
+            message.excerpt = _excerpt_without_search_engine(message.text, terms)
+    return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
+
+
 def room_last_seq(*, course_id: int) -> int:
     """The seq of the room's newest message (0 for an empty or not yet created room)."""
     last = Room.objects.filter(pk=course_id).values_list("last_seq", flat=True).first()
@@ -298,7 +431,11 @@ SELECT c.id, c.title,
       AND m.seq > COALESCE(
         (SELECT r.last_read_seq FROM chat_readmarker r
           WHERE r.room_id = c.id AND r.user_id = %(user)s), 0)
-  ) AS unread
+  ) AS unread,
+  (SELECT count(*) FROM chat_mention n JOIN chat_message m ON m.id = n.message_id
+    WHERE n.user_id = %(user)s AND n.read_at IS NULL
+      AND m.room_id = c.id AND m.deleted_at IS NULL
+  ) AS mentions
 FROM courses_course c
 WHERE {COURSE_MEMBER_SQL}
 ORDER BY c.title, c.id
@@ -307,12 +444,37 @@ ORDER BY c.title, c.id
 
 def course_list_for_chat(*, user) -> list[Course]:
     """Courses whose room the user may enter, by title, each with `unread`: the live messages
-    of others above the user's read marker. One query; only id and title are loaded.
+    of others above the user's read marker, and `mentions`: the user's unread mentions there.
+    One query; only id and title are loaded.
     """
     params = course_member_sql_params(user=user)
     if params is None:
         return []
     return list(Course.objects.raw(_ROOMS_FOR_USER_SQL, params))
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+_ROOM_IDS_FOR_USER_SQL = f"SELECT c.id FROM courses_course c WHERE {COURSE_MEMBER_SQL}"  # noqa: S608
+
+
+def mentions_unread(*, user) -> QuerySet[Mention]:
+    """The user's unread mentions in live messages of rooms they may enter (the membership
+    rule's SQL twin, as in course_list_for_chat), newest first."""
+    params = course_member_sql_params(user=user)
+    if params is None:
+        return Mention.objects.none()
+    rooms = Course.objects.raw(_ROOM_IDS_FOR_USER_SQL, params)
+    return (
+        Mention.objects.filter(
+            user=user,
+            read_at__isnull=True,
+            message__deleted_at__isnull=True,
+            message__room_id__in=[course.pk for course in rooms],
+        )
+        .select_related("message__user", "message__room__course")
+        .order_by("-message__created", "-pk")
+    )
 
 
 # --- access -----------------------------------------------------------------------------------

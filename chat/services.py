@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
 from educa.db import BIGINT_MAX
-from students.selectors import course_is_member
+from students.selectors import course_is_member, course_members_named
 
 from .events import (
     CONTROL_GROUP,
@@ -28,7 +28,8 @@ from .events import (
     events_publish_on_commit,
     room_group,
 )
-from .models import Message, MessageEdit, Mute, Reaction, ReadMarker, Room
+from .mentions import INSTRUCTOR_ALIAS, mention_candidates
+from .models import Mention, Message, MessageEdit, Mute, Reaction, ReadMarker, Room
 from .rendering import message_html
 from .selectors import (
     REACTION_EMOJI,
@@ -36,6 +37,7 @@ from .selectors import (
     message_deleted_frame,
     message_frame,
     message_updated_frame,
+    messages_with_mentions,
     mute_frame,
     mutes_active,
     unmute_frame,
@@ -150,11 +152,13 @@ def _messages_stored(drafts: list[MessageDraft]) -> dict[tuple, Message]:
     keyed = [draft for draft in drafts if draft.client_id is not None]
     if not keyed:
         return {}
-    stored = Message.objects.filter(
-        room_id__in={draft.course_id for draft in keyed},
-        user_id__in={draft.author.pk for draft in keyed},
-        client_id__in={draft.client_id for draft in keyed},
-    ).select_related("user", "reply_to__user")
+    stored = messages_with_mentions(
+        Message.objects.filter(
+            room_id__in={draft.course_id for draft in keyed},
+            user_id__in={draft.author.pk for draft in keyed},
+            client_id__in={draft.client_id for draft in keyed},
+        ).select_related("user", "reply_to__user")
+    )
     return {(message.room_id, message.user_id, message.client_id): message for message in stored}
 
 
@@ -234,12 +238,52 @@ def message_create_many(
         results[index] = (message, True)
     if created:
         Message.objects.bulk_create(created)
+        Mention.objects.bulk_create(_mentions_for(created))
         changed = {message.room_id: rooms[message.room_id] for message in created}
         Room.objects.bulk_update(changed.values(), ["last_seq", "last_rev"])
         events_publish_on_commit(
             [(room_group(room_id), messages_event(room_id, created)) for room_id in changed]
         )
     return results
+
+
+def _mentions_for(messages: list[Message]) -> list[Mention]:
+    """The mentions of newly stored messages, each message given its `mention_names`.
+
+    Members are resolved in one query for the whole batch. An author naming themselves is
+    listed but the mention is born read: nobody is notified of their own words.
+    """
+    candidates = {message.pk: mention_candidates(message.text) for message in messages}
+    for message in messages:
+        message.mention_names = []
+    names = set().union(*candidates.values())
+    if not names:
+        return []
+    rows = course_members_named(
+        course_ids={message.room_id for message in messages}, usernames=names
+    )
+    # By room, each name a message may use: the alias always means the owner.
+    members: dict[int, dict[str, tuple[int, str]]] = {}
+    for course_id, user_id, username, is_owner in sorted(rows, key=lambda row: row[3]):
+        room_members = members.setdefault(course_id, {})
+        room_members[username] = (user_id, username)
+        if is_owner:
+            room_members[INSTRUCTOR_ALIAS] = (user_id, username)
+    now = timezone.now()
+    mentions = []
+    for message in messages:
+        room_members = members.get(message.room_id, {})
+        named = dict(room_members[name] for name in candidates[message.pk] if name in room_members)
+        message.mention_names = sorted(named.values())
+        mentions.extend(
+            Mention(
+                message=message,
+                user_id=user_id,
+                read_at=now if user_id == message.user_id else None,
+            )
+            for user_id in named
+        )
+    return mentions
 
 
 def messages_event(room_id: int, messages: list[Message]) -> dict:
@@ -533,7 +577,8 @@ def member_unmute(*, actor, course: Course, username) -> None:
 
 
 def read_marker_update(*, user, course_id: int, seq: int | None = None) -> None:
-    """Move the user's read marker forward to `seq`, or to the room's end when None.
+    """Move the user's read marker forward to `seq`, or to the room's end when None, and mark
+    the user's mentions up to it read.
 
     Never moves it back nor past the room's newest message.
     """
@@ -548,6 +593,19 @@ def read_marker_update(*, user, course_id: int, seq: int | None = None) -> None:
         ReadMarker.objects.get_or_create(
             room_id=course_id, user=user, defaults={"last_read_seq": seq}
         )
+    # A mention the member has read past is no longer news.
+    Mention.objects.filter(
+        user=user, read_at__isnull=True, message__room_id=course_id, message__seq__lte=seq
+    ).update(read_at=timezone.now())
+
+
+def mentions_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's unread mentions read: all of them, or those of `ids` (others' ids and
+    unknown ones are ignored). How many changed."""
+    mentions = Mention.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        mentions = mentions.filter(pk__in=ids)
+    return mentions.update(read_at=timezone.now())
 
 
 async def typing_announce(*, course_id: int, username: str) -> None:

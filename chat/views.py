@@ -2,8 +2,9 @@ from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
 
-from students.selectors import course_get_for_member
+from students.selectors import course_get_for_member, course_member_usernames
 
+from .mentions import INSTRUCTOR_ALIAS
 from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
@@ -76,6 +77,9 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
                 "historyLimit": HISTORY_LIMIT_MAX,
                 "deleteWindowSeconds": settings.CHAT_DELETE_WINDOW,
                 "mutes": mutes_for_room(course_id=course.pk),
+                # For completing mentions after `@`.
+                "members": course_member_usernames(course=course),
+                "instructorAlias": INSTRUCTOR_ALIAS,
             },
         )
         return context

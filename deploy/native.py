@@ -3,7 +3,8 @@
 A local harness, not a process supervisor: it starts PostgreSQL (a cluster of its own in the
 state folder unless DATABASE_URL is set), Redis, Memcached, two uWSGI (deploy/uwsgi.ini) and two
 Daphne processes (deploy/daphne.sh) and Nginx with the rendered nginx/educa.conf.template and a
-self-signed certificate, all on loopback, for trying the production configuration, the
+self-signed certificate, all on loopback, and a process that runs send_mention_emails every
+minute (deploy/periodic.py), for trying the production configuration, the
 deployment tests and the benchmark. Nothing restarts a process that dies. To serve users, run
 the Compose file (restart policies and health checks) or your own supervisor (systemd) with the
 same uwsgi.ini, daphne.sh and Nginx template.

@@ -34,7 +34,10 @@ from deploy.processes import (
 VENV_BIN = Path(sys.executable).parent
 MEDIA_ACCEL_REDIRECT_PREFIX = "/protected-media/"
 # Start order; stop runs it backwards.
-SERVICES = ("postgres", "redis", "memcached", "uwsgi", "daphne", "nginx")
+SERVICES = ("postgres", "redis", "memcached", "uwsgi", "daphne", "nginx", "periodic")
+# What the `periodic` process runs (deploy/periodic.py), and how often: cron's job elsewhere.
+PERIODIC_COMMAND = ["send_mention_emails"]
+PERIODIC_SECONDS = 60
 # Services run as several instances, named uwsgi-1, uwsgi-2, daphne-1, ...
 INSTANCES = ("uwsgi", "daphne")
 PRODUCTION_SETTINGS = "educa.settings.prod"
@@ -299,6 +302,11 @@ class Stack:
                 return False
 
         wait_until(serves, timeout=START_TIMEOUT, what="nginx → uWSGI", log=self.logs)
+
+    def start_periodic(self) -> None:
+        argv = [sys.executable, "-m", "deploy.periodic", "--every", str(PERIODIC_SECONDS),
+                *PERIODIC_COMMAND]  # fmt: skip
+        self.spawn("periodic", argv, env=self.process_env())
 
     # -- the whole stack
 

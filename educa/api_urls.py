@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from chat.api import CourseMessageViewSet, MessageEditViewSet
+from chat.api import CourseMessageViewSet, MessageEditViewSet, NotificationViewSet
 from courses.api.views import ContentViewSet, CourseViewSet, ModuleViewSet, SubjectViewSet
 from educa.api_viewsets import IdConverter
 from quizzes.api import AttemptViewSet, ContentAttemptViewSet
@@ -41,6 +41,7 @@ router.register("contents", ContentAttemptViewSet, basename="content-attempts")
 router.register("attempts", AttemptViewSet, basename="attempt")
 router.register("me/courses", MyCourseViewSet, basename="my-course")
 router.register("me/certificates", MyCertificateViewSet, basename="my-certificate")
+router.register("me/notifications", NotificationViewSet, basename="notification")
 
 
 @csrf_exempt  # it changes nothing; a CSRF failure page here would be HTML

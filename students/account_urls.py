@@ -32,6 +32,11 @@ urlpatterns = [
     path(
         "activate/<uidb64>/<token>/", views.AccountActivateView.as_view(), name="account_activate"
     ),
+    path(
+        "mention-emails/off/<str:token>/",
+        views.MentionEmailsOffView.as_view(),
+        name="mention_emails_off",
+    ),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("profile/delete/", views.AccountDeleteView.as_view(), name="account_delete"),
 ]

@@ -89,6 +89,11 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=_("The language of the pages, e-mails and chat."),
     )
+    mention_emails = forms.BooleanField(
+        label=_("E-mail me about chat mentions I leave unread"),
+        required=False,
+        help_text=_("At most one e-mail an hour for each chat room."),
+    )
 
     def __init__(self, *args, user, language, **kwargs):
         """`language`: the one the user saved, else the one the page is in."""

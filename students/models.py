@@ -151,7 +151,8 @@ class Certificate(models.Model):
 
 
 class Profile(models.Model):
-    """A user's preferences: the language the site speaks to them ("" = the browser's)."""
+    """A user's preferences: the language the site speaks to them ("" = the browser's), and the
+    optional e-mails they want."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -160,6 +161,8 @@ class Profile(models.Model):
         on_delete=models.CASCADE,
     )
     language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
+    # E-mails about chat mentions left unread (chat.mention_emails).
+    mention_emails = models.BooleanField(_("e-mail me about unread mentions"), default=True)
 
     def __str__(self):
         return f"profile of {self.user}"

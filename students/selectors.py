@@ -7,7 +7,16 @@ from enum import Enum
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -157,6 +166,52 @@ def course_membership_refusals(*, course_id: int, user_ids) -> dict[int, Refusal
 
     refusals = {user_id: refusal_of(user_id) for user_id in user_ids}
     return {user_id: refusal for user_id, refusal in refusals.items() if refusal is not None}
+
+
+def course_members_named(*, course_ids, usernames) -> list[tuple[int, int, str, bool]]:
+    """Members of the courses: (course_id, user_id, username, is_owner) for each course's owner
+    and for its members named in `usernames`, in one query.
+
+    The membership rule (membership_refusal) for many courses and names at once: the owner is a
+    member of their course, published or not; an enrolled student of a published course is one;
+    inactive users are not.
+    """
+    course_ids = list(course_ids)
+    owners = (
+        Course.objects.filter(pk__in=course_ids, owner__is_active=True)
+        .annotate(is_owner=Value(True, output_field=BooleanField()))
+        .values_list("pk", "owner_id", "owner__username", "is_owner")
+        .order_by()
+    )
+    students = (
+        Enrollment.objects.filter(
+            course_id__in=course_ids,
+            course__status=Course.Status.PUBLISHED,
+            student__is_active=True,
+            student__username__in=list(usernames),
+        )
+        .annotate(is_owner=Value(False, output_field=BooleanField()))
+        .values_list("course_id", "student_id", "student__username", "is_owner")
+        .order_by()
+    )
+    return list(owners.union(students, all=True))
+
+
+# The most member names a page is given (the chat's completion of mentions).
+MEMBER_NAMES_MAX = 1000
+
+
+def course_member_usernames(*, course: Course) -> list[str]:
+    """User names of the course's members (membership_refusal): its owner and, when it is
+    published, its active enrolled students; sorted, at most MEMBER_NAMES_MAX.
+
+    One query when `course.owner` is loaded (course_get_for_member loads it).
+    """
+    names = {course.owner.get_username()} if course.owner.is_active else set()
+    if course.status == Course.Status.PUBLISHED:
+        students = Enrollment.objects.filter(course=course, student__is_active=True)
+        names.update(students.values_list("student__username", flat=True)[:MEMBER_NAMES_MAX])
+    return sorted(names)[:MEMBER_NAMES_MAX]
 
 
 # The rule's SQL twin, for queries written out for speed (the chat's room list, on every page):

@@ -15,6 +15,9 @@ from .models import UsernameSkeleton
 # ICU allows concurrent use of one checker that is never reconfigured.
 _SPOOF_CHECKER = SpoofChecker()
 
+# Names nobody may take: they have a meaning of their own (chat.mentions.INSTRUCTOR_ALIAS).
+RESERVED_USERNAMES = ("instructor",)
+
 
 def _fold(text: str) -> str:
     """NFKD, case-folded (again NFKD: folding can compose), without combining marks."""
@@ -28,14 +31,25 @@ def username_skeleton(username: str) -> str:
     return _fold(_SPOOF_CHECKER.getSkeleton(0, _fold(username)))
 
 
+_RESERVED_SKELETONS = frozenset(username_skeleton(name) for name in RESERVED_USERNAMES)
+
+
 def username_skeleton_digest(username: str) -> str:
     """The skeleton as stored: a digest of fixed length, since a skeleton can be many times
     longer than its name (NFKD alone turns one character into eighteen)."""
     return hashlib.sha256(username_skeleton(username).encode()).hexdigest()
 
 
+def username_is_reserved(username: str) -> bool:
+    """Whether the name (or a look-alike) means something else: `@instructor` in a chat room
+    names the course's owner."""
+    return username_skeleton(username) in _RESERVED_SKELETONS
+
+
 def username_clash_exists(*, username: str, user=None) -> bool:
-    """Whether a user other than `user` has a name that looks like `username`."""
+    """Whether the name is reserved, or a user other than `user` has one that looks like it."""
+    if username_is_reserved(username):
+        return True
     others = UsernameSkeleton.objects.filter(digest=username_skeleton_digest(username))
     if user is not None and user.pk is not None:
         others = others.exclude(user=user)

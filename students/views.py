@@ -24,6 +24,12 @@ from quizzes.selectors import attempt_list_for_module, quiz_panel, quiz_progress
 
 from .activation import user_get_for_activation
 from .certificate_pdf import certificate_pdf, certificate_verification_url
+from .email_preferences import (
+    MENTION_EMAILS_LINK_INVALID,
+    mention_emails_set,
+    mention_emails_wanted,
+    user_get_for_mention_emails_off,
+)
 from .forms import (
     AccountDeleteForm,
     CertificateNameForm,
@@ -167,6 +173,28 @@ class AccountActivateView(TemplateView):
         return redirect("student_course_list")
 
 
+class MentionEmailsOffView(TemplateView):
+    """The link in every mention e-mail: a button that turns those e-mails off, no log-in needed.
+
+    GET only shows the button: mail scanners that fetch links must not change the setting.
+    """
+
+    template_name = "students/account/mention_emails_off.html"
+
+    def dispatch(self, request, *args, token, **kwargs):
+        self.account = user_get_for_mention_emails_off(token=token)
+        if self.account is None:
+            return bad_request(request, [MENTION_EMAILS_LINK_INVALID])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(account=self.account, **kwargs)
+
+    def post(self, request):
+        mention_emails_set(user=self.account, enabled=False)
+        return self.render_to_response(self.get_context_data(done=True))
+
+
 # Django's account views, with an invalid submission answered 400 like every form of the site.
 
 
@@ -222,12 +250,18 @@ class ProfileView(LoginRequiredMixin, InvalidSubmissionMixin, FormView):
         language = profile_language_for_user(user=user) or translation.get_language()
         return {**super().get_form_kwargs(), "user": user, "language": language}
 
+    def get_initial(self):
+        return {"mention_emails": mention_emails_wanted(user=self.request.user)}
+
     def form_valid(self, form):
+        fields = dict(form.cleaned_data)
+        mention_emails = fields.pop("mention_emails")
         try:
-            user_profile_update(user=self.request.user, **form.cleaned_data)
+            user_profile_update(user=self.request.user, **fields)
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
+        mention_emails_set(user=self.request.user, enabled=mention_emails)
         language = form.cleaned_data["language"]
         if language is not None:
             self.request.session[SESSION_LANGUAGE_KEY] = language

@@ -36,6 +36,8 @@ ENDPOINTS = {
     "/api/attempts/{id}/submit/": {"post"},
     "/api/me/courses/": {"get"},
     "/api/me/certificates/": {"get"},
+    "/api/me/notifications/": {"get"},
+    "/api/me/notifications/read/": {"post"},
 }
 
 

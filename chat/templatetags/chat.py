@@ -37,13 +37,33 @@ def unread_for(chat_rooms, course_id) -> int:
     return 0
 
 
+@register.filter
+def mentions_for(chat_rooms, course_id) -> int:
+    """`{{ chat_rooms|mentions_for:course.pk }}`: the user's unread mentions in the room."""
+    for room in chat_rooms or ():
+        if room.pk == course_id:
+            return room.mentions
+    return 0
+
+
 @register.inclusion_tag("chat/_room_link.html", takes_context=True)
 def chat_room_link(context, course):
-    """`{% chat_room_link course %}`: a link to the course's room with its unread count."""
-    return {"course": course, "unread": unread_for(context.get("chat_rooms"), course.pk)}
+    """`{% chat_room_link course %}`: a link to the course's room with its unread counts."""
+    rooms = context.get("chat_rooms")
+    return {
+        "course": course,
+        "unread": unread_for(rooms, course.pk),
+        "mentions": mentions_for(rooms, course.pk),
+    }
 
 
 @register.filter
 def unread_total(chat_rooms) -> int:
     """`{{ chat_rooms|unread_total }}`: unread messages over all the user's rooms."""
     return sum(room.unread for room in chat_rooms or ())
+
+
+@register.filter
+def mentions_total(chat_rooms) -> int:
+    """`{{ chat_rooms|mentions_total }}`: the user's unread mentions over all their rooms."""
+    return sum(room.mentions for room in chat_rooms or ())

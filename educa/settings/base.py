@@ -416,6 +416,9 @@ CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=10)
 CHAT_DELETE_WINDOW = env.int("CHAT_DELETE_WINDOW", default=300)
 # An author may edit their own message for this many seconds.
 CHAT_EDIT_WINDOW = env.int("CHAT_EDIT_WINDOW", default=900)
+# A mention still unread this many seconds after its message is e-mailed (send_mention_emails),
+# at most one e-mail per member and room an hour.
+CHAT_MENTION_EMAIL_DELAY = env.int("CHAT_MENTION_EMAIL_DELAY", default=600)
 # Presence, rate limits and socket counts shared by every server process: shard addresses,
 # comma-separated (educa/redis.py); "" = per process.
 CHAT_REDIS_URL = env("CHAT_REDIS_URL", default=",".join(REDIS_SHARDS))

@@ -29,6 +29,7 @@ from chat.services import message_create, message_edit, message_pin, message_rea
 from courses.models import Content, Video
 from quizzes.services import attempt_start
 from students.activation import activation_path
+from students.email_preferences import mention_emails_off_token
 from students.models import Certificate, ContentCompletion, Enrollment
 from students.services import content_completion_create
 from tests.browser.test_chat_flow import serve_static
@@ -118,6 +119,13 @@ PAGES = [
     Page("student_registration", "visitor", lambda world: reverse("student_registration")),
     Page("student_registration_done", "visitor", lambda w: reverse("student_registration_done")),
     Page("account_activate", "visitor", lambda world: activation_path(user=world.newcomer)),
+    Page(
+        "mention_emails_off",
+        "visitor",
+        lambda world: reverse(
+            "mention_emails_off", args=[mention_emails_off_token(user=world.users["student"])]
+        ),
+    ),
     Page("password_reset", "visitor", lambda world: reverse("password_reset")),
     Page("password_reset_done", "visitor", lambda world: reverse("password_reset_done")),
     Page("password_reset_confirm", "visitor", _reset_confirm),

@@ -18,13 +18,15 @@ def staff_client(client, db):
 def chat_data(db):
     course = CourseFactory(owner=UserFactory())
     student = EnrollmentFactory(course=course).student
-    message, _ = message_create(author=student, course=course, text="<b>hello</b>")
+    message, _ = message_create(
+        author=student, course=course, text="<b>hello</b> @" + course.owner.username
+    )
     member_mute(actor=course.owner, course=course, username=student.username, minutes=5)
     read_marker_update(user=student, course_id=course.pk)
     return message
 
 
-@pytest.mark.parametrize("model", ["room", "message", "mute", "readmarker"])
+@pytest.mark.parametrize("model", ["room", "message", "mute", "readmarker", "mention"])
 def test_each_chat_model_has_an_admin_list(staff_client, chat_data, model):
     response = staff_client.get(f"/admin/chat/{model}/")
     assert response.status_code == 200

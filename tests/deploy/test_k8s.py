@@ -231,6 +231,14 @@ def test_enrollment_reminders_run_as_a_daily_cronjob(objects):
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
 
 
+def test_mention_e_mails_run_as_a_cronjob_every_minute(objects):
+    cronjob = of_kind(objects, "CronJob")["educa-send-mention-emails"]
+    (container,) = pod_spec(cronjob)["containers"]
+    assert container["command"] == ["python", "manage.py", "send_mention_emails"]
+    assert cronjob["spec"]["schedule"] == "* * * * *"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+
+
 def test_configuration_comes_from_one_generated_configmap_and_one_secret(objects):
     (config,) = of_kind(objects, "ConfigMap")
     (secret,) = of_kind(objects, "Secret")

@@ -259,6 +259,11 @@ def test_readyz_names_the_stopped_part(stack, service, part):
         assert client.get("/readyz").status_code == 200
 
 
+def test_the_periodic_process_runs_the_mention_e_mails(stack):
+    assert stack.log_line("periodic", "mention e-mail(s).", timeout=60) is not None
+    assert "Traceback" not in stack.log("periodic")
+
+
 def test_container_healthchecks_reach_uwsgi_and_daphne(stack):
     ports = stack.state["ports"]
     checks = [("uwsgi", port) for port in ports["uwsgi"]] + [

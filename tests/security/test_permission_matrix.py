@@ -417,6 +417,28 @@ def test_draft_course_answers_as_the_table_says(world, name, method, role, expec
     assert answer(request(world, name, method, role)) == expected
 
 
+# Requests a route answers differently by their query: the same permission as the route's row.
+QUERY_VARIANTS = {
+    ("api:course-messages-messages", "GET", "search=exam"): (401, 403, 200, 403, 200, 403),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "query", "role", "expected"),
+    [
+        pytest.param(name, method, query, role, expected, id=f"{name}-{method}-{query}-{role}")
+        for (name, method, query), row in QUERY_VARIANTS.items()
+        for role, expected in zip(ROLES, row, strict=True)
+    ],
+)
+def test_query_variants_answer_as_the_table_says(world, name, method, query, role, expected):
+    client = client_for(world.users[role], api=name.startswith("api:"))
+
+    response = client.generic(method, f"{route_url(name, world)}?{query}")
+
+    assert answer(response) == expected
+
+
 PAGES_SHOWN = [
     pytest.param(name, role, id=f"{name}-{role}")
     for (name, method), row in PUBLISHED.items()
@@ -476,6 +498,7 @@ NO_DATA = {
     ("quiz_attempt_start", "POST"): ADDRESS_ONLY,
     ("api:content-attempts-attempts", "POST"): ADDRESS_ONLY,
     ("api:token", "DELETE"): "revokes the token it is sent with",
+    ("mention_emails_off", "POST"): "its only input is the signed link in its address",
     ("api:course-detail", "DELETE"): ADDRESS_ONLY,
     ("api:course-publish", "POST"): ADDRESS_ONLY,
     ("api:course-unpublish", "POST"): ADDRESS_ONLY,
@@ -633,6 +656,9 @@ BAD_DATA = {
     ),
     ("api:course-modules-order", "POST"): BadData(
         "owner", lambda world: {"ids": "first"}, "ids: Expected a list of items"
+    ),
+    ("api:notification-read", "POST"): BadData(
+        "student", lambda world: {"ids": "first"}, "ids: Expected a list of items"
     ),
     ("api:module-detail", "PUT"): BadData("owner", lambda world: {"title": ""}, f"title: {BLANK}"),
     ("api:module-detail", "PATCH"): BadData(

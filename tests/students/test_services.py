@@ -411,6 +411,13 @@ def test_deleting_a_user_who_owns_courses_is_refused():
     assert Course.objects.filter(pk=course.pk).exists()
 
 
+def test_registering_the_reserved_instructor_name_is_refused():
+    with pytest.raises(ValidationError) as error:
+        register(username="instructor", email="new@example.com")
+
+    assert error.value.message_dict == {"username": [services.USERNAME_LOOKALIKE]}
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_look_alike_names_registered_at_once_make_one_account():
     names = ["admin", "Admin", "\u0430dmin", "ädmin"]

@@ -90,3 +90,8 @@ def test_existing_look_alike_names_are_kept_and_still_refuse_new_ones(migrate_to
     # The model of that state: today's User also deletes rows of tables made by later migrations.
     new_apps.get_model("auth", "User").objects.filter(pk=first.pk).delete()
     assert username_clash_exists(username="ädmin")
+
+
+@pytest.mark.parametrize("name", ["instructor", "Instructor", "\u0456nstructor"])
+def test_the_instructor_alias_and_its_look_alikes_are_reserved(name):
+    assert username_clash_exists(username=name)
