@@ -6,6 +6,8 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
 from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -13,12 +15,13 @@ from courses.models import Course
 from students.selectors import (
     COURSE_MEMBER_SQL,
     Refusal,
+    course_get_for_member,
     course_member_sql_params,
     course_membership_refusal,
     course_membership_refusals,
 )
 
-from .models import Message, Mute, Room
+from .models import Attachment, Message, Mute, Room
 
 # The most messages one history request (frame or API call) returns.
 HISTORY_LIMIT_MAX = 100
@@ -56,7 +59,54 @@ def message_frame(message: Message) -> dict:
         "client_id": message.client_id,
         "deleted": message.is_deleted,
     }
+    frame["attachments"] = (
+        [] if message.is_deleted else [attachment_frame(a) for a in _attachments_of(message)]
+    )
     return frame
+
+
+def _attachments_of(message: Message) -> list[Attachment]:
+    # Set by message_create_many on the messages it creates; prefetched on lists.
+    preset = getattr(message, "attachment_list", None)
+    if preset is not None:
+        return preset
+    if message.pk is None or not message.has_attachments:
+        return []
+    return list(message.attachments.all())
+
+
+def attachment_frame(attachment: Attachment) -> dict:
+    """An attachment as messages and the upload API describe it."""
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "url": reverse("chat_attachment", args=[attachment.pk]),
+        "thumbnail_url": (
+            reverse("chat_attachment_thumbnail", args=[attachment.pk])
+            if attachment.thumbnail
+            else None
+        ),
+    }
+
+
+def attachment_get_for_member(*, user, attachment_id: int) -> Attachment:
+    """An attachment for a member of its room (the room's rules: Http404 or PermissionDenied).
+
+    One no message carries yet is its uploader's alone; one of a deleted message is gone
+    for everyone (Http404).
+    """
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    course_get_for_member(user=user, course_id=attachment.room_id)
+    if attachment.message is None:
+        if attachment.uploader_id != user.pk:
+            raise Http404("No such attachment.")
+    elif attachment.message.is_deleted:
+        raise Http404("No such attachment.")
+    return attachment
 
 
 def mute_frame(mute: Mute) -> dict:
@@ -69,6 +119,19 @@ def unmute_frame(username: str) -> dict:
 
 def _messages(*, course_id: int) -> QuerySet[Message]:
     return Message.objects.filter(room_id=course_id).select_related("user")
+
+
+def messages_with_attachments(messages: list[Message]) -> list[Message]:
+    """The messages, each with its attachments loaded for message_frame: one query, and none
+    when no live message among them has any."""
+    ids = [message.pk for message in messages if message.has_attachments and not message.is_deleted]
+    by_message: dict[int, list[Attachment]] = {}
+    if ids:
+        for attachment in Attachment.objects.filter(message_id__in=ids):
+            by_message.setdefault(attachment.message_id, []).append(attachment)
+    for message in messages:
+        message.attachment_list = by_message.get(message.pk, [])
+    return messages
 
 
 def message_list_for_room(
@@ -90,11 +153,12 @@ def message_list_for_room(
         if before is not None:
             messages = messages.filter(seq__lt=before)
         rows = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
-        return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
+        page = messages_with_attachments(rows[:limit])
+        return MessagePage(messages=page, has_more=len(rows) > limit)
     if before is not None:
         messages = messages.filter(seq__lt=before)
     rows = list(messages.order_by("-seq")[: limit + 1])
-    page = rows[:limit]
+    page = messages_with_attachments(rows[:limit])
     page.reverse()
     return MessagePage(messages=page, has_more=len(rows) > limit)
 
@@ -107,7 +171,7 @@ def message_list_between(*, course_id: int, after: int, upto: int | None = None)
     messages = _messages(course_id=course_id).filter(seq__gt=after)
     if upto is not None:
         messages = messages.filter(seq__lte=upto)
-    return list(messages.order_by("seq")[:REPLAY_BATCH])
+    return messages_with_attachments(list(messages.order_by("seq")[:REPLAY_BATCH]))
 
 
 def room_last_seq(*, course_id: int) -> int:

@@ -1,12 +1,16 @@
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.views import View
 from django.views.generic import TemplateView
 
+from educa.protected_media import protected_file_response
 from students.selectors import course_get_for_member
 
 from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
+    attachment_get_for_member,
     course_list_for_chat,
     message_list_for_room,
     mutes_for_room,
@@ -61,3 +65,19 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
             },
         )
         return context
+
+
+class AttachmentView(LoginRequiredMixin, View):
+    """A chat attachment (or its thumbnail) for the members of its room, as a download."""
+
+    http_method_names = ["get", "head"]
+    thumbnail = False
+
+    def get(self, request, id):
+        attachment = attachment_get_for_member(user=request.user, attachment_id=id)
+        file = attachment.thumbnail if self.thumbnail else attachment.file
+        if not file:
+            raise Http404("This attachment has no thumbnail.")
+        return protected_file_response(
+            file, content_type=attachment.content_type, download_name=attachment.name
+        )

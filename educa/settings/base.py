@@ -397,6 +397,11 @@ CHAT_FRAME_BUDGET = env("CHAT_FRAME_BUDGET", default="60/10s")
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=10)
 # An author may delete their own message for this many seconds; the course owner always.
 CHAT_DELETE_WINDOW = env.int("CHAT_DELETE_WINDOW", default=300)
+# Largest chat attachment; Nginx's client_max_body_size (from UPLOAD_MAX_BYTES) must be above it.
+CHAT_ATTACHMENT_MAX_BYTES = env.int("CHAT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Uploads no message has used after this many seconds are removed by
+# `manage.py chat_attachments_prune`.
+CHAT_ATTACHMENT_UNUSED_TTL = env.int("CHAT_ATTACHMENT_UNUSED_TTL", default=24 * 3600)
 # Presence, rate limits and socket counts shared by every server process: shard addresses,
 # comma-separated (educa/redis.py); "" = per process.
 CHAT_REDIS_URL = env("CHAT_REDIS_URL", default=",".join(REDIS_SHARDS))

@@ -27,18 +27,20 @@ from django.contrib.auth.tokens import default_token_generator
 from django.contrib.messages.storage.base import BaseStorage
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.generic.edit import ProcessFormView
 from rest_framework.authtoken.models import Token
 
+from chat import services as chat_services
 from courses import services
 from courses.forms import ORDER_PAYLOAD_INVALID
 from courses.models import File
 from students.services import ACTIVATION_LINK_INVALID
 from tests.chat.conftest import open_socket, room_path
-from tests.courses.uploads import upload
+from tests.courses.uploads import png_upload, upload
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
@@ -91,6 +93,9 @@ PUBLISHED = {
     ("content_mark_done", "POST"): (LOGIN, 403, 302, 403, 302, 403),
     ("content_mark_undone", "POST"): (LOGIN, 403, 302, 403, 302, 403),
     ("chat_room", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    # A file the student attached to a message of theirs.
+    ("chat_attachment", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    ("chat_attachment_thumbnail", "GET"): (LOGIN, 403, 200, 403, 200, 403),
     # --- API
     ("api:subject-detail", "GET"): (200, 200, 200, 200, 200, 200),
     ("api:course-detail", "GET"): (200, 200, 200, 200, 200, 200),
@@ -107,6 +112,7 @@ PUBLISHED = {
     ("api:course-enrollment-enroll", "POST"): (401, 200, 200, 200, 400, 200),
     ("api:course-enrollment-unenroll", "POST"): (401, 200, 200, 200, 400, 200),
     ("api:course-messages-messages", "GET"): (401, 403, 200, 403, 200, 403),
+    ("api:course-messages-attachments", "POST"): (401, 403, 201, 403, 201, 403),
     ("api:module-detail", "GET"): (401, 403, 403, 404, 200, 403),
     ("api:module-detail", "PATCH"): (401, 403, 403, 404, 200, 403),
     ("api:module-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
@@ -129,11 +135,14 @@ DRAFT = {
     ("content_mark_done", "POST"): (LOGIN, 404, 404, 404, 302, 404),
     ("content_mark_undone", "POST"): (LOGIN, 404, 404, 404, 302, 404),
     ("chat_room", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("chat_attachment", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("chat_attachment_thumbnail", "GET"): (LOGIN, 404, 404, 404, 200, 404),
     ("api:course-detail", "GET"): (404, 404, 404, 404, 200, 404),
     ("api:course-contents", "GET"): (401, 404, 404, 404, 200, 404),
     ("api:course-enrollment-enroll", "POST"): (401, 404, 404, 404, 404, 404),
     ("api:course-enrollment-unenroll", "POST"): (401, 404, 404, 404, 404, 404),
     ("api:course-messages-messages", "GET"): (401, 404, 404, 404, 200, 404),
+    ("api:course-messages-attachments", "POST"): (401, 404, 404, 404, 201, 404),
     ("api:content-completion-done", "POST"): (401, 404, 404, 404, 200, 404),
     ("api:content-completion-done", "DELETE"): (401, 404, 404, 404, 200, 404),
 }
@@ -162,7 +171,11 @@ BODIES = {
     },
     ("api:module-contents-order", "POST"): lambda world: {"ids": [world.content.pk]},
     ("api:content-detail", "PATCH"): lambda world: {"title": "Renamed"},
+    ("api:course-messages-attachments", "POST"): lambda world: {"file": png_upload("picture.png")},
 }
+
+# Requests whose valid body is multipart (a file upload), not JSON.
+MULTIPART = {("api:course-messages-attachments", "POST")}
 
 # POST-only actions answer another method with 405. Asked by the owner, who may POST to all of
 # them: the CMS and the API check the log-in and the permission before the method.
@@ -217,6 +230,16 @@ def world(db, settings, tmp_path):
     item = File(owner=owner, title="Notes", file=upload("notes.txt", b"notes"))
     content = services.content_create(module=module, item=item)
     student = EnrollmentFactory(course=course, student=UserFactory(username="student")).student
+    attachment = chat_services.attachment_create(
+        uploader=student, course=course, upload=png_upload("photo.png")
+    )
+    chat_services.message_create_many(
+        [
+            chat_services.MessageDraft(
+                author=student, course_id=course.pk, text="a photo", attachment_ids=(attachment.pk,)
+            )
+        ]
+    )
     # The other instructor owns a course too, so a 404 is about ownership, not an empty CMS.
     CourseFactory(owner=other_instructor)
     return SimpleNamespace(
@@ -232,6 +255,7 @@ def world(db, settings, tmp_path):
         module=module,
         item=item,
         content=content,
+        attachment=attachment,
     )
 
 
@@ -252,6 +276,8 @@ def samples(world) -> dict:
         "api:module-contents-order": {"pk": world.module.pk},
         "api:content-detail": {"pk": world.content.pk},
         "api:content-completion-done": {"pk": world.content.pk},
+        "chat_attachment": {"id": world.attachment.pk},
+        "chat_attachment_thumbnail": {"id": world.attachment.pk},
     }
 
 
@@ -285,12 +311,19 @@ def request(world, name: str, method: str, role: str):
     client = client_for(world.users[role], api=api)
     url = route_url(name, world)
     body = BODIES.get((name, method), lambda world: {})(world)
+    if (name, method) in MULTIPART:
+        return client.generic(method, url, *_multipart(body))
     if api:
         return client.generic(method, url, json.dumps(body), content_type="application/json")
     return client.generic(method, url, urlencode(body), content_type=_FORM)
 
 
 _FORM = "application/x-www-form-urlencoded"
+
+
+def _multipart(data: dict) -> tuple[bytes, str]:
+    """A body and its content type for files and fields, as Django's test client posts them."""
+    return encode_multipart(BOUNDARY, data), MULTIPART_CONTENT
 
 
 def matrix_cases(table):
@@ -552,6 +585,9 @@ BAD_DATA = {
     ),
     ("api:content-detail", "PATCH"): BadData(
         "owner", lambda world: {"title": ""}, f"title: {BLANK}"
+    ),
+    ("api:course-messages-attachments", "POST"): BadData(
+        "student", lambda world: {}, "file: No file was submitted."
     ),
 }
 
