@@ -4,6 +4,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -401,3 +402,25 @@ def test_uploads_no_message_took_within_a_day_are_pruned_with_their_files(
 
     assert list(Attachment.objects.all()) == [recent]
     assert [path.name for path in files_on_disk(media_root)] == [recent.file.name.split("/")[-1]]
+
+
+def test_a_deleted_messages_attachments_are_pruned(course, student):
+    attachment = attachment_create(uploader=student, course=course, upload=png_upload())
+    message, _ = carried(student, course, attachment)
+    message_delete(actor=student, course=course, message_id=message.pk)
+
+    assert attachment_prune() == 1
+
+    assert not Attachment.objects.exists()
+
+
+def test_the_prune_command_keeps_carried_attachments(course, student):
+    carried_file = attachment_create(uploader=student, course=course, upload=png_upload())
+    carried(student, course, carried_file)
+    Attachment.objects.update(created=timezone.now() - timedelta(days=2))
+    output = io.StringIO()
+
+    call_command("chat_attachments_prune", stdout=output)
+
+    assert output.getvalue() == "0 chat attachment(s) removed.\n"
+    assert Attachment.objects.get() == carried_file
