@@ -51,6 +51,7 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
             history=page.messages,
             has_more=page.has_more,
             is_owner=course.owner_id == user.pk,
+            attachment_max_bytes=settings.CHAT_ATTACHMENT_MAX_BYTES,
             chat_config={
                 "courseId": course.pk,
                 "username": user.get_username(),
