@@ -145,7 +145,3 @@ class Attachment(models.Model):
 
     def get_absolute_url(self):
         return reverse("chat_attachment", args=[self.pk])
-
-    @property
-    def is_image(self) -> bool:
-        return bool(self.thumbnail)

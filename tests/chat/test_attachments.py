@@ -424,3 +424,16 @@ def test_the_prune_command_keeps_carried_attachments(course, student):
 
     assert output.getvalue() == "0 chat attachment(s) removed.\n"
     assert Attachment.objects.get() == carried_file
+
+
+def test_the_room_page_shows_an_attachments_name_as_text(course, student):
+    attachment = attachment_create(
+        uploader=student, course=course, upload=upload("<img src=x onerror=alert(1)>.txt", b"x")
+    )
+    carried(student, course, attachment)
+
+    page = page_for(student).get(f"/chat/room/{course.pk}/").content.decode()
+
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in page
+    assert "<img src=x" not in page
+    assert f'href="/chat/attachments/{attachment.pk}/" download' in page
