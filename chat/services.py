@@ -123,10 +123,11 @@ def attachment_ids_clean(ids) -> tuple[int, ...]:
     if (
         not isinstance(ids, list | tuple)
         or len(ids) > ATTACHMENTS_PER_MESSAGE_MAX
-        or len(set(ids)) != len(ids)
         or not all(
             isinstance(pk, int) and not isinstance(pk, bool) and 1 <= pk <= BIGINT_MAX for pk in ids
         )
+        # Only once every item is known to be a number: a list or an object is unhashable.
+        or len(set(ids)) != len(ids)
     ):
         raise ValidationError(
             ATTACHMENTS_INVALID,

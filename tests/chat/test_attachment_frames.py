@@ -96,8 +96,8 @@ async def test_an_upload_to_another_room_cannot_be_attached(room):
 
 @pytest.mark.parametrize(
     "attachments",
-    [[1, 2, 3, 4, 5, 6], [1, 1], ["1"], [True], 7, [0]],
-    ids=["six", "twice", "string", "boolean", "not-a-list", "zero"],
+    [[1, 2, 3, 4, 5, 6], [1, 1], ["1"], [True], 7, [0], [[1]], [{"id": 1}], [2**63]],
+    ids=["six", "twice", "string", "boolean", "not-a-list", "zero", "nested", "object", "huge"],
 )
 async def test_a_bad_attachments_list_is_an_invalid_frame(room, attachments):
     course, _, students = room
