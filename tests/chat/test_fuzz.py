@@ -129,7 +129,9 @@ class Fuzzer:
     def wrong_types(self):
         rng = self.rng
         kind = rng.choice(["message", "history", "typing", "delete", "mute", "ping", "read"])
-        field = rng.choice(["message", "before", "after", "limit", "id", "user", "minutes", "seq"])
+        field = rng.choice(
+            ["message", "before", "after", "limit", "id", "user", "minutes", "seq", "attachments"]
+        )
         frame = {"type": kind, field: self._value()}
         if rng.random() < 0.3:
             frame["client_id"] = self._value()
@@ -391,7 +393,7 @@ async def test_a_frame_nested_deeper_than_the_parser_allows_is_invalid_json(room
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 HYPOTHESIS_SEED = 20261204
 FRAME_FIELDS = {
-    "message": ["message", "client_id"],
+    "message": ["message", "client_id", "attachments"],
     "history": ["before", "after", "limit"],
     "typing": [],
     "delete": ["id"],
