@@ -231,6 +231,17 @@ def test_enrollment_reminders_run_as_a_daily_cronjob(objects):
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
 
 
+def test_chat_attachments_are_pruned_daily_on_the_media_volume(objects):
+    cronjob = of_kind(objects, "CronJob")["educa-chat-attachments-prune"]
+    spec = pod_spec(cronjob)
+    (container,) = spec["containers"]
+    assert container["command"] == ["python", "manage.py", "chat_attachments_prune"]
+    assert {"name": "media", "mountPath": "/srv/educa/media"} in container["volumeMounts"]
+    (media,) = [volume for volume in spec["volumes"] if volume["name"] == "media"]
+    assert media["persistentVolumeClaim"]["claimName"] == "educa-media"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+
+
 def test_configuration_comes_from_one_generated_configmap_and_one_secret(objects):
     (config,) = of_kind(objects, "ConfigMap")
     (secret,) = of_kind(objects, "Secret")
