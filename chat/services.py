@@ -62,8 +62,8 @@ UNMUTE_FORBIDDEN = "Only the course's instructor may unmute members."
 UNMUTE_NOT_MUTED = "There is no muted member of that name in this room."
 ATTACHMENT_TOO_LARGE = _("The file is %(size)s; the limit is %(limit)s.")
 ATTACHMENT_EMPTY = _("The file is empty.")
-ATTACHMENTS_INVALID = "attachments is a list of at most %(limit)d distinct attachment ids."
-ATTACHMENT_NOT_FOUND = (
+ATTACHMENTS_INVALID = _("attachments is a list of at most %(limit)d distinct attachment ids.")
+ATTACHMENT_NOT_FOUND = _(
     "No such attachment of yours in this room, or another message already carries it."
 )
 
