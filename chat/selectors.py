@@ -66,7 +66,8 @@ def message_frame(message: Message) -> dict:
 
 
 def _attachments_of(message: Message) -> list[Attachment]:
-    # Set by message_create_many on the messages it creates; prefetched on lists.
+    # Set by message_create_many on the messages it creates, and by messages_with_attachments
+    # on lists; a single message read any other way queries only if it has attachments.
     preset = getattr(message, "attachment_list", None)
     if preset is not None:
         return preset
