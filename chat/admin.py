@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from .models import Mention, Message, MessageEdit, Mute, ReadMarker, Room
+from .models import Attachment, Mention, Message, MessageEdit, Mute, ReadMarker, Room
 from .services import message_tombstone
 
 
@@ -88,3 +88,22 @@ class MentionAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "message__room__course__title"]
     list_select_related = ["user", "message"]
     raw_id_fields = ["user", "message"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Uploads to the rooms; deleting one removes its files (staff take down what is unlawful
+    without tombstoning the message)."""
+
+    list_display = ["name", "room", "uploader", "size", "content_type", "message", "created"]
+    list_filter = ["created", "content_type"]
+    search_fields = ["name", "uploader__username", "room__course__title"]
+    list_select_related = ["room__course", "uploader", "message"]
+    date_hierarchy = "created"
+    readonly_fields = [
+        "room", "uploader", "message", "file", "thumbnail", "name", "size", "content_type",
+        "created",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False

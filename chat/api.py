@@ -1,8 +1,9 @@
 """The chat API: a course room's history, in the same message shape as the WebSocket frames."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers
+from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -16,6 +17,7 @@ from .selectors import (
     HISTORY_LIMIT_MAX,
     REPLAY_BATCH,
     SEARCH_MAX_LENGTH,
+    attachment_frame,
     mentions_unread,
     message_edit_list,
     message_frame,
@@ -26,7 +28,7 @@ from .selectors import (
     message_search,
     message_updated_frame,
 )
-from .services import mentions_read
+from .services import attachment_create, attachment_size_check, mentions_read
 
 # The most notifications one clearing request names.
 NOTIFICATION_IDS_MAX = 1000
@@ -83,6 +85,35 @@ class HistoryQuerySerializer(QuerySerializer):
         return attrs
 
 
+class AttachmentSerializer(serializers.Serializer):
+    """A file in the room: what the upload returns and what messages carry."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="The uploaded file's name, cleaned: show it as text.")
+    size = serializers.IntegerField(help_text="Bytes.")
+    content_type = serializers.CharField(
+        help_text="image/png, image/jpeg, image/gif or image/webp; else application/octet-stream."
+    )
+    url = serializers.CharField(help_text="The file, for the room's members, as a download.")
+    thumbnail_url = serializers.CharField(
+        allow_null=True, help_text="An image's thumbnail (at most 320 px); null for other files."
+    )
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="At most CHAT_ATTACHMENT_MAX_BYTES. Images are checked, re-encoded without "
+        "their metadata and get a thumbnail; other files are only ever served as downloads."
+    )
+
+    def validate_file(self, value):
+        try:
+            attachment_size_check(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages, code=error.code) from None
+        return value
+
+
 class ReplyToSerializer(serializers.Serializer):
     """What a reply shows of the message it answers (a tombstone once that is deleted)."""
 
@@ -115,7 +146,7 @@ class MessageStateSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Emoji -> names of who reacted, in order.",
     )
-    attachments = serializers.ListField(child=serializers.DictField())
+    attachments = AttachmentSerializer(many=True, help_text="Empty once deleted.")
     pinned = serializers.BooleanField()
     question = serializers.DictField(allow_null=True)
     user = serializers.CharField(allow_null=True, help_text="null for a deleted account.")
@@ -221,6 +252,28 @@ class CourseMessageViewSet(ViewSet):
         course = course_get_for_member(user=request.user, course_id=pk)
         pinned = message_list_pinned(course_id=course.pk)
         return Response({"messages": [message_frame(message) for message in pinned]})
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer},
+        description=(
+            "Upload a file to the course's room, for one of your messages to carry (its "
+            "`attachments` list of ids). Uploads no message carries within a day are removed."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def attachments(self, request, pk):
+        course = course_get_for_member(user=request.user, course_id=pk)
+        upload = AttachmentUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            attachment = attachment_create(
+                uploader=request.user, course=course, upload=upload.validated_data["file"]
+            )
+        except DjangoValidationError as error:
+            # About the file, with the service's code (not an image, too many pixels...).
+            raise serializers.ValidationError({"file": error.messages}, code=error.code) from None
+        return Response(attachment_frame(attachment), status=status.HTTP_201_CREATED)
 
 
 class MessageEditViewSet(ViewSet):

@@ -181,7 +181,8 @@ class ChatConsumer(RoomSocket):
             raise FrameError("invalid_frame", _('A message frame has a "message" string.'))
         # Refused here, before the writer: an invalid frame costs no rate-limit call or thread
         # hop (message_create_many checks again for its other callers).
-        text = services.message_text_clean(content["message"])
+        attachment_ids = services.attachment_ids_clean(content.get("attachments"))
+        text = services.message_text_clean(content["message"], allow_empty=bool(attachment_ids))
         client_id = services.client_id_clean(content.get("client_id"))
         reply_to = services.reply_to_clean(content.get("reply_to"))
         draft = services.MessageDraft(
@@ -190,6 +191,7 @@ class ChatConsumer(RoomSocket):
             text=text,
             client_id=client_id,
             reply_to=reply_to,
+            attachment_ids=attachment_ids,
         )
         # Answered by a task of its own: the socket's next frames do not wait for this commit,
         # so each message's sender hears within CHAT_WRITE_TIMEOUT of sending it.

@@ -61,6 +61,8 @@ class Message(models.Model):
     # first reaction (a list: jsonb does not keep key order). Rebuilt from Reaction rows at each
     # change, so a frame costs no query.
     reactions = models.JSONField(default=list, blank=True)
+    # Lists look up attachments only for the messages that have some.
+    has_attachments = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["room", "seq"]
@@ -201,3 +203,43 @@ class Mention(models.Model):
 
     def __str__(self):
         return f"{self.user} mentioned in message {self.message_id}"
+
+
+class Attachment(models.Model):
+    """A file a member uploaded to a room, shown with the one message that uses it."""
+
+    room = models.ForeignKey(Room, related_name="attachments", on_delete=models.CASCADE)
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="chat_attachments",
+        on_delete=models.SET_NULL,
+    )
+    # NULL until a message frame names it; an upload no message uses is pruned after a day.
+    message = models.ForeignKey(
+        Message, null=True, blank=True, related_name="attachments", on_delete=models.CASCADE
+    )
+    # Stored under a random name: the uploader's name is only ever shown, never a path.
+    file = models.FileField(upload_to="chat/%Y/%m/", max_length=200)
+    thumbnail = models.FileField(upload_to="chat/%Y/%m/", max_length=200, blank=True)
+    name = models.CharField(max_length=150)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(
+                fields=["created"],
+                condition=Q(message__isnull=True),
+                name="chat_attachment_unused",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} in room {self.room_id}"
+
+    def get_absolute_url(self):
+        return reverse("chat_attachment", args=[self.pk])

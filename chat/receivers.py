@@ -6,6 +6,7 @@ deactivation, account deletion, course changes) and in the admin, whatever path 
 
 from django.conf import settings
 from django.contrib.auth import user_logged_out
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
@@ -13,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from courses.models import Course
 from students.models import Enrollment
 
+from .models import Attachment
 from .selectors import CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
 from .services import access_changed, reactions_remove_for_user
 
@@ -66,3 +68,13 @@ def recheck_room_of_changed_course(sender, instance, created, raw=False, **kwarg
 @receiver(post_delete, sender=Course)
 def close_room_of_deleted_course(sender, instance, **kwargs):
     access_changed(course_id=instance.pk, close=CLOSE_NOT_FOUND)
+
+
+@receiver(post_delete, sender=Attachment)
+def delete_attachment_files(sender, instance, **kwargs):
+    # However the row goes (pruning, a course's deletion cascading): only after commit, so that
+    # a rolled-back delete loses no file.
+    for field in (instance.file, instance.thumbnail):
+        if field:
+            storage, name = field.storage, field.name
+            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))

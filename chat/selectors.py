@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Aggregate, CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Replace
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from rest_framework.authtoken.models import Token
@@ -19,12 +20,13 @@ from courses.models import Course
 from students.selectors import (
     COURSE_MEMBER_SQL,
     Refusal,
+    course_get_for_member,
     course_member_sql_params,
     course_membership_refusal,
     course_membership_refusals,
 )
 
-from .models import Mention, Message, MessageEdit, Mute, Room
+from .models import Attachment, Mention, Message, MessageEdit, Mute, Room
 from .rendering import html_excerpt
 from .rendering import message_html as text_to_html
 
@@ -119,7 +121,9 @@ def message_extras(message: Message) -> dict:
         "html": message_html(message),
         "reply_to": reply_to,
         "mentions": message_mention_names(message),
-        "attachments": [],
+        "attachments": (
+            [] if message.is_deleted else [attachment_frame(a) for a in _attachments_of(message)]
+        ),
         "question": None,
     }
 
@@ -195,6 +199,51 @@ def messages_with_mentions(messages: QuerySet[Message]) -> QuerySet[Message]:
     return messages.annotate(mention_list=Subquery(names))
 
 
+def _attachments_of(message: Message) -> list[Attachment]:
+    # Set by message_create_many on the messages it creates, and by messages_with_attachments
+    # on lists; a single message read any other way queries only if it has attachments.
+    preset = getattr(message, "attachment_list", None)
+    if preset is not None:
+        return preset
+    if message.pk is None or not message.has_attachments:
+        return []
+    return list(message.attachments.all())
+
+
+def attachment_frame(attachment: Attachment) -> dict:
+    """An attachment as messages and the upload API describe it."""
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "url": reverse("chat_attachment", args=[attachment.pk]),
+        "thumbnail_url": (
+            reverse("chat_attachment_thumbnail", args=[attachment.pk])
+            if attachment.thumbnail
+            else None
+        ),
+    }
+
+
+def attachment_get_for_member(*, user, attachment_id: int) -> Attachment:
+    """An attachment for a member of its room (the room's rules: Http404 or PermissionDenied).
+
+    One no message carries yet is its uploader's alone; one of a deleted message is gone
+    for everyone (Http404).
+    """
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    course_get_for_member(user=user, course_id=attachment.room_id)
+    if attachment.message is None:
+        if attachment.uploader_id != user.pk:
+            raise Http404("No such attachment.")
+    elif attachment.message.is_deleted:
+        raise Http404("No such attachment.")
+    return attachment
+
+
 def mute_frame(mute: Mute) -> dict:
     return {"type": "member.muted", "user": mute.user.get_username(), "until": iso_utc(mute.until)}
 
@@ -207,6 +256,19 @@ def _messages(*, course_id: int) -> QuerySet[Message]:
     return messages_with_mentions(
         Message.objects.filter(room_id=course_id).select_related("user", "reply_to__user")
     )
+
+
+def messages_with_attachments(messages: list[Message]) -> list[Message]:
+    """The messages, each with its attachments loaded for message_frame: one query, and none
+    when no live message among them has any."""
+    ids = [message.pk for message in messages if message.has_attachments and not message.is_deleted]
+    by_message: dict[int, list[Attachment]] = {}
+    if ids:
+        for attachment in Attachment.objects.filter(message_id__in=ids):
+            by_message.setdefault(attachment.message_id, []).append(attachment)
+    for message in messages:
+        message.attachment_list = by_message.get(message.pk, [])
+    return messages
 
 
 def message_list_for_room(
@@ -228,11 +290,12 @@ def message_list_for_room(
         if before is not None:
             messages = messages.filter(seq__lt=before)
         rows = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
-        return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
+        page = messages_with_attachments(rows[:limit])
+        return MessagePage(messages=page, has_more=len(rows) > limit)
     if before is not None:
         messages = messages.filter(seq__lt=before)
     rows = list(messages.order_by("-seq")[: limit + 1])
-    page = rows[:limit]
+    page = messages_with_attachments(rows[:limit])
     page.reverse()
     return MessagePage(messages=page, has_more=len(rows) > limit)
 
@@ -245,7 +308,7 @@ def message_list_between(*, course_id: int, after: int, upto: int | None = None)
     messages = _messages(course_id=course_id).filter(seq__gt=after)
     if upto is not None:
         messages = messages.filter(seq__lte=upto)
-    return list(messages.order_by("seq")[:REPLAY_BATCH])
+    return messages_with_attachments(list(messages.order_by("seq")[:REPLAY_BATCH]))
 
 
 def message_list_changed(*, course_id: int, upto_seq: int, after_rev: int) -> list[Message]:
@@ -254,13 +317,13 @@ def message_list_changed(*, course_id: int, upto_seq: int, after_rev: int) -> li
     At most REPLAY_BATCH rows: callers loop (from the last rev read) until they have all.
     """
     messages = _messages(course_id=course_id).filter(seq__lte=upto_seq, rev__gt=after_rev)
-    return list(messages.order_by("rev")[:REPLAY_BATCH])
+    return messages_with_attachments(list(messages.order_by("rev")[:REPLAY_BATCH]))
 
 
 def message_list_pinned(*, course_id: int) -> list[Message]:
     """The room's pinned messages, most recently pinned first."""
     messages = _messages(course_id=course_id).filter(pinned_at__isnull=False)
-    return list(messages.order_by("-pinned_at", "-seq"))
+    return messages_with_attachments(list(messages.order_by("-pinned_at", "-seq")))
 
 
 def message_edit_list(*, message: Message) -> list[MessageEdit]:

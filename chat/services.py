@@ -7,17 +7,26 @@ consumer checks it once at connect (`students.selectors.course_get_for_member`) 
 access-change events published here.
 """
 
+import io
+import unicodedata
+import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from PIL import Image as PILImage
+from PIL import ImageOps
 
 from courses.models import Course
+from courses.validators import RASTER_CONTENT_TYPES, RASTER_FORMATS, raster_format, raster_suffix
 from educa.db import BIGINT_MAX
 from students.selectors import course_is_member, course_members_named
 
@@ -29,7 +38,7 @@ from .events import (
     room_group,
 )
 from .mentions import INSTRUCTOR_ALIAS, mention_candidates
-from .models import Mention, Message, MessageEdit, Mute, Reaction, ReadMarker, Room
+from .models import Attachment, Mention, Message, MessageEdit, Mute, Reaction, ReadMarker, Room
 from .rendering import message_html
 from .selectors import (
     REACTION_EMOJI,
@@ -37,6 +46,7 @@ from .selectors import (
     message_deleted_frame,
     message_frame,
     message_updated_frame,
+    messages_with_attachments,
     messages_with_mentions,
     mute_frame,
     mutes_active,
@@ -68,6 +78,20 @@ EDIT_FORBIDDEN = _("Only its author may edit a message.")
 EDIT_WINDOW_CLOSED = _("A message can be edited for %(minutes)d minutes after it is sent.")
 EMOJI_INVALID = _("emoji is one of the room's reactions.")
 PIN_FORBIDDEN = _("Only the course's instructor may pin or unpin messages.")
+ATTACHMENT_TOO_LARGE = _("The file is %(size)s; the limit is %(limit)s.")
+ATTACHMENT_EMPTY = _("The file is empty.")
+ATTACHMENTS_INVALID = _("attachments is a list of at most %(limit)d distinct attachment ids.")
+ATTACHMENT_NOT_FOUND = _(
+    "No such attachment of yours in this room, or another message already carries it."
+)
+
+# The most files one message carries.
+ATTACHMENTS_PER_MESSAGE_MAX = 5
+# The longest side of an image attachment's thumbnail, in pixels.
+THUMBNAIL_SIZE = 320
+# Names under which a file must really be an image (else it is refused, not served as one).
+IMAGE_NAME_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
+ATTACHMENT_NAME_MAX = 150
 
 MUTE_MINUTES_MAX = 1440
 
@@ -82,12 +106,15 @@ def _printable(value: str) -> bool:
     return True
 
 
-def message_text_clean(text) -> str:
-    """The text as it will be stored (trimmed), or a ValidationError whose code is the error."""
+def message_text_clean(text, *, allow_empty: bool = False) -> str:
+    """The text as it will be stored (trimmed), or a ValidationError whose code is the error.
+
+    `allow_empty`: a message with attachments may have no text.
+    """
     if not isinstance(text, str):
         raise ValidationError(MESSAGE_NOT_TEXT, code="invalid_frame")
     text = text.strip()
-    if not text:
+    if not text and not allow_empty:
         raise ValidationError(MESSAGE_EMPTY, code="empty")
     if len(text) > settings.CHAT_MAX_LENGTH:
         raise ValidationError(
@@ -120,16 +147,39 @@ def reply_to_clean(reply_to) -> int | None:
     return reply_to
 
 
+def attachment_ids_clean(ids) -> tuple[int, ...]:
+    """A message frame's `attachments`: absent, or a list of up to 5 distinct ids."""
+    if ids is None:
+        return ()
+    if (
+        not isinstance(ids, list | tuple)
+        or len(ids) > ATTACHMENTS_PER_MESSAGE_MAX
+        or not all(
+            isinstance(pk, int) and not isinstance(pk, bool) and 1 <= pk <= BIGINT_MAX for pk in ids
+        )
+        # Only once every item is known to be a number: a list or an object is unhashable.
+        or len(set(ids)) != len(ids)
+    ):
+        raise ValidationError(
+            ATTACHMENTS_INVALID,
+            code="invalid_frame",
+            params={"limit": ATTACHMENTS_PER_MESSAGE_MAX},
+        )
+    return tuple(ids)
+
+
 @dataclass(frozen=True)
 class MessageDraft:
     """A message to store: its author (a member of the course), room and client's text, and
-    the id of the message it answers, if any."""
+    the id of the message it answers, if any, and the ids of the author's uploads to the room
+    it carries."""
 
     author: object
     course_id: int
     text: object
     client_id: object = None
     reply_to: object = None
+    attachment_ids: object = ()
 
 
 def _rooms_locked(course_ids: list[int]) -> dict[int, Room]:
@@ -159,7 +209,10 @@ def _messages_stored(drafts: list[MessageDraft]) -> dict[tuple, Message]:
             client_id__in={draft.client_id for draft in keyed},
         ).select_related("user", "reply_to__user")
     )
-    return {(message.room_id, message.user_id, message.client_id): message for message in stored}
+    return {
+        (message.room_id, message.user_id, message.client_id): message
+        for message in messages_with_attachments(list(stored))
+    }
 
 
 def _messages_replied(drafts: list[MessageDraft]) -> dict[int, Message]:
@@ -190,7 +243,9 @@ def message_create_many(
     valid = []
     for index, draft in enumerate(drafts):
         try:
-            text, client_id = message_text_clean(draft.text), client_id_clean(draft.client_id)
+            attachment_ids = attachment_ids_clean(draft.attachment_ids)
+            text = message_text_clean(draft.text, allow_empty=bool(attachment_ids))
+            client_id = client_id_clean(draft.client_id)
             reply_to = reply_to_clean(draft.reply_to)
         except ValidationError as error:
             results[index] = error
@@ -198,13 +253,26 @@ def message_create_many(
         if index in over_rate and client_id is None:
             results[index] = ValidationError(RATE_LIMITED, code="rate_limited")
             continue
-        valid.append((index, replace(draft, text=text, client_id=client_id, reply_to=reply_to)))
+        valid.append(
+            (
+                index,
+                replace(
+                    draft,
+                    text=text,
+                    client_id=client_id,
+                    reply_to=reply_to,
+                    attachment_ids=attachment_ids,
+                ),
+            )
+        )
     if not valid:
         return results
     rooms = _rooms_locked(sorted({draft.course_id for _, draft in valid}))
     stored = _messages_stored([draft for _, draft in valid])
     replied = _messages_replied([draft for _, draft in valid])
     muted = mutes_active(course_ids=rooms.keys(), user_ids={draft.author.pk for _, draft in valid})
+    unused = _attachments_unused([draft for _, draft in valid])
+    claimed: list[Attachment] = []
     created: list[Message] = []
     for index, draft in valid:
         key = (draft.course_id, draft.author.pk, draft.client_id)
@@ -225,13 +293,28 @@ def message_create_many(
             if original is None or original.room_id != draft.course_id:
                 results[index] = ValidationError(REPLY_TO_NOT_FOUND, code="not_found")
                 continue
+        attachments = [unused.get(pk) for pk in draft.attachment_ids]
+        if not all(
+            attachment is not None
+            and attachment.room_id == draft.course_id
+            and attachment.uploader_id == draft.author.pk
+            for attachment in attachments
+        ):
+            results[index] = ValidationError(ATTACHMENT_NOT_FOUND, code="not_found")
+            continue
+        for attachment in attachments:
+            del unused[attachment.pk]  # a later draft of the batch cannot take it again
         room = rooms[draft.course_id]
         room.last_seq += 1
         room.last_rev += 1
         message = Message(
             room=room, seq=room.last_seq, rev=room.last_rev, user=draft.author, text=draft.text,
             html=message_html(draft.text), client_id=draft.client_id, reply_to=original,
+            has_attachments=bool(attachments),
         )  # fmt: skip
+        # message_frame reads these instead of querying for each message.
+        message.attachment_list = attachments
+        claimed.extend(attachments)
         created.append(message)
         if draft.client_id is not None:
             stored[key] = message
@@ -239,6 +322,11 @@ def message_create_many(
     if created:
         Message.objects.bulk_create(created)
         Mention.objects.bulk_create(_mentions_for(created))
+        if claimed:
+            for message in created:
+                for attachment in message.attachment_list:
+                    attachment.message_id = message.pk
+            Attachment.objects.bulk_update(claimed, ["message"])
         changed = {message.room_id: rooms[message.room_id] for message in created}
         Room.objects.bulk_update(changed.values(), ["last_seq", "last_rev"])
         events_publish_on_commit(
@@ -284,6 +372,20 @@ def _mentions_for(messages: list[Message]) -> list[Mention]:
             for user_id in named
         )
     return mentions
+
+
+def _attachments_unused(drafts: list[MessageDraft]) -> dict[int, Attachment]:
+    """The uploads the drafts name that no message carries yet, by id: one query, none when no
+    draft names any. Precondition: the drafts' rooms are locked (message_create_many), which is
+    what keeps two batches from giving one upload to two messages.
+    """
+    ids = {pk for draft in drafts for pk in draft.attachment_ids}
+    if not ids:
+        return {}
+    return {
+        attachment.pk: attachment
+        for attachment in Attachment.objects.filter(pk__in=ids, message__isnull=True)
+    }
 
 
 def messages_event(room_id: int, messages: list[Message]) -> dict:
@@ -637,3 +739,116 @@ def access_changed(
             "close": close,
         },
     )
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+
+def attachment_size_check(upload) -> None:
+    """Refuse an empty upload or one over CHAT_ATTACHMENT_MAX_BYTES (ValidationError)."""
+    limit = settings.CHAT_ATTACHMENT_MAX_BYTES
+    if not upload.size:
+        raise ValidationError(ATTACHMENT_EMPTY, code="empty_file")
+    if upload.size > limit:
+        raise ValidationError(
+            ATTACHMENT_TOO_LARGE,
+            code="file_too_large",
+            params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+        )
+
+
+def attachment_name_clean(name) -> str:
+    """The name an upload is shown and downloaded under: its last path part, without control
+    or invisible formatting characters (a right-to-left override could fake the suffix), no
+    leading dots, at most ATTACHMENT_NAME_MAX characters with its suffix kept; never empty.
+    """
+    name = unicodedata.normalize("NFC", name if isinstance(name, str) else "")
+    name = PurePosixPath(name.replace("\\", "/")).name
+    name = "".join(char for char in name if unicodedata.category(char)[0] != "C")
+    name = " ".join(name.split()).lstrip(". ")
+    if len(name) > ATTACHMENT_NAME_MAX:
+        suffix = PurePosixPath(name).suffix
+        suffix = suffix if len(suffix) <= 16 else ""
+        name = name[: ATTACHMENT_NAME_MAX - len(suffix)].rstrip() + suffix
+    return name or "file"
+
+
+def _image_encoded(image: PILImage.Image, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _image_clean(upload, image_format: str) -> tuple[bytes, bytes]:
+    """The image re-encoded without its metadata (EXIF, GPS, comments), turned upright as its
+    EXIF said, and a thumbnail of it. Precondition: raster_format accepted it."""
+    upload.seek(0)
+    with PILImage.open(upload, formats=[image_format]) as opened:
+        image = ImageOps.exif_transpose(opened)
+        # Nothing of the original's metadata travels into what is saved.
+        image.info = {}
+        full = _image_encoded(image, image_format)
+        image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        thumbnail = _image_encoded(image, image_format)
+    return full, thumbnail
+
+
+def _is_image_claimed(upload, name: str) -> bool:
+    content_type = getattr(upload, "content_type", None) or ""
+    return (
+        raster_suffix(upload) is not None
+        or PurePosixPath(name).suffix.lower() in IMAGE_NAME_SUFFIXES
+        or content_type.startswith("image/")
+    )
+
+
+def attachment_create(*, uploader, course: Course, upload) -> Attachment:
+    """Store a member's upload to the course's room, for a message of theirs to carry.
+
+    Anything that looks like an image (by content, name or declared type) must be a PNG, JPEG,
+    GIF or WebP that Pillow decodes within UPLOAD_MAX_IMAGE_PIXELS; it is stored re-encoded
+    with a thumbnail. Anything else is kept as it is and only ever served as a download.
+    Raises ValidationError coded empty_file, file_too_large, invalid_image or image_too_large.
+    Precondition: the uploader is a member of the course.
+    """
+    attachment_size_check(upload)
+    name = attachment_name_clean(upload.name)
+    stored_name = uuid.uuid4().hex
+    thumbnail = None
+    if _is_image_claimed(upload, name):
+        image_format = raster_format(upload)
+        body, thumbnail = _image_clean(upload, image_format)
+        suffix = RASTER_FORMATS[image_format]
+        content_type = RASTER_CONTENT_TYPES[suffix]
+        content = ContentFile(body, name=stored_name + suffix)
+    else:
+        suffix = ".bin"
+        content_type = "application/octet-stream"
+        content = upload
+    room, _ = Room.objects.get_or_create(course_id=course.pk)
+    attachment = Attachment(
+        room=room, uploader=uploader, name=name, size=content.size, content_type=content_type
+    )
+    attachment.file.save(stored_name + suffix, content, save=False)
+    if thumbnail is not None:
+        attachment.thumbnail.save(
+            f"{stored_name}-thumbnail{suffix}", ContentFile(thumbnail), save=False
+        )
+    attachment.save()
+    return attachment
+
+
+def attachment_prune(*, now=None) -> int:
+    """Delete uploads no message took within CHAT_ATTACHMENT_UNUSED_TTL seconds, and those of
+    deleted messages (no longer served); their files go after the commit. How many went."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CHAT_ATTACHMENT_UNUSED_TTL)
+    unused = Attachment.objects.filter(message__isnull=True, created__lt=cutoff)
+    of_deleted = Attachment.objects.filter(message__deleted_at__isnull=False)
+    count = 0
+    for attachments in (unused, of_deleted):
+        # One by one: each deletion's receiver removes that row's files from storage.
+        for attachment in attachments.iterator():
+            attachment.delete()
+            count += 1
+    return count

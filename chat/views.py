@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.views import View
 from django.views.generic import TemplateView
 
+from educa.protected_media import protected_file_response
 from students.selectors import course_get_for_member, course_member_usernames
 
 from .mentions import INSTRUCTOR_ALIAS
@@ -9,6 +12,7 @@ from .selectors import (
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
     REACTION_EMOJI,
+    attachment_get_for_member,
     course_list_for_chat,
     message_frame,
     message_list_for_room,
@@ -57,6 +61,7 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
             has_more=page.has_more,
             pins=pins,
             is_owner=course.owner_id == user.pk,
+            attachment_max_bytes=settings.CHAT_ATTACHMENT_MAX_BYTES,
             chat_config={
                 "courseId": course.pk,
                 "username": user.get_username(),
@@ -83,3 +88,19 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
             },
         )
         return context
+
+
+class AttachmentView(LoginRequiredMixin, View):
+    """A chat attachment (or its thumbnail) for the members of its room, as a download."""
+
+    http_method_names = ["get", "head"]
+    thumbnail = False
+
+    def get(self, request, id):
+        attachment = attachment_get_for_member(user=request.user, attachment_id=id)
+        file = attachment.thumbnail if self.thumbnail else attachment.file
+        if not file:
+            raise Http404("This attachment has no thumbnail.")
+        return protected_file_response(
+            file, content_type=attachment.content_type, download_name=attachment.name
+        )

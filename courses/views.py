@@ -5,23 +5,22 @@ selectors.py.
 """
 
 from pathlib import PurePosixPath
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.utils.functional import cached_property
-from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, RedirectView, TemplateView
 
 from chat.selectors import course_list_for_chat
+from educa.protected_media import protected_file_response
 from educa.views import InvalidSubmissionMixin
 from students.selectors import content_get_for_member, course_is_member, course_list_for_instructor
 
@@ -139,24 +138,10 @@ class ContentFileView(LoginRequiredMixin, View):
         content_type = (
             RASTER_CONTENT_TYPES[suffix] if is_raster_image else "application/octet-stream"
         )
-
-        prefix = settings.MEDIA_ACCEL_REDIRECT_PREFIX
-        if prefix:
-            response = HttpResponse(content_type=content_type)
-            response["X-Accel-Redirect"] = prefix + quote(name)
-        else:
-            try:
-                handle = item.file.open("rb")
-            except FileNotFoundError:
-                raise Http404(_("The file is missing.")) from None
-            response = FileResponse(handle, content_type=content_type)
         download_name = f"{slugify(item.title) or content.kind}{suffix}"
-        response["Content-Disposition"] = content_disposition_header(True, download_name)
-        response["X-Content-Type-Options"] = "nosniff"
-        # Nothing in a served file may run as a page of this site, even if opened directly.
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return protected_file_response(
+            item.file, content_type=content_type, download_name=download_name
+        )
 
 
 # --- CMS: access --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ ENDPOINTS = {
     "/api/courses/{id}/messages/": {"get"},
     "/api/courses/{id}/pins/": {"get"},
     "/api/messages/{id}/edits/": {"get"},
+    "/api/courses/{id}/attachments/": {"post"},
     "/api/courses/{id}/modules/": {"post"},
     "/api/courses/{id}/modules/order/": {"post"},
     "/api/modules/{id}/": {"get", "put", "patch", "delete"},
@@ -129,6 +130,13 @@ def test_uploads_are_documented_as_multipart(schema):
     body = schema["paths"]["/api/modules/{id}/contents/"]["post"]["requestBody"]["content"]
 
     assert "multipart/form-data" in body
+
+
+def test_chat_attachments_are_documented_as_multipart_uploads(schema):
+    operation = schema["paths"]["/api/courses/{id}/attachments/"]["post"]
+
+    assert "multipart/form-data" in operation["requestBody"]["content"]
+    assert "201" in operation["responses"]
 
 
 def test_only_token_and_session_authentication_are_documented(schema):

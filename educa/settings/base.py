@@ -419,6 +419,11 @@ CHAT_EDIT_WINDOW = env.int("CHAT_EDIT_WINDOW", default=900)
 # A mention still unread this many seconds after its message is e-mailed (send_mention_emails),
 # at most one e-mail per member and room an hour.
 CHAT_MENTION_EMAIL_DELAY = env.int("CHAT_MENTION_EMAIL_DELAY", default=600)
+# Largest chat attachment; Nginx's client_max_body_size (from UPLOAD_MAX_BYTES) must be above it.
+CHAT_ATTACHMENT_MAX_BYTES = env.int("CHAT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Uploads no message has used after this many seconds are removed by
+# `manage.py chat_attachments_prune`.
+CHAT_ATTACHMENT_UNUSED_TTL = env.int("CHAT_ATTACHMENT_UNUSED_TTL", default=24 * 3600)
 # Presence, rate limits and socket counts shared by every server process: shard addresses,
 # comma-separated (educa/redis.py); "" = per process.
 CHAT_REDIS_URL = env("CHAT_REDIS_URL", default=",".join(REDIS_SHARDS))

@@ -37,6 +37,18 @@
   var lang = document.documentElement.lang || undefined;
   var pinsBar = document.getElementById("chat-pins");
   var pinsList = document.getElementById("chat-pins-list");
+  var fileInput = document.getElementById("chat-file");
+  var attachButton = document.getElementById("chat-attach");
+  var chosenLine = document.getElementById("chat-file-chosen");
+  var chosenName = document.getElementById("chat-file-name");
+  var removeFileButton = document.getElementById("chat-file-remove");
+  // Translated by the template: notices about attachments.
+  var texts = {
+    tooLarge: form.dataset.textTooLarge,
+    uploadFailed: form.dataset.textUploadFailed,
+    uploading: form.dataset.textUploading,
+    chosen: form.dataset.textChosen
+  };
 
   var STOP_CODES = {
     4401: gettext("Signed out: log in again to chat."),
@@ -73,7 +85,9 @@
   var lastTypingSent = 0;
   var typingTimers = {};
   var online = {};
-  var pending = [];  // [{clientId, text, element}] oldest first, until acknowledged
+  var pending = [];  // [{clientId, text, attachments, element}] oldest first, until acknowledged
+  var chosenFile = null;  // the file to upload with the next message
+  var uploading = false;
   var readTimer = null;
   var mutes = config.mutes || {};  // user name -> until (ISO 8601), for running mutes
   var unmuteTimer = null;
@@ -193,6 +207,7 @@
     var muted = isMuted(config.username);
     input.disabled = muted;
     sendButton.disabled = muted;
+    attachButton.disabled = muted;
     input.placeholder = muted ? muteNotice(config.username) : gettext("Write a message…");
     if (muted) {
       unmuteTimer = setTimeout(function () {
@@ -219,6 +234,83 @@
 
   function confirmFirst(question, action) {
     return window.educaConfirm ? window.educaConfirm(question, action) : Promise.resolve(true);
+  }
+
+  /* --- attachments ------------------------------------------------------------------------ */
+
+  function fileSize(bytes) {
+    var units = ["byte", "kilobyte", "megabyte"];
+    var unit = 0;
+    while (bytes >= 1024 && unit < units.length - 1) { bytes /= 1024; unit += 1; }
+    try {
+      return new Intl.NumberFormat(undefined, {style: "unit", unit: units[unit], unitDisplay: "short", maximumFractionDigits: 1}).format(bytes);
+    } catch (error) {
+      return Math.round(bytes) + " " + ["B", "KB", "MB"][unit];
+    }
+  }
+
+  /* Names and sizes go in as text; only the server's own URLs become attributes. */
+  function attachmentList(attachments) {
+    var list = document.createElement("ul");
+    list.className = "chat-attachments";
+    attachments.forEach(function (attachment) {
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = attachment.url;
+      if (attachment.thumbnail_url) {
+        link.className = "chat-attachment-image";
+        var image = document.createElement("img");
+        image.src = attachment.thumbnail_url;
+        image.alt = attachment.name;
+        image.loading = "lazy";
+        link.appendChild(image);
+        item.appendChild(link);
+      } else {
+        link.setAttribute("download", "");
+        link.textContent = attachment.name;
+        var size = document.createElement("span");
+        size.className = "chat-attachment-size";
+        size.textContent = "(" + fileSize(attachment.size) + ")";
+        item.appendChild(link);
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(size);
+      }
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  function chooseFile(file) {
+    chosenFile = file || null;
+    chosenLine.hidden = !chosenFile;
+    chosenName.textContent = chosenFile ? texts.chosen + " " + chosenFile.name + " (" + fileSize(chosenFile.size) + ")" : "";
+    // A file may go without any text.
+    input.required = !chosenFile;
+    if (!chosenFile) fileInput.value = "";
+  }
+
+  function csrfToken() {
+    var field = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  /* Upload the chosen file: resolves with its description, or rejects with a message to show. */
+  function upload(file) {
+    var body = new FormData();
+    body.append("file", file);
+    return fetch(form.dataset.uploadUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"}
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.ok && data.id) return data;
+        throw new Error(data.message ? data.message.replace(/^file: /, "") : texts.uploadFailed);
+      });
+    }, function () {
+      throw new Error(texts.uploadFailed);
+    });
   }
 
   function atBottom() {
@@ -550,6 +642,9 @@
       meta.appendChild(edited);
     }
     element.appendChild(text);
+    if (!frame.deleted && frame.attachments && frame.attachments.length) {
+      element.appendChild(attachmentList(frame.attachments));
+    }
     renderReactions(element, frame);
     addTools(element);
   }
@@ -621,6 +716,7 @@
     element.appendChild(meta);
     if (item.quote) element.appendChild(quoteElement(item.quote));
     element.appendChild(text);
+    if (item.attachments.length) element.appendChild(attachmentList(item.attachments));
     list.appendChild(element);
     list.scrollTop = list.scrollHeight;
     item.element = element;
@@ -682,6 +778,7 @@
   function messageFrame(item) {
     var frame = {type: "message", message: item.text, client_id: item.clientId};
     if (item.replyTo) frame.reply_to = item.replyTo;
+    if (item.attachments.length) frame.attachments = item.attachments.map(function (attachment) { return attachment.id; });
     return frame;
   }
 
@@ -852,18 +949,53 @@
 
   /* --- page ------------------------------------------------------------------------------ */
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var text = input.value.trim();
-    if (!text) return;
-    if (text.length > config.maxLength) { showError(interpolate(gettext("A message has at most %(limit)s characters."), {limit: config.maxLength}, true)); return; }
-    var item = {clientId: newClientId(), text: text, element: null, replyTo: replyTo ? replyTo.id : null, quote: replyTo};
+  function queueMessage(text, attachments) {
+    var item = {clientId: newClientId(), text: text, attachments: attachments, element: null,
+      replyTo: replyTo ? replyTo.id : null, quote: replyTo};
     pending.push(item);
     renderPending(item);
-    input.value = "";
     cancelReply();
-    showError("");
     send(messageFrame(item));
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (uploading) return;
+    var text = input.value.trim();
+    if (!text && !chosenFile) return;
+    if (text.length > config.maxLength) { showError(interpolate(gettext("A message has at most %(limit)s characters."), {limit: config.maxLength}, true)); return; }
+    if (!chosenFile) {
+      input.value = "";
+      showError("");
+      queueMessage(text, []);
+      return;
+    }
+    if (chosenFile.size > Number(form.dataset.maxBytes)) { showError(texts.tooLarge); return; }
+    uploading = true;
+    sendButton.disabled = attachButton.disabled = true;
+    showError("");
+    chosenName.textContent = texts.uploading;
+    upload(chosenFile).then(function (attachment) {
+      input.value = "";
+      chooseFile(null);
+      queueMessage(text, [attachment]);
+    }, function (error) {
+      chooseFile(chosenFile);
+      showError(error.message);
+    }).then(function () {
+      uploading = false;
+      sendButton.disabled = attachButton.disabled = isMuted(config.username);
+    });
+  });
+
+  attachButton.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    showError("");
+    chooseFile(fileInput.files[0]);
+  });
+  removeFileButton.addEventListener("click", function () {
+    chooseFile(null);
+    attachButton.focus();
   });
 
   input.addEventListener("keydown", function (event) {

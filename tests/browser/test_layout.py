@@ -81,6 +81,8 @@ NOT_PAGES = {
     "content_order": "a JSON endpoint of the CMS's reordering",
     "module_content_delete": "POST only, then a redirect",
     "content_file": "a course file or image, not a page",
+    "chat_attachment": "a file sent in the chat, not a page",
+    "chat_attachment_thumbnail": "a chat image's thumbnail, not a page",
     "favicon": "a redirect to the icon, not a page",
     "manage_course_list": "the old address of the instructor home: a permanent redirect there",
     "language_switch": "sets the language, then a redirect back",

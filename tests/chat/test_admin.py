@@ -26,7 +26,9 @@ def chat_data(db):
     return message
 
 
-@pytest.mark.parametrize("model", ["room", "message", "mute", "readmarker", "mention"])
+@pytest.mark.parametrize(
+    "model", ["room", "message", "mute", "readmarker", "mention", "attachment"]
+)
 def test_each_chat_model_has_an_admin_list(staff_client, chat_data, model):
     response = staff_client.get(f"/admin/chat/{model}/")
     assert response.status_code == 200

@@ -152,6 +152,7 @@ class Fuzzer:
                 "seq",
                 "emoji",
                 "reply_to",
+                "attachments",
             ]
         )
         frame = {"type": kind, field: self._value()}
@@ -434,7 +435,7 @@ async def test_a_frame_nested_deeper_than_the_parser_allows_is_invalid_json(room
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 HYPOTHESIS_SEED = 20261204
 FRAME_FIELDS = {
-    "message": ["message", "client_id", "reply_to"],
+    "message": ["message", "client_id", "reply_to", "attachments"],
     "history": ["before", "after", "limit"],
     "typing": [],
     "delete": ["id"],

@@ -236,6 +236,16 @@ def test_mention_e_mails_run_as_a_cronjob_every_minute(objects):
     (container,) = pod_spec(cronjob)["containers"]
     assert container["command"] == ["python", "manage.py", "send_mention_emails"]
     assert cronjob["spec"]["schedule"] == "* * * * *"
+
+
+def test_chat_attachments_are_pruned_daily_on_the_media_volume(objects):
+    cronjob = of_kind(objects, "CronJob")["educa-chat-attachments-prune"]
+    spec = pod_spec(cronjob)
+    (container,) = spec["containers"]
+    assert container["command"] == ["python", "manage.py", "chat_attachments_prune"]
+    assert {"name": "media", "mountPath": "/srv/educa/media"} in container["volumeMounts"]
+    (media,) = [volume for volume in spec["volumes"] if volume["name"] == "media"]
+    assert media["persistentVolumeClaim"]["claimName"] == "educa-media"
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
 
 

@@ -7,6 +7,7 @@ own logs to tell who served what.
 """
 
 import hashlib
+import io
 import json
 import shutil
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from PIL import Image as PILImage
 from websockets.asyncio.client import connect
 
 from students.lockout import LOCKED_OUT
@@ -202,6 +204,53 @@ def test_internal_media_location_is_unreachable_directly(stack, seed):
     assert internal.status_code == 404
     assert public.status_code == 404
     assert FILE_BYTES not in internal.content + public.content
+
+
+# --- Chat attachments: the same permission check, then Nginx sends --------------------------------
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (640, 480), "#0b6bcb").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def test_a_chat_attachment_reaches_another_member_from_nginx_and_no_one_else(stack, seed):
+    with stack.client() as client:
+        token = client.post(
+            "/api/token/", json={"username": "pupil", "password": "pass-word-123"}
+        ).json()["token"]
+        uploaded = client.post(
+            f"/api/courses/{seed['course_id']}/attachments/",
+            headers={"Authorization": f"Token {token}"},
+            files={"file": ("diagram.png", png_bytes(), "image/png")},
+        )
+    assert uploaded.status_code == 201, uploaded.text
+    attachment = uploaded.json()
+    ws = await open_room(stack, seed, "student")
+    text = f"attached {uuid.uuid4().hex}"
+    await ws.send(json.dumps({"message": text, "attachments": [attachment["id"]]}))
+    frame = await next_message(ws, text)
+    await ws.close()
+    assert frame["attachments"] == [attachment]
+
+    with stack.client(seed["sessions"]["other"]) as client:
+        image = client.get(attachment["url"])
+        thumbnail = client.get(attachment["thumbnail_url"])
+    with stack.client(seed["sessions"]["outsider"]) as client:
+        refused = client.get(attachment["url"])
+
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/png"
+    assert image.headers["content-disposition"].startswith("attachment")
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert "x-accel-redirect" not in image.headers
+    # Nginx's static file handler answered: it sets ETag and byte ranges, Django's view does not.
+    assert image.headers["accept-ranges"] == "bytes"
+    with PILImage.open(io.BytesIO(thumbnail.content)) as small:
+        assert small.size == (320, 240)
+    assert refused.status_code == 403
+    assert image.content not in refused.content
 
 
 # --- The Host with its port: absolute links and the WebSocket Origin check ------------------------

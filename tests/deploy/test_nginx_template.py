@@ -225,3 +225,11 @@ def test_a_write_to_a_static_file_gets_405_allowing_reads_only(lone_nginx):
         response = client.post("/static/app.css", content=b"x")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_default_body_cap_lets_a_chat_attachment_at_its_limit_reach_django(tmp_path, settings):
+    conf = render_nginx(tmp_path)
+    cap = int(re.search(r"client_max_body_size (\d+);", conf).group(1))
+
+    # The largest attachment plus its multipart framing fits: the serializer, not Nginx, answers.
+    assert cap > settings.CHAT_ATTACHMENT_MAX_BYTES + 64 * 1024

@@ -27,12 +27,14 @@ from django.contrib.auth.tokens import default_token_generator
 from django.contrib.messages.storage.base import BaseStorage
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.generic.edit import ProcessFormView
 from rest_framework.authtoken.models import Token
 
+from chat import services as chat_services
 from chat.services import message_create, message_pin
 from courses import services
 from courses.forms import ORDER_PAYLOAD_INVALID
@@ -41,7 +43,7 @@ from quizzes.services import attempt_start
 from students.models import Certificate
 from students.services import ACTIVATION_LINK_INVALID, content_completion_create
 from tests.chat.conftest import open_socket, room_path
-from tests.courses.uploads import upload
+from tests.courses.uploads import png_upload, upload
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
@@ -123,6 +125,9 @@ PUBLISHED = {
     ("quiz_attempt_start", "POST"): (LOGIN, 403, 302, 403, 403, 403),
     # An attempt is its student's alone: a 404 for anyone else.
     ("quiz_attempt_submit", "POST"): (LOGIN, 404, 302, 404, 404, 404),
+    # A file the student attached to a message of theirs.
+    ("chat_attachment", "GET"): (LOGIN, 403, 200, 403, 200, 403),
+    ("chat_attachment_thumbnail", "GET"): (LOGIN, 403, 200, 403, 200, 403),
     # --- API
     ("api:subject-detail", "GET"): (200, 200, 200, 200, 200, 200),
     ("api:course-detail", "GET"): (200, 200, 200, 200, 200, 200),
@@ -142,6 +147,7 @@ PUBLISHED = {
     ("api:course-messages-pins", "GET"): (401, 403, 200, 403, 200, 403),
     # A chat message's earlier texts (the student wrote it): for the instructor and staff.
     ("api:message-edits", "GET"): (401, 404, 403, 404, 200, 200),
+    ("api:course-messages-attachments", "POST"): (401, 403, 201, 403, 201, 403),
     ("api:module-detail", "GET"): (401, 403, 403, 404, 200, 403),
     ("api:module-detail", "PATCH"): (401, 403, 403, 404, 200, 403),
     ("api:module-detail", "DELETE"): (401, 403, 403, 404, 204, 403),
@@ -171,6 +177,8 @@ DRAFT = {
     ("content_mark_done", "POST"): (LOGIN, 404, 404, 404, 302, 404),
     ("content_mark_undone", "POST"): (LOGIN, 404, 404, 404, 302, 404),
     ("chat_room", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("chat_attachment", "GET"): (LOGIN, 404, 404, 404, 200, 404),
+    ("chat_attachment_thumbnail", "GET"): (LOGIN, 404, 404, 404, 200, 404),
     ("api:course-detail", "GET"): (404, 404, 404, 404, 200, 404),
     ("api:course-contents", "GET"): (401, 404, 404, 404, 200, 404),
     ("api:course-enrollment-enroll", "POST"): (401, 404, 404, 404, 404, 404),
@@ -178,6 +186,7 @@ DRAFT = {
     ("api:course-messages-messages", "GET"): (401, 404, 404, 404, 200, 404),
     ("api:course-messages-pins", "GET"): (401, 404, 404, 404, 200, 404),
     ("api:message-edits", "GET"): (401, 404, 404, 404, 200, 200),
+    ("api:course-messages-attachments", "POST"): (401, 404, 404, 404, 201, 404),
     ("api:content-completion-done", "POST"): (401, 404, 404, 404, 200, 404),
     ("api:content-completion-done", "DELETE"): (401, 404, 404, 404, 200, 404),
     # The owner still sees a draft's gradebook; a certificate stays verifiable (and revocable).
@@ -215,7 +224,11 @@ BODIES = {
     ("api:module-contents-order", "POST"): lambda world: {"ids": [world.content.pk]},
     ("api:content-detail", "PATCH"): lambda world: {"title": "Renamed"},
     ("api:attempt-submit", "POST"): lambda world: {"answers": {}},
+    ("api:course-messages-attachments", "POST"): lambda world: {"file": png_upload("picture.png")},
 }
+
+# Requests whose valid body is multipart (a file upload), not JSON.
+MULTIPART = {("api:course-messages-attachments", "POST")}
 
 # POST-only actions answer another method with 405. Asked by the owner, who may POST to all of
 # them: the CMS and the API check the log-in and the permission before the method.
@@ -278,6 +291,16 @@ def world(db, settings, tmp_path):
     student = EnrollmentFactory(course=course, student=UserFactory(username="student")).student
     attempt = attempt_start(student=student, content=quiz_content)
     message, _ = message_create(author=student, course=course, text="Hello")
+    attachment = chat_services.attachment_create(
+        uploader=student, course=course, upload=png_upload("photo.png")
+    )
+    chat_services.message_create_many(
+        [
+            chat_services.MessageDraft(
+                author=student, course_id=course.pk, text="a photo", attachment_ids=(attachment.pk,)
+            )
+        ]
+    )
     # The other instructor owns a course too, so a 404 is about ownership, not an empty CMS.
     CourseFactory(owner=other_instructor)
     # Another student completed the course, its quiz passed: their certificate is issued.
@@ -304,6 +327,7 @@ def world(db, settings, tmp_path):
         quiz_content=quiz_content,
         attempt=attempt,
         message=message,
+        attachment=attachment,
     )
 
 
@@ -333,6 +357,8 @@ def samples(world) -> dict:
         "api:attempt-detail": {"pk": world.attempt.pk},
         "api:attempt-submit": {"pk": world.attempt.pk},
         "api:message-edits": {"pk": world.message.pk},
+        "chat_attachment": {"id": world.attachment.pk},
+        "chat_attachment_thumbnail": {"id": world.attachment.pk},
     }
 
 
@@ -366,12 +392,19 @@ def request(world, name: str, method: str, role: str):
     client = client_for(world.users[role], api=api)
     url = route_url(name, world)
     body = BODIES.get((name, method), lambda world: {})(world)
+    if (name, method) in MULTIPART:
+        return client.generic(method, url, *_multipart(body))
     if api:
         return client.generic(method, url, json.dumps(body), content_type="application/json")
     return client.generic(method, url, urlencode(body), content_type=_FORM)
 
 
 _FORM = "application/x-www-form-urlencoded"
+
+
+def _multipart(data: dict) -> tuple[bytes, str]:
+    """A body and its content type for files and fields, as Django's test client posts them."""
+    return encode_multipart(BOUNDARY, data), MULTIPART_CONTENT
 
 
 def matrix_cases(table):
@@ -684,6 +717,9 @@ BAD_DATA = {
         "student",
         lambda world: {"answers": {str(world.attempt.questions[0]["id"]): "first"}},
         "Send a list of option ids.",
+    ),
+    ("api:course-messages-attachments", "POST"): BadData(
+        "student", lambda world: {}, "file: No file was submitted."
     ),
 }
 
