@@ -32,6 +32,8 @@ from bench.http_load import http_scenario
 from bench.idle_load import idle_scenario
 from bench.idle_load import summary as idle_summary
 from bench.process_stats import raise_nofile
+from bench.quiz_load import attempt_rows, correctness, quiz_scenario
+from bench.quiz_load import summary as quiz_summary
 from bench.soak import soak_scenario
 from bench.soak import summary as soak_summary
 from deploy.processes import ROOT, AsgiServer, PostgresServer, RedisServer, free_port
@@ -63,7 +65,11 @@ HTTP_PAGES = [
     ("API /api/courses/", "/api/courses/", 800, False),
     ("study view", "/students/course/{course_id}/{module_id}/", 400, True),
 ]
-HTTP_SETUP = ["--rooms=1", "--students=1", "--modules=3", "--contents=3", "--sessions"]
+# The study view's course has a quiz in every module (bench_setup --quiz).
+HTTP_SETUP = ["--rooms=1", "--students=1", "--modules=3", "--contents=3", "--quiz", "--sessions"]
+# Quiz attempts: students of one course who each start an attempt and submit it twice.
+QUIZ_FULL = 200
+QUIZ_SMOKE = 5
 
 
 def manage(arguments: list[str], env: dict[str, str]) -> None:
@@ -214,6 +220,37 @@ def run_http(base_url: str, setup: dict, duration: float) -> tuple[dict, list[di
     return results, rows
 
 
+def run_quiz(base_url: str, run_manage, students: int, database_url: str, work: Path):
+    """The quiz attempts scenario on bench room 1's first quiz: (result, rows)."""
+    data_file = work / "quiz.json"
+    run_manage(
+        ["bench_setup", "--rooms=1", f"--students={students}", "--modules=1", "--contents=1",
+         "--quiz", f"--out={data_file}"]
+    )  # fmt: skip
+    room = json.loads(data_file.read_text())["rooms"][0]
+    content_id = room["quiz_ids"][0]
+    tokens = [member["token"] for member in room["members"]]
+    result = asyncio.run(quiz_scenario(base_url=base_url, content_id=content_id, tokens=tokens))
+    result.update(correctness(result, attempt_rows(database_url, content_id)))
+    del result["submitted"]
+    name = f"quiz attempts x{students}"
+    print(quiz_summary(name, result), flush=True)
+    p99 = result["latency_ms"]["p99"]
+    rows = [
+        {"scenario": name, "figure": figure, "value": result[figure], "target": "= 0",
+         "pass": result[figure] == 0}
+        for figure in ("lost", "duplicates", "recorded_twice")
+    ]  # fmt: skip
+    rows += [
+        {"scenario": name, "figure": "errors", "value": sum(result["errors"].values()),
+         "target": "= 0", "pass": not result["errors"]},
+        {"scenario": name, "figure": "attempts/s", "value": result["attempts_per_s"],
+         "target": "reported", "pass": None},
+        {"scenario": name, "figure": "p99 ms", "value": p99, "target": "reported", "pass": None},
+    ]  # fmt: skip
+    return result, rows
+
+
 def query_rows(counts: dict) -> list[dict]:
     """One row per page: its queries (first request/repeated) with few and with many courses."""
     rows = []
@@ -226,13 +263,17 @@ def query_rows(counts: dict) -> list[dict]:
     return rows
 
 
-def http_part(base_url: str, run_manage, duration: float, work: Path) -> tuple[dict, dict, list]:
-    """HTTP_SETUP's data, the HTTP scenarios and the query counts (bench_queries)."""
+def http_part(
+    base_url: str, run_manage, duration: float, work: Path, *, quiz_students: int, database_url: str
+) -> tuple[dict, dict, dict, list]:
+    """HTTP_SETUP's data, the HTTP scenarios, the query counts (bench_queries) and the quiz
+    attempts: (http, queries, quiz, rows)."""
     run_manage(["bench_setup", *HTTP_SETUP, f"--out={work / 'http.json'}"])
     http, rows = run_http(base_url, json.loads((work / "http.json").read_text()), duration)
     run_manage(["bench_queries", f"--out={work / 'queries.json'}"])
     queries = json.loads((work / "queries.json").read_text())
-    return http, queries, rows + query_rows(queries)
+    quiz, quiz_rows = run_quiz(base_url, run_manage, quiz_students, database_url, work)
+    return http, queries, quiz, rows + query_rows(queries) + quiz_rows
 
 
 def native_chat(stack, run_manage, sizes: list[tuple], work: Path) -> tuple[dict, list[dict]]:
@@ -255,7 +296,7 @@ def native_chat(stack, run_manage, sizes: list[tuple], work: Path) -> tuple[dict
 
 def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
     """Start the native stack in bench/.stack or $BENCH_STACK_DIR (unless it runs), load it
-    (HTTP, then chat through Nginx), stop what was started: (http, queries, rows, chat)."""
+    (HTTP, then chat through Nginx), stop what was started: (http, queries, quiz, rows, chat)."""
     os.environ.update(RAISED_LIMITS)
     os.environ.setdefault("PROD_HTTPS_PORT", str(free_port()))
     os.environ.setdefault("PROD_HTTP_PORT", str(free_port()))
@@ -274,9 +315,16 @@ def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
             raise RuntimeError(f"manage.py {arguments[0]} failed on the native stack")
 
     try:
-        http, queries, rows = http_part(stack.url, run_manage, duration, work)
+        http, queries, quiz, rows = http_part(
+            stack.url,
+            run_manage,
+            duration,
+            work,
+            quiz_students=QUIZ_FULL,
+            database_url=stack.state["app_env"]["DATABASE_URL"],
+        )
         chat, chat_rows = native_chat(stack, run_manage, chat_sizes, work)
-        return http, queries, rows + chat_rows, chat
+        return http, queries, quiz, rows + chat_rows, chat
     finally:
         if started:
             stack.stop()
@@ -321,7 +369,7 @@ def main() -> int:
     local = sockets or args.smoke
     postgres, redis = (PostgresServer(), RedisServer()) if local else (None, None)
     daphne = None
-    rows, chat, chat_via_nginx, idle, soak, http, queries = [], {}, {}, {}, {}, {}, {}
+    rows, chat, chat_via_nginx, idle, soak, http, queries, quiz = [], {}, {}, {}, {}, {}, {}, {}
     try:
         if local:
             postgres.start()
@@ -368,12 +416,17 @@ def main() -> int:
             soak, soak_rows = run_soak(daphne, soak_setup, soak_size)
             rows += idle_rows + soak_rows
         if pages and args.smoke:
-            http, queries, http_rows = http_part(
-                daphne.url, lambda arguments: manage(arguments, env), http_duration, work
+            http, queries, quiz, http_rows = http_part(
+                daphne.url,
+                lambda arguments: manage(arguments, env),
+                http_duration,
+                work,
+                quiz_students=QUIZ_SMOKE,
+                database_url=postgres.url,
             )
             rows += http_rows
         elif pages:
-            http, queries, http_rows, chat_via_nginx = native_http(http_duration, work, sizes)
+            http, queries, quiz, http_rows, chat_via_nginx = native_http(http_duration, work, sizes)
             rows += http_rows
     finally:
         for server in (daphne, redis, postgres):
@@ -401,6 +454,7 @@ def main() -> int:
         "soak": soak,
         "http": http,
         "queries": queries,
+        "quiz": quiz,
         "table": rows,
     }
     chart = args.out.parent / "latency.png"
