@@ -507,6 +507,27 @@ def test_page_fits_phone_widths_with_touch_sized_controls_legible_text_and_no_ax
 
 
 @in_chromium
+def test_quiz_form_on_the_study_page_shows_every_question_kind_within_a_phone(session, world):
+    """The quiz card alone, at desktop and phone widths: `make screenshots` shows it (quiz)."""
+    url = reverse("student_course_detail_module", args=[world.course.pk, world.lists.pk])
+    page = open_page(session, world, url, "student", DESKTOP)
+    quiz = page.locator(f"#content-{world.quiz.pk}")
+    LAYOUT_SHOTS.mkdir(parents=True, exist_ok=True)
+    quiz.screenshot(path=LAYOUT_SHOTS / "quiz_form-desktop.png")
+    page.set_viewport_size(PHONES[0])
+    quiz.screenshot(path=LAYOUT_SHOTS / "quiz_form-phone-390.png")
+
+    questions = quiz.locator(".quiz-question")
+    expect(questions).to_have_count(5)
+    for question in questions.all():
+        expect(question.locator("input").first).to_be_visible()
+    box = quiz.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONES[0]["width"]
+    expect(quiz.get_by_role("button", name="Submit answers")).to_be_visible()
+    page.context.close()
+
+
+@in_chromium
 @pytest.mark.parametrize("height", [640, 300])
 def test_chat_input_is_in_view_on_a_phone(session, world, daphne, height):
     url = reverse("chat_room", args=[world.course.pk])
