@@ -1,8 +1,9 @@
 """Quiz attempts over HTTP: every student starts an attempt and submits it twice, all at once.
 
-Each student (an API token of `bench_setup --quiz`) sends POST /api/contents/<id>/attempts/,
-then POST /api/attempts/<id>/submit/ with every answer right, then the same submission again,
-which must record nothing. The database is read afterwards (`attempt_rows`): exactly one graded
+Each student (an API token of `bench_setup --quiz`) sends POST /api/contents/<id>/attempts/
+twice at once (a double click: both must answer the same attempt), then
+POST /api/attempts/<id>/submit/ with every answer right, then the same submission again, which
+must record nothing. The database is read afterwards (`attempt_rows`): exactly one graded
 attempt per student, none lost, none duplicated, and the repeated submission changed nothing.
 """
 
@@ -45,9 +46,13 @@ async def _student(client: httpx.AsyncClient, content_id: int, token: str, run: 
             return None
         return response.json()
 
-    attempt = await post(f"/api/contents/{content_id}/attempts/", None, 201)
-    if attempt is None:
+    # Started twice at once, as a double click would: both answers must be the one attempt.
+    start = f"/api/contents/{content_id}/attempts/"
+    attempt, again = await asyncio.gather(post(start, None, 201), post(start, None, 201))
+    if attempt is None or again is None:
         return
+    if again["id"] != attempt["id"]:
+        run["starts_split"] += 1
     body = {"answers": _answers(attempt)}
     first = await post(f"/api/attempts/{attempt['id']}/submit/", body, 200)
     second = await post(f"/api/attempts/{attempt['id']}/submit/", body, 200)
@@ -61,7 +66,14 @@ async def _student(client: httpx.AsyncClient, content_id: int, token: str, run: 
 
 async def quiz_scenario(*, base_url: str, content_id: int, tokens: list[str]) -> dict:
     """Start and submit (twice) one attempt per token concurrently: throughput and latencies."""
-    run = {"latencies": [], "errors": {}, "submitted": {}, "passed": 0, "recorded_twice": 0}
+    run = {
+        "latencies": [],
+        "errors": {},
+        "submitted": {},
+        "passed": 0,
+        "recorded_twice": 0,
+        "starts_split": 0,
+    }
     limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
     # verify=False: the native stack's certificate is self-signed.
     async with httpx.AsyncClient(
@@ -89,6 +101,7 @@ async def quiz_scenario(*, base_url: str, content_id: int, tokens: list[str]) ->
         "errors": run["errors"],
         "passed": run["passed"],
         "recorded_twice": run["recorded_twice"],
+        "starts_split": run["starts_split"],
         "submitted": run["submitted"],
     }
 

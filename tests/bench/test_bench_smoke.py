@@ -118,5 +118,10 @@ def test_smoke_quiz_scenario_stores_one_graded_attempt_per_student(smoke_report)
 def test_smoke_quiz_scenario_second_submission_records_nothing(smoke_report):
     result = smoke_report["quiz"]
 
-    assert result["requests"] == 3 * 5
+    assert result["requests"] == 4 * 5
     assert result["recorded_twice"] == 0
+
+
+@pytest.mark.timeout(200)
+def test_smoke_quiz_scenario_a_double_start_opens_one_attempt(smoke_report):
+    assert smoke_report["quiz"]["starts_split"] == 0
