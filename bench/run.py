@@ -9,6 +9,7 @@ its commands) unless --smoke, which loads the same Daphne briefly instead.
 
     python -m bench.run            # make bench: full sizes, a few minutes
     python -m bench.run --smoke    # make bench-smoke: tiny sizes, correctness only
+    python -m bench.run --only quiz   # only the quiz attempts (also with --smoke)
 
 Writes bench/results/latest.json (or --out).
 """
@@ -23,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -294,9 +296,10 @@ def native_chat(stack, run_manage, sizes: list[tuple], work: Path) -> tuple[dict
     return results, rows
 
 
-def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
-    """Start the native stack in bench/.stack or $BENCH_STACK_DIR (unless it runs), load it
-    (HTTP, then chat through Nginx), stop what was started: (http, queries, quiz, rows, chat)."""
+@contextmanager
+def native_stack():
+    """The native stack in bench/.stack or $BENCH_STACK_DIR (started unless it runs, stopped
+    afterwards if started here) and a run_manage(arguments) for the benchmark's commands."""
     os.environ.update(RAISED_LIMITS)
     os.environ.setdefault("PROD_HTTPS_PORT", str(free_port()))
     os.environ.setdefault("PROD_HTTP_PORT", str(free_port()))
@@ -315,6 +318,15 @@ def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
             raise RuntimeError(f"manage.py {arguments[0]} failed on the native stack")
 
     try:
+        yield stack, run_manage
+    finally:
+        if started:
+            stack.stop()
+
+
+def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
+    """Load the native stack (HTTP, then chat through Nginx): (http, queries, quiz, rows, chat)."""
+    with native_stack() as (stack, run_manage):
         http, queries, quiz, rows = http_part(
             stack.url,
             run_manage,
@@ -325,9 +337,13 @@ def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
         )
         chat, chat_rows = native_chat(stack, run_manage, chat_sizes, work)
         return http, queries, quiz, rows + chat_rows, chat
-    finally:
-        if started:
-            stack.stop()
+
+
+def native_quiz(work: Path) -> tuple[dict, list[dict]]:
+    """Only the quiz attempts scenario, at full size, on the native stack (`--only quiz`)."""
+    with native_stack() as (stack, run_manage):
+        database_url = stack.state["app_env"]["DATABASE_URL"]
+        return run_quiz(stack.url, run_manage, QUIZ_FULL, database_url, work)
 
 
 def print_table(rows: list[dict]) -> None:
@@ -346,14 +362,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, correctness only")
     parser.add_argument(
-        "--only", choices=("chat", "http"), help="only the WebSocket scenarios, or only HTTP"
+        "--only",
+        choices=("chat", "http", "quiz"),
+        help="only the WebSocket scenarios, only HTTP (quiz attempts included), or only quiz "
+        "attempts",
     )
     parser.add_argument("--out", type=Path, help="default bench/results/latest[-ONLY].json")
     args = parser.parse_args()
     if args.out is None:
         name = f"latest-{args.only}.json" if args.only else "latest.json"
         args.out = ROOT / "bench" / "results" / name
-    sockets, pages = args.only != "http", args.only != "chat"
+    sockets, pages = args.only in (None, "chat"), args.only in (None, "http")
+    quiz_only = args.only == "quiz"
     sizes = CHAT_SMOKE if args.smoke else CHAT_FULL
     rooms = max(size[1] for size in sizes)
     students = max(size[2] for size in sizes)
@@ -428,6 +448,12 @@ def main() -> int:
         elif pages:
             http, queries, quiz, http_rows, chat_via_nginx = native_http(http_duration, work, sizes)
             rows += http_rows
+        elif quiz_only and args.smoke:
+            quiz, rows = run_quiz(
+                daphne.url, lambda arguments: manage(arguments, env), QUIZ_SMOKE, postgres.url, work
+            )
+        elif quiz_only:
+            quiz, rows = native_quiz(work)
     finally:
         for server in (daphne, redis, postgres):
             if server is not None:
