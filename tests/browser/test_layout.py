@@ -26,7 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from chat.models import Message
 from chat.services import message_create
-from courses.models import Content, Video
+from courses.models import Content, Question, Video
 from quizzes.services import attempt_start
 from students.activation import activation_path
 from students.models import Certificate, ContentCompletion, Enrollment
@@ -212,6 +212,22 @@ print("hello, world")
 """
 
 
+# What the quiz of every kind asks, in the words of the course (the screenshots show it).
+QUIZ_WORDING = [
+    {"text": "Which mirror gives an upright, smaller image?",
+     "options": [{"id": 1, "text": "Convex", "correct": True},
+                 {"id": 2, "text": "Concave", "correct": False}]},
+    {"text": "Which of these reflect light well?",
+     "options": [{"id": 1, "text": "Polished silver", "correct": True},
+                 {"id": 2, "text": "Still water", "correct": True},
+                 {"id": 3, "text": "Black velvet", "correct": False}]},
+    {"text": "The angle of reflection equals the angle of incidence."},
+    {"text": "A ray meets a mirror 30° from the normal: how many degrees from it does it leave?",
+     "numeric_answer": 30, "tolerance": 0},
+    {"text": "What is light bouncing off a surface called?", "accepted_answers": ["reflection"]},
+]  # fmt: skip
+
+
 def _not_a_page(name) -> bool:
     if name is None:
         return True
@@ -278,7 +294,8 @@ def world(db):
     student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
     # A quiz with every kind of question, its attempt open: the study page shows its form.
     quiz = QuizContentFactory(module=lists, item__title="Check: reflection")
-    questions_of_every_kind(quiz.item)
+    for question, wording in zip(questions_of_every_kind(quiz.item), QUIZ_WORDING, strict=True):
+        Question.objects.filter(pk=question.pk).update(**wording)
     attempt_start(student=student, content=quiz)
     # Three more students, who enrolled over the past weeks and got partway (the analytics).
     for weeks_ago, done in ((1, 2), (3, 1), (6, 0)):
