@@ -110,9 +110,12 @@ restore:
 	$(PYTHON) -m deploy.native restore "$(DIR)"
 
 # The README's screenshots (docs/screenshots/<page>-desktop.png and -phone.png), taken by the
-# layout browser tests at 1280 and 390 px wide: <README name>:<test id in tests/browser/test_layout.py>.
+# layout browser tests at 1280 and 390 px wide: <README name>:<test id in tests/browser/test_layout.py>
+# (quiz_form: the quiz card alone, from the test of that name).
 README_SHOTS := catalogue:course_list-visitor course:course_detail-visitor \
-	study:student_course_detail_module-student chat:chat_room-student cms:module_content_list-instructor
+	study:student_course_detail_module-student chat:chat_room-student cms:module_content_list-instructor \
+	quiz:quiz_form grades:course_grades-instructor certificate:certificate_detail-visitor \
+	analytics:course_analytics-instructor
 README_SHOT_TESTS := $(foreach shot,$(README_SHOTS),$(lastword $(subst :, ,$(shot))))
 SPACE := $(subst ,, )
 

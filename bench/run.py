@@ -9,6 +9,7 @@ its commands) unless --smoke, which loads the same Daphne briefly instead.
 
     python -m bench.run            # make bench: full sizes, a few minutes
     python -m bench.run --smoke    # make bench-smoke: tiny sizes, correctness only
+    python -m bench.run --only quiz   # only the quiz attempts (also with --smoke)
 
 Writes bench/results/latest.json (or --out).
 """
@@ -23,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +34,8 @@ from bench.http_load import http_scenario
 from bench.idle_load import idle_scenario
 from bench.idle_load import summary as idle_summary
 from bench.process_stats import raise_nofile
+from bench.quiz_load import attempt_rows, correctness, quiz_scenario
+from bench.quiz_load import summary as quiz_summary
 from bench.soak import soak_scenario
 from bench.soak import summary as soak_summary
 from deploy.processes import ROOT, AsgiServer, PostgresServer, RedisServer, free_port
@@ -63,7 +67,11 @@ HTTP_PAGES = [
     ("API /api/courses/", "/api/courses/", 800, False),
     ("study view", "/students/course/{course_id}/{module_id}/", 400, True),
 ]
-HTTP_SETUP = ["--rooms=1", "--students=1", "--modules=3", "--contents=3", "--sessions"]
+# The study view's course has a quiz in every module (bench_setup --quiz).
+HTTP_SETUP = ["--rooms=1", "--students=1", "--modules=3", "--contents=3", "--quiz", "--sessions"]
+# Quiz attempts: students of one course who each start an attempt and submit it twice.
+QUIZ_FULL = 200
+QUIZ_SMOKE = 5
 
 
 def manage(arguments: list[str], env: dict[str, str]) -> None:
@@ -214,6 +222,37 @@ def run_http(base_url: str, setup: dict, duration: float) -> tuple[dict, list[di
     return results, rows
 
 
+def run_quiz(base_url: str, run_manage, students: int, database_url: str, work: Path):
+    """The quiz attempts scenario on bench room 1's first quiz: (result, rows)."""
+    data_file = work / "quiz.json"
+    run_manage(
+        ["bench_setup", "--rooms=1", f"--students={students}", "--modules=1", "--contents=1",
+         "--quiz", f"--out={data_file}"]
+    )  # fmt: skip
+    room = json.loads(data_file.read_text())["rooms"][0]
+    content_id = room["quiz_ids"][0]
+    tokens = [member["token"] for member in room["members"]]
+    result = asyncio.run(quiz_scenario(base_url=base_url, content_id=content_id, tokens=tokens))
+    result.update(correctness(result, attempt_rows(database_url, content_id)))
+    del result["submitted"]
+    name = f"quiz attempts x{students}"
+    print(quiz_summary(name, result), flush=True)
+    p99 = result["latency_ms"]["p99"]
+    rows = [
+        {"scenario": name, "figure": figure, "value": result[figure], "target": "= 0",
+         "pass": result[figure] == 0}
+        for figure in ("lost", "duplicates", "recorded_twice")
+    ]  # fmt: skip
+    rows += [
+        {"scenario": name, "figure": "errors", "value": sum(result["errors"].values()),
+         "target": "= 0", "pass": not result["errors"]},
+        {"scenario": name, "figure": "attempts/s", "value": result["attempts_per_s"],
+         "target": "reported", "pass": None},
+        {"scenario": name, "figure": "p99 ms", "value": p99, "target": "reported", "pass": None},
+    ]  # fmt: skip
+    return result, rows
+
+
 def query_rows(counts: dict) -> list[dict]:
     """One row per page: its queries (first request/repeated) with few and with many courses."""
     rows = []
@@ -226,13 +265,17 @@ def query_rows(counts: dict) -> list[dict]:
     return rows
 
 
-def http_part(base_url: str, run_manage, duration: float, work: Path) -> tuple[dict, dict, list]:
-    """HTTP_SETUP's data, the HTTP scenarios and the query counts (bench_queries)."""
+def http_part(
+    base_url: str, run_manage, duration: float, work: Path, *, quiz_students: int, database_url: str
+) -> tuple[dict, dict, dict, list]:
+    """HTTP_SETUP's data, the HTTP scenarios, the query counts (bench_queries) and the quiz
+    attempts: (http, queries, quiz, rows)."""
     run_manage(["bench_setup", *HTTP_SETUP, f"--out={work / 'http.json'}"])
     http, rows = run_http(base_url, json.loads((work / "http.json").read_text()), duration)
     run_manage(["bench_queries", f"--out={work / 'queries.json'}"])
     queries = json.loads((work / "queries.json").read_text())
-    return http, queries, rows + query_rows(queries)
+    quiz, quiz_rows = run_quiz(base_url, run_manage, quiz_students, database_url, work)
+    return http, queries, quiz, rows + query_rows(queries) + quiz_rows
 
 
 def native_chat(stack, run_manage, sizes: list[tuple], work: Path) -> tuple[dict, list[dict]]:
@@ -253,9 +296,10 @@ def native_chat(stack, run_manage, sizes: list[tuple], work: Path) -> tuple[dict
     return results, rows
 
 
-def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
-    """Start the native stack in bench/.stack or $BENCH_STACK_DIR (unless it runs), load it
-    (HTTP, then chat through Nginx), stop what was started: (http, queries, rows, chat)."""
+@contextmanager
+def native_stack():
+    """The native stack in bench/.stack or $BENCH_STACK_DIR (started unless it runs, stopped
+    afterwards if started here) and a run_manage(arguments) for the benchmark's commands."""
     os.environ.update(RAISED_LIMITS)
     os.environ.setdefault("PROD_HTTPS_PORT", str(free_port()))
     os.environ.setdefault("PROD_HTTP_PORT", str(free_port()))
@@ -274,12 +318,32 @@ def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
             raise RuntimeError(f"manage.py {arguments[0]} failed on the native stack")
 
     try:
-        http, queries, rows = http_part(stack.url, run_manage, duration, work)
-        chat, chat_rows = native_chat(stack, run_manage, chat_sizes, work)
-        return http, queries, rows + chat_rows, chat
+        yield stack, run_manage
     finally:
         if started:
             stack.stop()
+
+
+def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
+    """Load the native stack (HTTP, then chat through Nginx): (http, queries, quiz, rows, chat)."""
+    with native_stack() as (stack, run_manage):
+        http, queries, quiz, rows = http_part(
+            stack.url,
+            run_manage,
+            duration,
+            work,
+            quiz_students=QUIZ_FULL,
+            database_url=stack.state["app_env"]["DATABASE_URL"],
+        )
+        chat, chat_rows = native_chat(stack, run_manage, chat_sizes, work)
+        return http, queries, quiz, rows + chat_rows, chat
+
+
+def native_quiz(work: Path) -> tuple[dict, list[dict]]:
+    """Only the quiz attempts scenario, at full size, on the native stack (`--only quiz`)."""
+    with native_stack() as (stack, run_manage):
+        database_url = stack.state["app_env"]["DATABASE_URL"]
+        return run_quiz(stack.url, run_manage, QUIZ_FULL, database_url, work)
 
 
 def print_table(rows: list[dict]) -> None:
@@ -298,14 +362,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, correctness only")
     parser.add_argument(
-        "--only", choices=("chat", "http"), help="only the WebSocket scenarios, or only HTTP"
+        "--only",
+        choices=("chat", "http", "quiz"),
+        help="only the WebSocket scenarios, only HTTP (quiz attempts included), or only quiz "
+        "attempts",
     )
     parser.add_argument("--out", type=Path, help="default bench/results/latest[-ONLY].json")
     args = parser.parse_args()
     if args.out is None:
         name = f"latest-{args.only}.json" if args.only else "latest.json"
         args.out = ROOT / "bench" / "results" / name
-    sockets, pages = args.only != "http", args.only != "chat"
+    sockets, pages = args.only in (None, "chat"), args.only in (None, "http")
+    quiz_only = args.only == "quiz"
     sizes = CHAT_SMOKE if args.smoke else CHAT_FULL
     rooms = max(size[1] for size in sizes)
     students = max(size[2] for size in sizes)
@@ -321,7 +389,7 @@ def main() -> int:
     local = sockets or args.smoke
     postgres, redis = (PostgresServer(), RedisServer()) if local else (None, None)
     daphne = None
-    rows, chat, chat_via_nginx, idle, soak, http, queries = [], {}, {}, {}, {}, {}, {}
+    rows, chat, chat_via_nginx, idle, soak, http, queries, quiz = [], {}, {}, {}, {}, {}, {}, {}
     try:
         if local:
             postgres.start()
@@ -368,13 +436,24 @@ def main() -> int:
             soak, soak_rows = run_soak(daphne, soak_setup, soak_size)
             rows += idle_rows + soak_rows
         if pages and args.smoke:
-            http, queries, http_rows = http_part(
-                daphne.url, lambda arguments: manage(arguments, env), http_duration, work
+            http, queries, quiz, http_rows = http_part(
+                daphne.url,
+                lambda arguments: manage(arguments, env),
+                http_duration,
+                work,
+                quiz_students=QUIZ_SMOKE,
+                database_url=postgres.url,
             )
             rows += http_rows
         elif pages:
-            http, queries, http_rows, chat_via_nginx = native_http(http_duration, work, sizes)
+            http, queries, quiz, http_rows, chat_via_nginx = native_http(http_duration, work, sizes)
             rows += http_rows
+        elif quiz_only and args.smoke:
+            quiz, rows = run_quiz(
+                daphne.url, lambda arguments: manage(arguments, env), QUIZ_SMOKE, postgres.url, work
+            )
+        elif quiz_only:
+            quiz, rows = native_quiz(work)
     finally:
         for server in (daphne, redis, postgres):
             if server is not None:
@@ -401,6 +480,7 @@ def main() -> int:
         "soak": soak,
         "http": http,
         "queries": queries,
+        "quiz": quiz,
         "table": rows,
     }
     chart = args.out.parent / "latency.png"

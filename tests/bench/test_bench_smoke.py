@@ -96,3 +96,32 @@ def test_smoke_writes_a_latency_chart_beside_the_report(smoke_report):
 
     assert chart.name == "latest-latency.png"
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.timeout(200)
+def test_smoke_quiz_scenario_stores_one_graded_attempt_per_student(smoke_report):
+    result = smoke_report["quiz"]
+
+    assert result["students"] == result["passed"] == result["attempt_rows"] == 5
+    assert (result["lost"], result["duplicates"]) == (0, 0)
+    assert result["errors"] == {}
+    rows = [row for row in smoke_report["table"] if row["scenario"] == "quiz attempts x5"]
+    assert {row["figure"] for row in rows if row["pass"]} == {
+        "lost",
+        "duplicates",
+        "recorded_twice",
+        "errors",
+    }
+
+
+@pytest.mark.timeout(200)
+def test_smoke_quiz_scenario_second_submission_records_nothing(smoke_report):
+    result = smoke_report["quiz"]
+
+    assert result["requests"] == 4 * 5
+    assert result["recorded_twice"] == 0
+
+
+@pytest.mark.timeout(200)
+def test_smoke_quiz_scenario_a_double_start_opens_one_attempt(smoke_report):
+    assert smoke_report["quiz"]["starts_split"] == 0

@@ -26,7 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from chat.models import Message
 from chat.services import message_create, message_edit, message_pin, message_react
-from courses.models import Content, Video
+from courses.models import Content, Question, Video
 from quizzes.services import attempt_start
 from students.activation import activation_path
 from students.email_preferences import mention_emails_off_token
@@ -224,6 +224,22 @@ print("hello, world")
 """
 
 
+# What the quiz of every kind asks, in the words of the course (the screenshots show it).
+QUIZ_WORDING = [
+    {"text": "Which mirror gives an upright, smaller image?",
+     "options": [{"id": 1, "text": "Convex", "correct": True},
+                 {"id": 2, "text": "Concave", "correct": False}]},
+    {"text": "Which of these reflect light well?",
+     "options": [{"id": 1, "text": "Polished silver", "correct": True},
+                 {"id": 2, "text": "Still water", "correct": True},
+                 {"id": 3, "text": "Black velvet", "correct": False}]},
+    {"text": "The angle of reflection equals the angle of incidence."},
+    {"text": "A ray meets a mirror 30° from the normal: how many degrees from it does it leave?",
+     "numeric_answer": 30, "tolerance": 0},
+    {"text": "What is light bouncing off a surface called?", "accepted_answers": ["reflection"]},
+]  # fmt: skip
+
+
 def _not_a_page(name) -> bool:
     if name is None:
         return True
@@ -290,7 +306,8 @@ def world(db):
     student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
     # A quiz with every kind of question, its attempt open: the study page shows its form.
     quiz = QuizContentFactory(module=lists, item__title="Check: reflection")
-    questions_of_every_kind(quiz.item)
+    for question, wording in zip(questions_of_every_kind(quiz.item), QUIZ_WORDING, strict=True):
+        Question.objects.filter(pk=question.pk).update(**wording)
     attempt_start(student=student, content=quiz)
     # Three more students, who enrolled over the past weeks and got partway (the analytics).
     for weeks_ago, done in ((1, 2), (3, 1), (6, 0)):
@@ -524,6 +541,27 @@ def test_page_fits_phone_widths_with_touch_sized_controls_legible_text_and_no_ax
     assert small == []
     assert low_contrast == {"light": [], "dark": []}
     assert axe == {"desktop": [], "phone": [], "phone-dark": []}
+
+
+@in_chromium
+def test_quiz_form_on_the_study_page_shows_every_question_kind_within_a_phone(session, world):
+    """The quiz card alone, at desktop and phone widths: `make screenshots` shows it (quiz)."""
+    url = reverse("student_course_detail_module", args=[world.course.pk, world.lists.pk])
+    page = open_page(session, world, url, "student", DESKTOP)
+    quiz = page.locator(f"#content-{world.quiz.pk}")
+    LAYOUT_SHOTS.mkdir(parents=True, exist_ok=True)
+    quiz.screenshot(path=LAYOUT_SHOTS / "quiz_form-desktop.png")
+    page.set_viewport_size(PHONES[0])
+    quiz.screenshot(path=LAYOUT_SHOTS / "quiz_form-phone-390.png")
+
+    questions = quiz.locator(".quiz-question")
+    expect(questions).to_have_count(5)
+    for question in questions.all():
+        expect(question.locator("input").first).to_be_visible()
+    box = quiz.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONES[0]["width"]
+    expect(quiz.get_by_role("button", name="Submit answers")).to_be_visible()
+    page.context.close()
 
 
 @in_chromium

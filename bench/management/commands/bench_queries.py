@@ -9,14 +9,16 @@ from django.test.utils import CaptureQueriesContext
 
 from courses.models import Subject
 from courses.services import course_create, course_publish, instructor_promote
+from quizzes.services import attempt_start, attempt_submit
 from students.services import content_completion_create, enrollment_create
 
-from .bench_setup import course_outline_create
+from .bench_setup import course_outline_create, quiz_add_to_modules
 
 User = get_user_model()
 
 # (courses, modules per course, contents per module). Contents come in two kinds (text, and a
 # video every third), each kind one query when a module's contents are read: both sizes have both.
+# Every module also ends with a quiz, which the student has tried once.
 SIZES = {"few": (1, 1, 3), "many": (12, 6, 6)}
 # The benchmarked pages (bench/run.py), on the first course and its last module.
 PAGES = {
@@ -33,7 +35,8 @@ PRIVATE_CACHES = {
 
 
 def _course_data(*, courses: int, modules: int, contents: int) -> dict:
-    """Published courses with their outlines and one enrolled student who has done a content."""
+    """Published courses with their outlines (a quiz in every module) and one enrolled student
+    who has done a content and submitted an attempt at the shown module's quiz."""
     instructor, _ = User.objects.get_or_create(username="bench-queries-instructor")
     instructor_promote(user=instructor)
     subject, _ = Subject.objects.get_or_create(slug="bench", defaults={"title": "Benchmark"})
@@ -47,13 +50,15 @@ def _course_data(*, courses: int, modules: int, contents: int) -> dict:
             overview="Created by manage.py bench_queries, then rolled back.",
         )
         course_outline_create(course, modules=modules, contents=contents)
+        quiz_add_to_modules(course)
         created.append(course_publish(course=course))
     course = created[0]
     enrollment_create(student=student, course=course)
     module = course.modules.order_by("order", "pk").last()
-    content = module.contents.order_by("order", "pk").first()
-    if content is not None:
-        content_completion_create(student=student, content=content)
+    contents = list(module.contents.order_by("order", "pk"))
+    content_completion_create(student=student, content=contents[0])
+    attempt = attempt_start(student=student, content=contents[-1])
+    attempt_submit(attempt=attempt, answers={})
     return {"course": course, "module": module, "student": student}
 
 
