@@ -343,13 +343,13 @@ def native_http(duration: float, work: Path, chat_sizes: list[tuple]) -> tuple:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'scenario':<24} {'figure':<14} {'value':>12} {'target':>10}  result"
+    header = f"{'scenario':<24} {'figure':<18} {'value':>12} {'target':>10}  result"
     print(header)
     print("-" * len(header))
     for row in rows:
         verdict = {True: "pass", False: "FAIL", None: "-"}[row["pass"]]
         print(
-            f"{row['scenario']:<24} {row['figure']:<14} {row['value']!s:>12} "
+            f"{row['scenario']:<24} {row['figure']:<18} {row['value']!s:>12} "
             f"{row['target']:>10}  {verdict}"
         )
 
