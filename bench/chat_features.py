@@ -9,8 +9,12 @@ they spread over the run) gets a reaction: the next client of the room toggles i
 
 Each socket checks that it receives every message once in seq order and every change (`message`
 and `message.updated` frames carry the room's `rev`) in increasing rev order, and keeps its view
-of each message (text, reactions, the id it replies to). After the run, every recipient's view
-of every message is compared with the database (the messages' rows and their Reaction rows).
+of each message (text, reactions, the id it replies to) as the protocol says: a frame replaces
+it unless the view already has a higher rev. A frame below the socket's highest rev is out of
+order; it is told apart as a replay (the message's newer state: within a gap fill, new messages
+come in seq order, each in its current state), a change it had already (repeated) or an older
+state than the view's (stale). After the run, every recipient's view of every message is
+compared with the database (the messages' rows and their Reaction rows).
 
     python -m bench.chat_features --url ws://127.0.0.1:8000 --data bench.json \
         --database-url postgres://... --rooms 4 --clients 25 --messages 20 --interval 0.05
@@ -71,7 +75,12 @@ class FeatureClient:
     out_of_order: int = 0
     last_seq: int = 0
     last_rev: int = 0
-    rev_out_of_order: int = 0
+    # Frames with a rev below the socket's highest, split by what they are to the message:
+    # its newer state (a gap fill's replay sends new messages in seq order, each in its current
+    # state), the change it already had again, or an older state than the one it has.
+    rev_replayed: int = 0
+    changes_repeated: int = 0
+    stale_states: int = 0
     updates: int = 0
     # message id -> this socket's view of it (this run's messages only)
     views: dict[int, MessageView] = field(default_factory=dict)
@@ -82,6 +91,17 @@ class FeatureClient:
     last_own_id: int | None = None
     seen_any: asyncio.Event = field(default_factory=asyncio.Event)
     on_time: int | None = None
+
+    def rev_check(self, message_id: int, rev: int) -> None:
+        if rev <= self.last_rev:
+            held = self.views.get(message_id)
+            if held is None or rev > held.rev:
+                self.rev_replayed += 1
+            elif rev == held.rev:
+                self.changes_repeated += 1
+            else:
+                self.stale_states += 1
+        self.last_rev = max(self.last_rev, rev)
 
     def finished(self) -> bool:
         return (
@@ -134,9 +154,7 @@ async def _receive(ws, client: FeatureClient, run: FeatureRun, done: asyncio.Eve
             if view is None:
                 continue  # not one of this run's messages
             client.updates += 1
-            if data["rev"] <= client.last_rev:
-                client.rev_out_of_order += 1
-            client.last_rev = max(client.last_rev, data["rev"])
+            client.rev_check(data["id"], data["rev"])
             if data["rev"] > view.rev:
                 client.views[data["id"]] = _view(data)
             if data["reactions"] and data["id"] in run.reacted_at:
@@ -154,9 +172,7 @@ async def _receive(ws, client: FeatureClient, run: FeatureRun, done: asyncio.Eve
             if data["seq"] <= client.last_seq:
                 client.out_of_order += 1
             client.last_seq = max(client.last_seq, data["seq"])
-            if data["rev"] <= client.last_rev:
-                client.rev_out_of_order += 1
-            client.last_rev = max(client.last_rev, data["rev"])
+            client.rev_check(data["id"], data["rev"])
             run.latencies.append(now - run.sent[client_id])
             run.last_delivery = max(run.last_delivery, now)
             client.views[data["id"]] = _view(data)
@@ -374,7 +390,13 @@ async def chat_features_scenario(
         "expected_reaction_updates": sum(client.expected_reactions for client in clients),
         "reaction_updates": sum(len(client.reacted_ids) for client in clients),
         "updates_received": sum(client.updates for client in clients),
-        "rev_out_of_order": sum(client.rev_out_of_order for client in clients),
+        "rev_out_of_order": sum(
+            client.rev_replayed + client.changes_repeated + client.stale_states
+            for client in clients
+        ),
+        "rev_replayed": sum(client.rev_replayed for client in clients),
+        "changes_repeated": sum(client.changes_repeated for client in clients),
+        "stale_states": sum(client.stale_states for client in clients),
         "state_compared": sum(len(client.views) for client in clients),
         "state_mismatches": mismatches,
         "state_mismatch_examples": examples,
@@ -397,7 +419,9 @@ def summary(name: str, result: dict) -> str:
     return (
         f"{name}: {result['deliveries']}/{result['expected_deliveries']} deliveries, "
         f"lost {result['lost']}, late {result['late']}, duplicates {result['duplicates']}, "
-        f"out of order {result['out_of_order']} (seq) {result['rev_out_of_order']} (rev), "
+        f"out of order {result['out_of_order']} (seq) {result['rev_out_of_order']} (rev: "
+        f"{result['rev_replayed']} replayed, {result['changes_repeated']} repeated, "
+        f"{result['stale_states']} stale), "
         f"{result['replies_sent']} replies, {result['reactions_sent']} reactions "
         f"({result['reaction_updates']}/{result['expected_reaction_updates']} seen), "
         f"state mismatches {result['state_mismatches']}/{result['state_compared']}, "

@@ -58,3 +58,41 @@ def test_a_message_the_database_does_not_hold_is_a_mismatch():
     mismatches, _ = state_mismatches([_client({81: _view()})], {})
 
     assert mismatches == 1
+
+
+def test_a_frame_below_the_sockets_highest_rev_with_a_messages_newer_state_is_a_replay():
+    client = _client({81: _view(rev=3)})
+    client.last_rev = 9
+
+    client.rev_check(81, 5)
+    client.rev_check(82, 6)
+
+    assert (client.rev_replayed, client.changes_repeated, client.stale_states) == (2, 0, 0)
+
+
+def test_a_change_received_again_is_a_repeat():
+    client = _client({81: _view(rev=5)})
+    client.last_rev = 9
+
+    client.rev_check(81, 5)
+
+    assert (client.rev_replayed, client.changes_repeated, client.stale_states) == (0, 1, 0)
+
+
+def test_an_older_state_than_the_one_held_is_stale():
+    client = _client({81: _view(rev=5)})
+    client.last_rev = 9
+
+    client.rev_check(81, 4)
+
+    assert (client.rev_replayed, client.changes_repeated, client.stale_states) == (0, 0, 1)
+
+
+def test_a_frame_above_the_sockets_highest_rev_is_in_order():
+    client = _client({81: _view(rev=5)})
+    client.last_rev = 9
+
+    client.rev_check(81, 10)
+
+    assert client.last_rev == 10
+    assert (client.rev_replayed, client.changes_repeated, client.stale_states) == (0, 0, 0)
