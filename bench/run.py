@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.chart import latency_chart, report_latencies
+from bench.chat_features import chat_features_scenario
+from bench.chat_features import summary as features_summary
 from bench.chat_load import chat_scenario, summary
 from bench.http_load import http_scenario
 from bench.idle_load import idle_scenario
@@ -51,6 +53,12 @@ RAISED_LIMITS = {
 # (name, rooms, clients per room, messages per client, seconds between messages)
 CHAT_FULL = [("chat latency", 4, 25, 10, 0.5), ("chat throughput", 4, 25, 20, 0.05)]
 CHAT_SMOKE = [("chat latency", 1, 3, 3, 0.1), ("chat throughput", 1, 3, 3, 0.02)]
+# The throughput scenario with replies, mentions and reactions (bench/chat_features.py), held
+# to the plain throughput scenario of the same run: (rooms, clients per room, messages per
+# client, seconds between messages), and how far it may fall behind.
+CHAT_FEATURES_FULL = (4, 25, 20, 0.05)
+CHAT_FEATURES_SMOKE = (1, 4, 8, 0.02)
+FEATURES_MAX_SLOWDOWN = 0.2
 # Idle sockets (issue 6): (sockets, rooms, students per room), one socket per student, so the
 # per-user socket limit (CHAT_MAX_SOCKETS_PER_USER) keeps its default.
 IDLE_FULL = (5000, 200, 25)
@@ -133,6 +141,58 @@ def run_chat(
         results[name] = result
         rows += chat_rows(name, result, throughput="throughput" in name)
     return results, rows
+
+
+def run_chat_features(
+    ws_url: str, rooms: list[dict], size: tuple, database_url: str, plain: dict
+) -> tuple[dict, list[dict]]:
+    """The chat features scenario, compared with `plain` (the throughput scenario's result)."""
+    room_count, clients, messages, interval = size
+    result = asyncio.run(
+        chat_features_scenario(
+            url=ws_url,
+            rooms=rooms[:room_count],
+            clients_per_room=clients,
+            messages=messages,
+            interval=interval,
+            database_url=database_url,
+            timeout=30 + messages * interval * 4,
+        )
+    )
+    rate, plain_rate = result["deliveries_per_s"] or 0, plain["deliveries_per_s"] or 0
+    p99, plain_p99 = result["latency_ms"]["p99"], plain["latency_ms"]["p99"]
+    result["throughput_deliveries_per_s"], result["throughput_p99_ms"] = plain_rate, plain_p99
+    result["deliveries_per_s_ratio"] = round(rate / plain_rate, 3) if plain_rate else None
+    result["p99_ratio"] = round(p99 / plain_p99, 3) if p99 and plain_p99 else None
+    name = "chat features"
+    print(features_summary(name, result), flush=True)
+    print(
+        f"{name} vs chat throughput: {rate} vs {plain_rate} deliveries/s "
+        f"(ratio {result['deliveries_per_s_ratio']}), p99 {p99} vs {plain_p99} ms "
+        f"(ratio {result['p99_ratio']})",
+        flush=True,
+    )
+    rows = [
+        {"scenario": name, "figure": figure, "value": result[figure], "target": "= 0",
+         "pass": result[figure] == 0}
+        for figure in ("lost", "duplicates", "out_of_order", "rev_out_of_order",
+                       "state_mismatches")
+    ]  # fmt: skip
+    reactions, expected = result["reaction_updates"], result["expected_reaction_updates"]
+    sent = result["messages_sent"]
+    least_rate = round(plain_rate * (1 - FEATURES_MAX_SLOWDOWN), 1)
+    most_p99 = None if plain_p99 is None else round(plain_p99 * (1 + FEATURES_MAX_SLOWDOWN), 1)
+    rows += [
+        {"scenario": name, "figure": "reactions seen", "value": reactions,
+         "target": f"= {expected}", "pass": reactions == expected},
+        {"scenario": name, "figure": "committed", "value": result["committed"],
+         "target": f"= {sent}", "pass": result["committed"] == sent},
+        {"scenario": name, "figure": "deliveries/s", "value": rate,
+         "target": f">= {least_rate}", "pass": rate >= least_rate},
+        {"scenario": name, "figure": "p99 ms", "value": p99, "target": f"<= {most_p99}",
+         "pass": p99 is not None and most_p99 is not None and p99 <= most_p99},
+    ]  # fmt: skip
+    return result, rows
 
 
 def messages_committed(database_url: str, room_ids: list[int]) -> int:
@@ -347,13 +407,13 @@ def native_quiz(work: Path) -> tuple[dict, list[dict]]:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'scenario':<24} {'figure':<14} {'value':>12} {'target':>10}  result"
+    header = f"{'scenario':<24} {'figure':<18} {'value':>12} {'target':>10}  result"
     print(header)
     print("-" * len(header))
     for row in rows:
         verdict = {True: "pass", False: "FAIL", None: "-"}[row["pass"]]
         print(
-            f"{row['scenario']:<24} {row['figure']:<14} {row['value']!s:>12} "
+            f"{row['scenario']:<24} {row['figure']:<18} {row['value']!s:>12} "
             f"{row['target']:>10}  {verdict}"
         )
 
@@ -363,20 +423,26 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, correctness only")
     parser.add_argument(
         "--only",
-        choices=("chat", "http", "quiz"),
-        help="only the WebSocket scenarios, only HTTP (quiz attempts included), or only quiz "
-        "attempts",
+        choices=("chat", "chat-features", "http", "quiz"),
+        help="only the WebSocket scenarios, only chat throughput and chat features, only HTTP "
+        "(quiz attempts included), or only quiz attempts",
     )
     parser.add_argument("--out", type=Path, help="default bench/results/latest[-ONLY].json")
     args = parser.parse_args()
     if args.out is None:
         name = f"latest-{args.only}.json" if args.only else "latest.json"
         args.out = ROOT / "bench" / "results" / name
-    sockets, pages = args.only in (None, "chat"), args.only in (None, "http")
+    sockets = args.only in (None, "chat", "chat-features")
+    pages = args.only in (None, "http")
     quiz_only = args.only == "quiz"
+    # chat-features: the features scenario and the throughput one it is compared with.
+    memory = args.only != "chat-features"
     sizes = CHAT_SMOKE if args.smoke else CHAT_FULL
-    rooms = max(size[1] for size in sizes)
-    students = max(size[2] for size in sizes)
+    if not memory:
+        sizes = [size for size in sizes if size[0] == "chat throughput"]
+    features_size = CHAT_FEATURES_SMOKE if args.smoke else CHAT_FEATURES_FULL
+    rooms = max(max(size[1] for size in sizes), features_size[0])
+    students = max(max(size[2] for size in sizes), features_size[1])
     http_duration = 2.0 if args.smoke else 10.0
     idle_size = IDLE_SMOKE if args.smoke else IDLE_FULL
     soak_size = SOAK_SMOKE if args.smoke else SOAK_FULL
@@ -410,6 +476,7 @@ def main() -> int:
                 ["bench_setup", f"--rooms={rooms}", f"--students={students}", f"--out={data_file}"],
                 env,
             )
+        if sockets and memory:
             soak_rooms, soak_clients = soak_size[:2]
             manage(
                 ["bench_setup", f"--rooms={soak_rooms}", f"--students={soak_clients}",
@@ -427,14 +494,22 @@ def main() -> int:
             daphne.start()
         if sockets:
             bench_rooms = json.loads(data_file.read_text())["rooms"]
-            idle_setup = json.loads((work / "idle.json").read_text())
-            idle, idle_rows = run_idle(daphne, idle_setup["rooms"], idle_size)
-            restart(daphne)
+            idle_rows = []
+            if memory:
+                idle_setup = json.loads((work / "idle.json").read_text())
+                idle, idle_rows = run_idle(daphne, idle_setup["rooms"], idle_size)
+                restart(daphne)
             chat, rows = run_chat(daphne.ws_url, bench_rooms, sizes, postgres.url)
             restart(daphne)
-            soak_setup = json.loads((work / "soak.json").read_text())
-            soak, soak_rows = run_soak(daphne, soak_setup, soak_size)
-            rows += idle_rows + soak_rows
+            chat["chat features"], features_rows = run_chat_features(
+                daphne.ws_url, bench_rooms, features_size, postgres.url, chat["chat throughput"]
+            )
+            rows += features_rows
+            if memory:
+                restart(daphne)
+                soak_setup = json.loads((work / "soak.json").read_text())
+                soak, soak_rows = run_soak(daphne, soak_setup, soak_size)
+                rows += idle_rows + soak_rows
         if pages and args.smoke:
             http, queries, quiz, http_rows = http_part(
                 daphne.url,

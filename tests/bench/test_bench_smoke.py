@@ -36,6 +36,33 @@ def test_smoke_chat_scenario_delivers_every_message_once_in_order(smoke_report, 
 
 
 @pytest.mark.timeout(200)
+def test_smoke_chat_features_delivers_every_message_once_in_seq_order(smoke_report):
+    result = smoke_report["chat"]["chat features"]
+
+    assert result["deliveries"] == result["expected_deliveries"] == 4 * 4 * 8
+    assert (result["lost"], result["duplicates"], result["out_of_order"]) == (0, 0, 0)
+    assert result["errors"] == {}
+
+
+@pytest.mark.timeout(200)
+def test_smoke_chat_features_sends_replies_and_every_member_sees_each_reaction(smoke_report):
+    result = smoke_report["chat"]["chat features"]
+
+    assert result["replies_sent"] == 4 * 2
+    assert result["reactions_sent"] == 4
+    assert result["reaction_updates"] == result["expected_reaction_updates"] == 4 * 4
+
+
+@pytest.mark.timeout(200)
+def test_smoke_chat_features_leaves_every_recipient_with_the_databases_state(smoke_report):
+    result = smoke_report["chat"]["chat features"]
+
+    assert result["committed"] == result["messages_sent"] == 4 * 8
+    assert result["state_compared"] == 4 * 4 * 8
+    assert result["state_mismatches"] == 0, result["state_mismatch_examples"]
+
+
+@pytest.mark.timeout(200)
 def test_smoke_http_scenarios_get_only_successful_answers(smoke_report):
     assert set(smoke_report["http"]) == {
         "catalogue /",
