@@ -109,6 +109,8 @@ def url_samples(hostile_world):
         "content_id": world.text_content.pk,
         # No certificate has it: the walks check what comes before the certificate is read.
         "certificate_id": "00000000-0000-4000-8000-000000000000",
+        # No attempt has it: the walks check what comes before the attempt is read.
+        "attempt_id": 2**62,
         "uidb64": "MQ",
         "token": "set-password",
         "app_label": "courses",
