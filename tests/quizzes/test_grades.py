@@ -10,42 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from quizzes.services import attempt_start, attempt_submit
-from tests.factories import (
-    CourseFactory,
-    EnrollmentFactory,
-    ModuleFactory,
-    QuestionFactory,
-    QuizContentFactory,
-    UserFactory,
-)
+from tests.factories import CourseFactory, EnrollmentFactory, ModuleFactory, UserFactory
 
-from .conftest import right_answers
+from .helpers import quiz_in, take
 
 pytestmark = pytest.mark.django_db
-
-
-def quiz_in(course, *, title="Quiz", attempts_allowed=3, module=None):
-    """A quiz of two one-point questions, passed with both right: one right scores 50 %."""
-    module = module or ModuleFactory(course=course)
-    content = QuizContentFactory(
-        module=module,
-        item__title=title,
-        item__attempts_allowed=attempts_allowed,
-        item__pass_mark=100,
-    )
-    QuestionFactory.create_batch(2, quiz=content.item)
-    return content
-
-
-def take(student, content, *, right: int):
-    """One graded attempt with `right` of its questions answered right."""
-    attempt = attempt_start(student=student, content=content)
-    answers = right_answers(attempt)
-    wrong = [str(question["id"]) for question in attempt.questions][right:]
-    for key in wrong:
-        answers[key] = [2]  # option 2 is the wrong one (QuestionFactory)
-    return attempt_submit(attempt=attempt, answers=answers)
 
 
 @pytest.fixture
