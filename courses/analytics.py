@@ -442,8 +442,8 @@ def chart_quiz_questions_wrong(*, course: Course, today: datetime.date) -> tuple
         charts.ShareRow(
             label=tally.text,
             percent=tally.wrong_percent,
-            figures=gettext("%(percent)d %% of %(graded)d")
-            % {"percent": tally.wrong_percent, "graded": tally.graded},
+            figures=gettext("%(wrong)d of %(graded)d wrong")
+            % {"wrong": tally.wrong, "graded": tally.graded},
         )
         for tally in tallies
     ]
