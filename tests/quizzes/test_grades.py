@@ -235,3 +235,18 @@ def test_the_api_queries_stay_the_same_for_more_courses_and_quizzes(
 
     with django_assert_max_num_queries(len(small)):
         api.get("/api/me/courses/")
+
+
+def test_a_quiz_title_with_markup_is_text_in_the_gradebook_and_the_study_page(
+    client, course, student
+):
+    take(student, quiz_in(course, title="<script>alert('quiz')</script>"), right=1)
+
+    client.force_login(course.owner)
+    gradebook = client.get(grades_url(course)).content.decode()
+    client.force_login(student)
+    study = client.get(study_url(course)).content.decode()
+
+    for page in (gradebook, study):
+        assert "<script>alert" not in page
+        assert "&lt;script&gt;alert(&#x27;quiz&#x27;)&lt;/script&gt;" in page
