@@ -445,8 +445,8 @@ def _study_url(content) -> str:
 
 class CourseGradebookView(PermissionRequiredMixin, ListView):
     """The gradebook of one of the instructor's courses: who is enrolled, since when, how far
-    they are, when they completed it and their certificate; sorted by `?sort=`, as a CSV file
-    with `?format=csv`."""
+    they are, when they completed it, their certificate and their grade at each quiz; sorted by
+    `?sort=`, as a CSV file with `?format=csv`."""
 
     permission_required = "courses.change_course"
     template_name = "students/course/grades.html"
@@ -485,6 +485,7 @@ class CourseGradebookView(PermissionRequiredMixin, ListView):
             for enrollment in context["enrollments"]
         ]
         context["sort"] = self.sort
+        context["has_quizzes"] = any(column.key.startswith("quiz-") for column in self.columns)
         return context
 
     def _sorted(self, column) -> str | None:
