@@ -1,9 +1,10 @@
 """Reads for a course's analytics page: one selector per chart, all listed in ANALYTICS_CHARTS.
 
 Each selector answers with a fixed number of aggregate queries, whatever the number of
-students, modules or messages, and returns a Chart: its numbers as table rows, and how to draw
-them. A new chart (quiz scores, certificates) is one more selector added to ANALYTICS_CHARTS;
-the page shows whatever the list holds, in its order.
+students, modules, attempts or messages, and returns a Chart: its numbers as table rows, and how
+to draw them; a selector with one chart per item (per quiz) returns a tuple of them, maybe
+empty. A new chart (certificates) is one more selector added to ANALYTICS_CHARTS; the page shows
+whatever the list holds, in its order.
 
 The page reads them through `course_analytics`, from one cache entry per course and language
 that lives ANALYTICS_CACHE_SECONDS: figures may lag by that much, and no change to a course or
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateField
+from django.db.models import Count, DateField, Max
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -24,11 +25,13 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, ngettext
 
 from chat.models import Message
+from quizzes.models import Attempt
 from students.models import ContentCompletion, Enrollment
 
 from . import charts
 from .cache import cache_key, read_through
 from .models import Content, Course, Module
+from .selectors import quiz_content_list_for_courses
 
 WEEKS = 12  # weeks shown by the weekly charts, the current one last
 
@@ -264,12 +267,212 @@ def chart_chat_messages_per_week(*, course: Course, today: datetime.date) -> Cha
     )
 
 
-# The page's charts, in the order it shows them: each takes the course and today's date.
-ANALYTICS_CHARTS: tuple[Callable[..., Chart], ...] = (
+# --- quizzes ----------------------------------------------------------------------------------
+
+SCORE_BANDS = 10  # bands of 10 points: 0–9, 10–19, … 90–100
+QUESTIONS_SHOWN = 10  # the questions most often answered wrong
+
+
+def _attempts_of_enrolled(course: Course):
+    """Graded attempts at the course's quizzes by students still enrolled in it."""
+    return Attempt.objects.filter(
+        content__module__course=course,
+        status=Attempt.Status.GRADED,
+        student__enrollments__course=course,
+    )
+
+
+def score_band(percent: float) -> int:
+    """The band (0 to SCORE_BANDS - 1) of a percent: 100 falls in the last band, with 90."""
+    return min(max(int(percent // 10), 0), SCORE_BANDS - 1)
+
+
+def _band_labels() -> list[tuple[str, str]]:
+    """(label, short label) of each band, lowest first."""
+    labels = []
+    for band in range(SCORE_BANDS):
+        low, high = band * 10, 100 if band == SCORE_BANDS - 1 else band * 10 + 9
+        label = gettext("%(low)d–%(high)d %%") % {"low": low, "high": high}
+        labels.append((label, f"{low}–{high}"))
+    return labels
+
+
+def quiz_best_score_bands(*, course: Course) -> dict[int, list[int]]:
+    """Per quiz content id, how many enrolled students' best graded score falls in each band
+    (one query; each student counted once, at their best)."""
+    best = (
+        _attempts_of_enrolled(course)
+        .values("content_id", "student_id")
+        .annotate(best=Max("percent"))
+        .order_by()
+    )
+    bands = {}
+    for row in best:
+        counts = bands.setdefault(row["content_id"], [0] * SCORE_BANDS)
+        counts[score_band(row["best"])] += 1
+    return bands
+
+
+def chart_quiz_scores(*, course: Course, today: datetime.date) -> tuple[Chart, ...]:
+    """Per quiz in course order, the distribution of the students' best scores (two queries)."""
+    quizzes = list(quiz_content_list_for_courses(course_ids=[course.pk]))
+    bands = quiz_best_score_bands(course=course)
+    labels = _band_labels()
+    column = gettext("Students")
+    found = []
+    for content in quizzes:
+        counts = bands.get(content.pk, [0] * SCORE_BANDS)
+        students = sum(counts)
+        title = gettext("Best scores: %(quiz)s") % {"quiz": content.quiz_title}
+        description = ngettext(
+            "The best score of the %(count)d student who has finished this quiz, in bands of "
+            "10 points.",
+            "The best scores of the %(count)d students who have finished this quiz, each "
+            "counted once at their best, in bands of 10 points.",
+            students,
+        ) % {"count": students}
+        rows = tuple(
+            ChartRow(label=label, short_label=short, values=(count,))
+            for (label, short), count in zip(labels, counts, strict=True)
+        )
+        common = {
+            "key": f"quiz-scores-{content.pk}",
+            "title": title,
+            "description": description,
+            "columns": (gettext("Best score"), column),
+        }
+        if not students:
+            empty = gettext("Nobody enrolled has finished this quiz yet.")
+            found.append(Chart(**common, rows=(), empty=empty))
+            continue
+        summary = "; ".join(
+            gettext("%(band)s: %(count)d") % {"band": row.label, "count": row.values[0]}
+            for row in rows
+            if row.values[0]
+        )
+        svg = charts.bar_chart(
+            name=f"{title}. {description} {summary}.",
+            labels=[row.short_label for row in rows],
+            values=counts,
+        )
+        found.append(Chart(**common, rows=rows, svg=svg))
+    return tuple(found)
+
+
+@dataclass
+class QuestionTally:
+    """How one question (as attempts copied it) was answered: `text` from its latest copy."""
+
+    question_id: int
+    quiz: str
+    text: str
+    graded: int = 0
+    wrong: int = 0
+
+    @property
+    def wrong_percent(self) -> int:
+        return round(100 * self.wrong / self.graded) if self.graded else 0
+
+
+def question_tallies_most_wrong(*, course: Course, limit: int = QUESTIONS_SHOWN):
+    """The questions of the course's quizzes most often answered wrong, by share of their
+    graded answers that were not fully right, then by number wrong (two queries).
+
+    Read from the graded attempts' own copies of their questions and results, so that a
+    question edited or deleted since keeps its history.
+    """
+    titles = {
+        content.pk: content.quiz_title
+        for content in quiz_content_list_for_courses(course_ids=[course.pk])
+    }
+    attempts = (
+        _attempts_of_enrolled(course)
+        .order_by("submitted", "pk")
+        .values_list("content_id", "questions", "results")
+    )
+    tallies: dict[int, QuestionTally] = {}
+    for content_id, questions, results in attempts.iterator(chunk_size=500):
+        texts = {question["id"]: question["text"] for question in questions}
+        for result in results:
+            question_id = result["id"]
+            tally = tallies.get(question_id)
+            if tally is None:
+                tally = tallies[question_id] = QuestionTally(
+                    question_id, titles.get(content_id, ""), ""
+                )
+            tally.text = texts.get(question_id, tally.text)
+            tally.graded += 1
+            tally.wrong += not result["correct"]
+    ranked = sorted(
+        (tally for tally in tallies.values() if tally.wrong),
+        key=lambda tally: (-tally.wrong / tally.graded, -tally.wrong, tally.question_id),
+    )
+    return ranked[:limit], bool(titles)
+
+
+def chart_quiz_questions_wrong(*, course: Course, today: datetime.date) -> tuple[Chart, ...]:
+    """The questions most often answered wrong across the course's quizzes; nothing for a
+    course without quizzes (two queries)."""
+    tallies, has_quizzes = question_tallies_most_wrong(course=course)
+    if not has_quizzes:
+        return ()
+    title = gettext("Questions most often answered wrong")
+    description = gettext(
+        "At most %(count)d questions across the course's quizzes, by the share of their graded "
+        "answers that were not fully right."
+    ) % {"count": QUESTIONS_SHOWN}
+    columns = (
+        gettext("Question"),
+        gettext("Wrong answers"),
+        gettext("Graded answers"),
+        gettext("Wrong (%)"),
+    )
+    common = {"key": "quiz-questions", "title": title, "description": description}
+    if not tallies:
+        empty = gettext("No graded answer is wrong yet.")
+        return (Chart(**common, columns=columns, rows=(), empty=empty),)
+    rows = tuple(
+        ChartRow(
+            label=f"{tally.quiz}: {tally.text}",
+            values=(tally.wrong, tally.graded, tally.wrong_percent),
+        )
+        for tally in tallies
+    )
+    shares = [
+        charts.ShareRow(
+            label=tally.text,
+            percent=tally.wrong_percent,
+            figures=gettext("%(wrong)d of %(graded)d wrong")
+            % {"wrong": tally.wrong, "graded": tally.graded},
+        )
+        for tally in tallies
+    ]
+    summary = "; ".join(
+        gettext("%(question)s: %(wrong)d of %(graded)d wrong")
+        % {"question": row.label, "wrong": row.values[0], "graded": row.values[1]}
+        for row in rows
+    )
+    svg = charts.share_chart(name=f"{title}. {description} {summary}.", rows=shares)
+    return (Chart(**common, columns=columns, rows=rows, svg=svg),)
+
+
+# The page's charts, in the order it shows them: each takes the course and today's date and
+# returns a Chart or a tuple of them.
+ANALYTICS_CHARTS: tuple[Callable[..., Chart | tuple[Chart, ...]], ...] = (
     chart_module_funnel,
     chart_enrollments_per_week,
     chart_chat_messages_per_week,
+    chart_quiz_scores,
+    chart_quiz_questions_wrong,
 )
+
+
+def _charts_of(course: Course, today: datetime.date) -> tuple[Chart, ...]:
+    found = []
+    for selector in ANALYTICS_CHARTS:
+        result = selector(course=course, today=today)
+        found.extend(result if isinstance(result, tuple) else (result,))
+    return tuple(found)
 
 
 def course_analytics(*, course: Course) -> Analytics:
@@ -284,7 +487,7 @@ def course_analytics(*, course: Course) -> Analytics:
         return Analytics(
             course_id=course.pk,
             built=timezone.now(),
-            charts=tuple(chart(course=course, today=today) for chart in ANALYTICS_CHARTS),
+            charts=_charts_of(course, today),
         )
 
     key = cache_key("analytics", course.pk, get_language() or settings.LANGUAGE_CODE)

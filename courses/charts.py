@@ -170,3 +170,31 @@ def funnel_chart(
                 body.append(_rect(0, bar_y, finished * scale, bar_height, "chart-bar"))
         y += row
     return _svg(height=y, name=name, css_class="chart-funnel", body=body)
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    """One row of a share chart: its label, its share in percent, and the figures to write."""
+
+    label: str
+    percent: float
+    figures: str
+
+
+def share_chart(*, name: str, rows: Sequence[ShareRow]) -> SafeString:
+    """Horizontal bars on a 0–100 % scale, one row per share: its label (cut to fit) on a line
+    with its figures at the end, then the bar over a full-width track."""
+    bar_height, row = 14, 44
+    body = []
+    y = 0
+    for share in rows:
+        room = WIDTH - _text_width(share.figures, FONT) - 12
+        body.append(_text(0, y + FONT, _cut(share.label, int(room / (FONT * CHARACTER_WIDTH)))))
+        body.append(_text(WIDTH, y + FONT, share.figures, "chart-value", "end"))
+        bar_y = y + FONT + 7
+        body.append(_rect(0, bar_y, WIDTH, bar_height, "chart-track"))
+        if share.percent > 0:
+            width = max(WIDTH * min(share.percent, 100) / 100, 1)
+            body.append(_rect(0, bar_y, width, bar_height, "chart-bar"))
+        y += row
+    return _svg(height=max(y, row), name=name, css_class="chart-shares", body=body)

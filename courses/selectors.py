@@ -4,12 +4,12 @@ import math
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from .models import CONTENT_MODELS, Content, Course, Module, Question, Subject, Text
+from .models import CONTENT_MODELS, Content, Course, Module, Question, Quiz, Subject, Text
 
 # --- public catalogue -------------------------------------------------------------------------
 
@@ -254,6 +254,24 @@ def content_list_for_course(*, course: Course) -> QuerySet[Content]:
         .select_related("content_type")
         .prefetch_related("item")
         .order_by("module__order", "module_id", "order", "pk")
+    )
+
+
+def quiz_content_list_for_courses(*, course_ids) -> QuerySet[Content]:
+    """The quiz contents of the courses, by course then in course order, each annotated with
+    course_id and its quiz's quiz_title and attempts_allowed (one query)."""
+    quiz = Quiz.objects.filter(pk=OuterRef("object_id"))
+    return (
+        Content.objects.filter(
+            module__course_id__in=list(course_ids),
+            content_type=ContentType.objects.get_for_model(Quiz),
+        )
+        .annotate(
+            course_id=F("module__course_id"),
+            quiz_title=Subquery(quiz.values("title")[:1]),
+            attempts_allowed=Subquery(quiz.values("attempts_allowed")[:1]),
+        )
+        .order_by("module__course_id", "module__order", "module_id", "order", "pk")
     )
 
 

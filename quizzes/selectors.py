@@ -3,10 +3,13 @@
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from courses.models import Content, Question, Quiz
+from courses.selectors import quiz_content_list_for_courses
 from students.selectors import content_get_for_member
 
 from .models import Attempt
@@ -98,6 +101,53 @@ def quiz_progress_for_contents(*, student, contents) -> dict[int, QuizProgress]:
 
 def quiz_progress_get(*, student, content) -> QuizProgress:
     return quiz_progress_for_contents(student=student, contents=[content])[content.pk]
+
+
+@dataclass(frozen=True)
+class QuizGrade:
+    """One student's standing at one quiz: `best` is the best graded percent (None before a
+    graded attempt), `used` the attempts started, `allowed` None when unlimited."""
+
+    content_id: int
+    module_id: int
+    title: str
+    best: float | None
+    used: int
+    allowed: int | None
+    passed: bool
+
+
+def quiz_grades_for_student(*, student, course_ids) -> dict[int, list[QuizGrade]]:
+    """Per course id, the student's grade at each of its quizzes in course order, quizzes not
+    yet tried included (one query, whatever the number of courses, quizzes or attempts).
+
+    Only the student's own attempts are read.
+    """
+    course_ids = list(course_ids)
+    grades = {course_id: [] for course_id in course_ids}
+    if not course_ids:
+        return grades
+    attempts = Attempt.objects.filter(student=student, content_id=OuterRef("pk")).order_by()
+    graded = attempts.filter(status=Attempt.Status.GRADED).order_by("-percent")
+    used = attempts.annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+    contents = quiz_content_list_for_courses(course_ids=course_ids).annotate(
+        best=Subquery(graded.values("percent")[:1]),
+        used=Coalesce(Subquery(used.values("n")), 0),
+        passed=Exists(attempts.filter(passed=True)),
+    )
+    for content in contents:
+        grades[content.course_id].append(
+            QuizGrade(
+                content_id=content.pk,
+                module_id=content.module_id,
+                title=content.quiz_title,
+                best=content.best,
+                used=content.used,
+                allowed=content.attempts_allowed,
+                passed=content.passed,
+            )
+        )
+    return grades
 
 
 def attempt_get_for_student(*, student, attempt_id: int) -> Attempt:

@@ -8,7 +8,7 @@ from django.contrib.auth import authenticate
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from courses.models import Course
 from educa.api import StrictCharField, TokenThrottle
 from educa.api_viewsets import ViewSet
 from educa.site import absolute_url
+from quizzes.selectors import quiz_grades_for_student
 
 from .certificate_pdf import certificate_verification_url
 from .models import Certificate
@@ -75,6 +76,19 @@ class CompletionSerializer(serializers.Serializer):
     )
 
 
+class QuizGradeSerializer(serializers.Serializer):
+    content = serializers.IntegerField(source="content_id", help_text="The quiz content's id.")
+    title = serializers.CharField()
+    best_score = serializers.FloatField(
+        source="best", allow_null=True, help_text="Best graded percent; null before one."
+    )
+    attempts = serializers.IntegerField(source="used", help_text="Attempts started.")
+    attempts_allowed = serializers.IntegerField(
+        source="allowed", allow_null=True, help_text="Null: unlimited."
+    )
+    passed = serializers.BooleanField()
+
+
 class MyCourseSerializer(serializers.Serializer):
     course = MyCourseSummarySerializer()
     enrolled = serializers.DateTimeField(source="created")
@@ -83,6 +97,13 @@ class MyCourseSerializer(serializers.Serializer):
     )
     progress = ProgressSerializer(source="*")
     completion = CompletionSerializer(source="*")
+    grades = serializers.SerializerMethodField()
+
+    @extend_schema_field(QuizGradeSerializer(many=True))
+    def get_grades(self, enrollment) -> list:
+        """The student's grade at each quiz of the course, in course order."""
+        grades = self.context["grades"].get(enrollment.course_id, [])
+        return QuizGradeSerializer(grades, many=True).data
 
 
 def _course_for_enrollment(pk) -> Course:
@@ -113,14 +134,21 @@ class CourseEnrollmentViewSet(ViewSet):
 
 
 class MyCourseViewSet(ViewSet):
-    """The courses the user is enrolled in, newest enrollment first, with progress."""
+    """The courses the user is enrolled in, newest enrollment first, with progress and quiz
+    grades."""
 
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses=MyCourseSerializer(many=True))
     def list(self, request):
         page = self.paginate_queryset(enrollment_list_for_student(student=request.user))
-        data = MyCourseSerializer(page, many=True, context={"request": request}).data
+        # Only the requesting student's own attempts are read.
+        grades = quiz_grades_for_student(
+            student=request.user, course_ids=[enrollment.course_id for enrollment in page]
+        )
+        data = MyCourseSerializer(
+            page, many=True, context={"request": request, "grades": grades}
+        ).data
         return self.get_paginated_response(data)
 
 

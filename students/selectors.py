@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -23,8 +24,9 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.cache import module_contents_rendered, module_list_for_course_cached
 from courses.models import Content, Course, Module
-from courses.selectors import course_list_for_owner
+from courses.selectors import course_list_for_owner, quiz_content_list_for_courses
 from educa.db import BIGINT_MAX
+from quizzes.models import Attempt
 
 from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment, Profile
 
@@ -514,7 +516,8 @@ class GradebookColumn:
 
     `value` reads the cell from an enrollment of gradebook_rows; `order_by` are the fields that
     sort by it (None: not sortable); `annotate` adds what `value` and `order_by` need to the
-    enrollments' query (None: nothing).
+    enrollments' query (None: nothing); `csv` are the (label, value) pairs of the column's cells
+    in the CSV file when it needs more than one (empty: its label and value).
     """
 
     key: str
@@ -522,6 +525,74 @@ class GradebookColumn:
     value: Callable[[Enrollment], object]
     order_by: tuple[str, ...] | None = None
     annotate: Callable[[QuerySet], QuerySet] | None = None
+    csv: tuple[tuple[str, Callable[[Enrollment], object]], ...] = ()
+
+    @property
+    def csv_parts(self) -> tuple[tuple[str, Callable[[Enrollment], object]], ...]:
+        return self.csv or ((self.label, self.value),)
+
+
+@dataclass(frozen=True)
+class QuizCell:
+    """A gradebook cell for one quiz: the best graded percent (None before a graded attempt),
+    the attempts used and allowed (None: unlimited), and whether one attempt passed."""
+
+    best: float | None
+    used: int
+    allowed: int | None
+    passed: bool
+    is_quiz = True
+
+
+def _quiz_annotation(content_id: int) -> Callable[[QuerySet], QuerySet]:
+    """Correlated subqueries for one quiz: a column per quiz keeps the gradebook one query."""
+
+    def annotate(enrollments: QuerySet) -> QuerySet:
+        attempts = Attempt.objects.filter(student=OuterRef("student"), content_id=content_id)
+        best = attempts.filter(status=Attempt.Status.GRADED).order_by("-percent")
+        return enrollments.annotate(
+            **{
+                f"quiz_{content_id}_best": Subquery(best.values("percent")[:1]),
+                f"quiz_{content_id}_used": _count(attempts),
+                f"quiz_{content_id}_passed": Exists(attempts.filter(passed=True)),
+            }
+        )
+
+    return annotate
+
+
+def _quiz_column(content: Content) -> GradebookColumn:
+    prefix = f"quiz_{content.pk}"
+
+    def best(enrollment):
+        return getattr(enrollment, f"{prefix}_best")
+
+    def used(enrollment):
+        return getattr(enrollment, f"{prefix}_used")
+
+    def cell(enrollment) -> QuizCell:
+        return QuizCell(
+            best=best(enrollment),
+            used=used(enrollment),
+            allowed=content.attempts_allowed,
+            passed=getattr(enrollment, f"{prefix}_passed"),
+        )
+
+    def best_for_csv(enrollment):
+        value = best(enrollment)
+        return None if value is None else round(value, 2)
+
+    return GradebookColumn(
+        f"quiz-{content.pk}",
+        content.quiz_title,
+        cell,
+        (f"{prefix}_best", f"{prefix}_used"),
+        _quiz_annotation(content.pk),
+        csv=(
+            (_("%(quiz)s: best score (%%)") % {"quiz": content.quiz_title}, best_for_csv),
+            (_("%(quiz)s: attempts") % {"quiz": content.quiz_title}, used),
+        ),
+    )
 
 
 GRADEBOOK_SORT_DEFAULT = "enrolled"
@@ -530,9 +601,10 @@ GRADEBOOK_SORT_DEFAULT = "enrolled"
 def gradebook_columns(*, course: Course) -> list[GradebookColumn]:
     """The gradebook's columns for the course, in order.
 
-    The place where other kinds of results (a quiz's best score, its attempts used) add their
-    columns, with the annotation that fetches them.
+    The place where other kinds of results add their columns, with the annotation that fetches
+    them: each quiz, in course order, brings one (one query for the list of quizzes).
     """
+    quizzes = list(quiz_content_list_for_courses(course_ids=[course.pk]))
     return [
         GradebookColumn(
             "student", _("Student"), lambda e: e.student.get_username(), ("student__username",)
@@ -552,6 +624,7 @@ def gradebook_columns(*, course: Course) -> list[GradebookColumn]:
             lambda e: e.certificate_id,
             ("certificate_revoked_at", "certificate_id"),
         ),
+        *(_quiz_column(content) for content in quizzes),
     ]
 
 

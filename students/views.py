@@ -20,7 +20,12 @@ from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
 from educa.site import site_url
 from educa.views import InvalidSubmissionMixin
-from quizzes.selectors import attempt_list_for_module, quiz_panel, quiz_progress_for_module
+from quizzes.selectors import (
+    attempt_list_for_module,
+    quiz_grades_for_student,
+    quiz_panel,
+    quiz_progress_for_module,
+)
 
 from .activation import user_get_for_activation
 from .certificate_pdf import certificate_pdf, certificate_verification_url
@@ -390,6 +395,11 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             if is_owner or module is None
             else attempt_list_for_module(student=user, module=module)
         )
+        grades = (
+            []
+            if is_owner
+            else quiz_grades_for_student(student=user, course_ids=[course.pk])[course.pk]
+        )
 
         def contents():
             # Called by the template only when the page's cached fragment is missing.
@@ -414,6 +424,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             contents=contents,
             enrollment=enrollment,
             progress=progress,
+            grades=grades,
             is_owner=is_owner,
             has_full_name=student_has_full_name(user),
             fragment_key=_study_fragment_key(
@@ -423,6 +434,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
                 done_by_module=done_by_module,
                 enrollment=enrollment,
                 attempts=attempts,
+                grades=grades,
             ),
             fragment_timeout=STUDY_FRAGMENT_TIMEOUT,
             **kwargs,
@@ -446,13 +458,14 @@ def _completion_state(enrollment, user) -> str:
 
 
 def _study_fragment_key(
-    request, *, course, module, done_by_module, enrollment, attempts=()
+    request, *, course, module, done_by_module, enrollment, attempts=(), grades=()
 ) -> str | None:
     """Everything the study page's main part shows depends on, or None not to cache it.
 
-    The part holds the user's progress, quiz attempts, completion and certificate, and forms whose
-    CSRF token is valid for this browser's CSRF secret only: the key names the user, what they
-    have done, their attempts, the completion's state and a digest of the secret. Without a CSRF
+    The part holds the user's progress, quiz attempts and grades, completion and certificate, and
+    forms whose CSRF token is valid for this browser's CSRF secret only: the key names the user,
+    what they have done, their attempts and grades, the completion's state and a digest of the
+    secret. Without a CSRF
     cookie the secret is new on every request, so nothing is cached.
     """
     secret = request.META.get("CSRF_COOKIE")
@@ -468,6 +481,7 @@ def _study_fragment_key(
             text_digest(",".join(map(str, done))),
             text_digest(_completion_state(enrollment, request.user)),
             text_digest(",".join(f"{attempt.pk}.{attempt.status}" for attempt in attempts)),
+            text_digest(",".join(f"{g.content_id}.{g.best}.{g.used}.{g.passed}" for g in grades)),
             text_digest(secret),
         ]
     )
@@ -504,8 +518,8 @@ def _study_url(content) -> str:
 
 class CourseGradebookView(PermissionRequiredMixin, ListView):
     """The gradebook of one of the instructor's courses: who is enrolled, since when, how far
-    they are, when they completed it and their certificate; sorted by `?sort=`, as a CSV file
-    with `?format=csv`."""
+    they are, when they completed it, their certificate and their grade at each quiz; sorted by
+    `?sort=`, as a CSV file with `?format=csv`."""
 
     permission_required = "courses.change_course"
     template_name = "students/course/grades.html"
@@ -544,6 +558,7 @@ class CourseGradebookView(PermissionRequiredMixin, ListView):
             for enrollment in context["enrollments"]
         ]
         context["sort"] = self.sort
+        context["has_quizzes"] = any(column.key.startswith("quiz-") for column in self.columns)
         return context
 
     def _sorted(self, column) -> str | None:
@@ -560,11 +575,10 @@ class CourseGradebookView(PermissionRequiredMixin, ListView):
         filename = f"grades-{self.course.slug}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         writer = csv.writer(response)
-        writer.writerow([gradebook_csv_cell(str(column.label)) for column in self.columns])
+        parts = [part for column in self.columns for part in column.csv_parts]
+        writer.writerow([gradebook_csv_cell(str(label)) for label, _value in parts])
         for enrollment in self.get_queryset():
-            writer.writerow(
-                [gradebook_csv_cell(column.value(enrollment)) for column in self.columns]
-            )
+            writer.writerow([gradebook_csv_cell(value(enrollment)) for _label, value in parts])
         return response
 
 

@@ -27,7 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 from chat.models import Message
 from chat.services import message_create, message_edit, message_pin, message_react
 from courses.models import Content, Question, Video
-from quizzes.services import attempt_start
+from quizzes.services import attempt_start, attempt_submit
 from students.activation import activation_path
 from students.email_preferences import mention_emails_off_token
 from students.models import Certificate, ContentCompletion, Enrollment
@@ -51,7 +51,7 @@ from tests.factories import (
     SubjectFactory,
     UserFactory,
 )
-from tests.quizzes.conftest import questions_of_every_kind
+from tests.quizzes.conftest import questions_of_every_kind, right_answers
 from tests.security.routes import project_routes
 
 
@@ -283,6 +283,14 @@ def session(chromium, live_server):
     assert session.problems == [], "\n".join(session.problems)
 
 
+def _answer_quiz(student, quiz, *, right: int) -> None:
+    """A graded attempt with the first `right` questions answered right, the others blank."""
+    attempt = attempt_start(student=student, content=quiz)
+    answers = right_answers(attempt)
+    kept = sorted(answers)[:right]
+    attempt_submit(attempt=attempt, answers={key: answers[key] for key in kept})
+
+
 @pytest.fixture
 def world(db):
     """A published course with a student, its instructor, staff, chat history and a draft."""
@@ -305,22 +313,28 @@ def world(db):
     Content.objects.create(module=lists, item=video)
     student = EnrollmentFactory(course=course, student=UserFactory(username="marie")).student
     # A quiz with every kind of question, its attempt open: the study page shows its form.
-    quiz = QuizContentFactory(module=lists, item__title="Check: reflection")
+    quiz = QuizContentFactory(
+        module=lists, item__title="Check: reflection", item__attempts_allowed=3, item__pass_mark=70
+    )
     for question, wording in zip(questions_of_every_kind(quiz.item), QUIZ_WORDING, strict=True):
         Question.objects.filter(pk=question.pk).update(**wording)
-    attempt_start(student=student, content=quiz)
-    # Three more students, who enrolled over the past weeks and got partway (the analytics).
-    for weeks_ago, done in ((1, 2), (3, 1), (6, 0)):
+    # Three more students, who enrolled over the past weeks and got partway (the analytics),
+    # with graded attempts at the quiz (its gradebook column and score charts).
+    for weeks_ago, done, tries in ((1, 2, (2, 4)), (3, 1, (3,)), (6, 0, (1,))):
         other = EnrollmentFactory(course=course)
         Enrollment.objects.filter(pk=other.pk).update(
             created=timezone.now() - datetime.timedelta(weeks=weeks_ago)
         )
         for content in lists.contents.all()[:done]:
             ContentCompletion.objects.create(student=other.student, content=content)
+        for right in tries:
+            _answer_quiz(other.student, quiz, right=right)
+    attempt_start(student=student, content=quiz)
     # Grace finished the course, its quiz passed: her certificate is issued.
     graduate = EnrollmentFactory(
         course=course, student=UserFactory(username="grace", first_name="Grace", last_name="Hopper")
     ).student
+    _answer_quiz(graduate, quiz, right=5)
     sent = []
     for n in range(12):
         author = instructor if n % 3 == 0 else student

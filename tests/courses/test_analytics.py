@@ -15,8 +15,13 @@ from courses.analytics import (
     ANALYTICS_CHARTS,
     chart_chat_messages_per_week,
     chart_enrollments_per_week,
+    chart_quiz_questions_wrong,
+    chart_quiz_scores,
     course_analytics,
     module_funnel_rows,
+    question_tallies_most_wrong,
+    quiz_best_score_bands,
+    score_band,
     weeks_ending,
 )
 from students.models import Enrollment
@@ -29,6 +34,7 @@ from tests.factories import (
     ModuleFactory,
     UserFactory,
 )
+from tests.quizzes.helpers import quiz_in, take
 
 pytestmark = pytest.mark.django_db
 
@@ -151,16 +157,106 @@ def test_enrollments_are_counted_per_week_of_enrolling(course):
     assert [row.values[0] for row in chart.rows][-3:] == [0, 2, 1]
 
 
+# --- quizzes ----------------------------------------------------------------------------------
+
+
+def test_a_score_falls_in_its_ten_point_band_and_100_with_90():
+    assert [score_band(p) for p in (0, 9.99, 10, 55, 90, 100)] == [0, 0, 1, 5, 9, 9]
+
+
+def test_each_student_counts_once_at_their_best_score(course):
+    quiz = quiz_in(course, questions=2)
+    improver, steady = (EnrollmentFactory(course=course).student for _ in range(2))
+    take(improver, quiz, right=0)
+    take(improver, quiz, right=2)
+    take(steady, quiz, right=1)
+
+    bands = quiz_best_score_bands(course=course)[quiz.pk]
+
+    assert (sum(bands), bands[0], bands[5], bands[9]) == (2, 0, 1, 1)
+
+
+def test_the_score_bands_leave_out_students_who_left(course):
+    quiz = quiz_in(course)
+    leaver = EnrollmentFactory(course=course).student
+    take(leaver, quiz, right=2)
+    Enrollment.objects.filter(student=leaver).delete()
+
+    assert quiz_best_score_bands(course=course) == {}
+
+
+def test_each_quiz_gets_its_score_chart_in_course_order(course):
+    first = quiz_in(course, title="Lenses")
+    quiz_in(course, title="Mirrors")
+    take(EnrollmentFactory(course=course).student, first, right=1)
+
+    charts = chart_quiz_scores(course=course, today=TODAY)
+
+    assert [chart.title for chart in charts] == ["Best scores: Lenses", "Best scores: Mirrors"]
+    assert charts[0].rows[5].label == "50–59 %" and charts[0].rows[5].values == (1,)
+    assert charts[1].empty
+
+
+def test_a_course_without_quizzes_has_no_quiz_charts(course):
+    ContentFactory(module=ModuleFactory(course=course))
+
+    assert chart_quiz_scores(course=course, today=TODAY) == ()
+    assert chart_quiz_questions_wrong(course=course, today=TODAY) == ()
+
+
+def test_the_questions_most_often_wrong_come_first_by_share(course):
+    quiz = quiz_in(course, questions=3)
+    easy, medium, hard = sorted(quiz.item.questions.values_list("pk", flat=True))
+    for wrong in ([hard], [hard, medium], []):
+        take(EnrollmentFactory(course=course).student, quiz, wrong_ids=wrong)
+
+    tallies, _ = question_tallies_most_wrong(course=course)
+
+    assert [(t.question_id, t.wrong, t.graded) for t in tallies] == [(hard, 2, 3), (medium, 1, 3)]
+
+
+def test_the_questions_chart_shows_at_most_ten_questions(course):
+    quiz = quiz_in(course, questions=12)
+    take(EnrollmentFactory(course=course).student, quiz, right=0)
+
+    (chart,) = chart_quiz_questions_wrong(course=course, today=TODAY)
+
+    assert len(chart.rows) == 10 and chart.rows[0].values == (1, 1, 100)
+
+
+def test_the_questions_keep_the_text_their_attempts_were_asked(course):
+    quiz = quiz_in(course, title="Lenses", questions=1)
+    take(EnrollmentFactory(course=course).student, quiz, right=0)
+    quiz.item.questions.update(text="Edited since")
+
+    (chart,) = chart_quiz_questions_wrong(course=course, today=TODAY)
+
+    assert chart.rows[0].label.startswith("Lenses: Question")
+
+
+def test_the_questions_chart_says_so_when_nothing_is_wrong_yet(course):
+    quiz = quiz_in(course)
+    take(EnrollmentFactory(course=course).student, quiz, right=2)
+
+    (chart,) = chart_quiz_questions_wrong(course=course, today=TODAY)
+
+    assert chart.empty and chart.rows == ()
+
+
 # --- cost and cache ---------------------------------------------------------------------------
 
 
-def populate(course, *, students: int, modules: int, messages: int) -> None:
+def populate(course, *, students: int, modules: int, messages: int, quizzes: int = 1) -> None:
     contents = [ContentFactory(module=ModuleFactory(course=course)) for _ in range(modules)]
-    for _ in range(students):
+    quiz_contents = [quiz_in(course, questions=3) for _ in range(quizzes)]
+    for index in range(students):
         student = EnrollmentFactory(course=course).student
         complete(student, *contents[: len(contents) // 2 + 1])
         for n in range(messages // students):
             message_create(author=student, course=course, text=f"message {n}")
+        for quiz in quiz_contents:
+            take(student, quiz, right=index % 3)
+            take(student, quiz, right=(index + 1) % 4)
 
 
 def analytics_queries(course) -> int:
@@ -171,10 +267,11 @@ def analytics_queries(course) -> int:
 
 def test_the_analytics_cost_the_same_queries_for_a_small_and_a_large_course():
     small, large = CourseFactory(), CourseFactory()
-    populate(small, students=1, modules=1, messages=1)
-    populate(large, students=8, modules=6, messages=40)
+    populate(small, students=1, modules=1, messages=1, quizzes=1)
+    populate(large, students=8, modules=6, messages=40, quizzes=3)
 
-    assert analytics_queries(small) == analytics_queries(large) == len(ANALYTICS_CHARTS) + 1
+    # The funnel and each of the two quiz selectors take two queries, the others one.
+    assert analytics_queries(small) == analytics_queries(large) == len(ANALYTICS_CHARTS) + 3
 
 
 def test_the_analytics_come_from_the_cache_until_it_expires(course, memcached_cache):
@@ -229,11 +326,33 @@ def test_the_page_shows_each_chart_with_its_table(page, course):
     assert '<th scope="row">1. Optics</th>' in html
 
 
+def test_the_page_shows_the_quiz_charts_with_their_tables(page, course):
+    quiz = quiz_in(course, title="Lenses")
+    take(EnrollmentFactory(course=course).student, quiz, right=1)
+
+    html = page(course.owner).content.decode()
+
+    assert ">Best scores: Lenses</h2>" in html
+    assert ">Questions most often answered wrong</h2>" in html
+    assert html.count('role="img"') == 5 and html.count("<table>") == 5
+
+
+def test_quiz_and_question_texts_are_shown_as_text_in_charts_and_tables(page, course):
+    quiz = quiz_in(course, title="<script>alert('quiz')</script>", questions=1)
+    quiz.item.questions.update(text="<script>alert('question')</script>")
+    take(EnrollmentFactory(course=course).student, quiz, right=0)
+
+    html = page(course.owner).content.decode()
+
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;question&#x27;)" in html
+
+
 def test_the_page_costs_the_same_queries_for_a_small_and_a_large_course(client):
     owner = InstructorFactory()
     small, large = CourseFactory(owner=owner), CourseFactory(owner=owner)
-    populate(small, students=1, modules=1, messages=1)
-    populate(large, students=6, modules=5, messages=24)
+    populate(small, students=1, modules=1, messages=1, quizzes=1)
+    populate(large, students=6, modules=5, messages=24, quizzes=2)
     client.force_login(owner)
     queries = []
     for course in (small, large):

@@ -4,7 +4,15 @@ import re
 
 import pytest
 
-from courses.charts import WIDTH, FunnelStage, bar_chart, funnel_chart, nice_ceiling
+from courses.charts import (
+    WIDTH,
+    FunnelStage,
+    ShareRow,
+    bar_chart,
+    funnel_chart,
+    nice_ceiling,
+    share_chart,
+)
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -100,3 +108,16 @@ def test_the_value_axis_makes_room_for_its_longest_number():
     # The numbers end left of the axis and start inside the drawing.
     assert float(re.search(r'<text x="([0-9.]+)"', wide).group(1)) < axis_start(wide)
     assert axis_start(wide) - 6 - len("20000") * 13 * 0.58 >= 0
+
+
+def test_a_share_chart_escapes_its_labels():
+    svg = share_chart(name=SCRIPT, rows=[ShareRow(SCRIPT, 50, "50 % of 2")])
+
+    assert "<script>" not in svg
+    assert "&lt;script&gt;" in svg
+
+
+def test_share_bars_are_widths_relative_to_100_percent():
+    svg = share_chart(name="Wrong answers", rows=[ShareRow("a", 100, "1"), ShareRow("b", 25, "1")])
+
+    assert rect_sizes(svg, "chart-bar", "width") == [WIDTH, WIDTH / 4]

@@ -138,13 +138,13 @@ def test_my_courses_need_credentials(api):
     assert api.get("/api/me/courses/").status_code == 401
 
 
-def test_my_courses_run_two_queries_for_20_courses(
+def test_my_courses_run_three_queries_for_20_courses(
     student_api, student, django_assert_num_queries, throttle_in_memory
 ):
     EnrollmentFactory.create_batch(20, student=student)
 
-    # The page's count, then the enrollments with their courses and progress.
-    with django_assert_num_queries(2):
+    # The page's count, the enrollments with their courses and progress, then the quiz grades.
+    with django_assert_num_queries(3):
         student_api.get("/api/me/courses/")
 
 
