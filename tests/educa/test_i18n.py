@@ -305,7 +305,7 @@ def test_the_javascript_catalogue_holds_the_spanish_of_static_js(client):
 ROOT = Path(__file__).resolve().parent.parent.parent
 LOCALE = ROOT / "locale"
 # What makemessages reads: the apps, templates and static/js, as the README's command says.
-SOURCES = ["chat", "courses", "educa", "students", "templates", "static"]
+SOURCES = ["chat", "courses", "educa", "quizzes", "students", "templates", "static"]
 DOMAINS = ["django", "djangojs"]
 
 
