@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Attachment, Mention, Message, MessageEdit, Mute, ReadMarker, Room
 from .services import message_tombstone
@@ -43,7 +45,7 @@ class MessageAdmin(admin.ModelAdmin):
     inlines = [MessageEditInline]
     actions = ["tombstone"]
 
-    @admin.display(description="text")
+    @admin.display(description=_("text"))
     def short_text(self, message):
         return message.text[:80]
 
@@ -54,11 +56,12 @@ class MessageAdmin(admin.ModelAdmin):
         # A deleted row would leave a hole in the room's seq; messages become tombstones.
         return False
 
-    @admin.action(description="Delete the text (keep a tombstone)")
+    @admin.action(description=_("Delete the text (keep a tombstone)"))
     def tombstone(self, request, queryset):
         with transaction.atomic():
             changed = sum(message_tombstone(message=message) for message in queryset)
-        self.message_user(request, f"{changed} message(s) deleted.", messages.SUCCESS)
+        notice = ngettext("%(count)d message deleted.", "%(count)d messages deleted.", changed)
+        self.message_user(request, notice % {"count": changed}, messages.SUCCESS)
 
 
 @admin.register(Mute)

@@ -332,7 +332,7 @@ FRAME_HANDLERS = {
 def _message_id(content: dict) -> int:
     message_id = content.get("id")
     if not _in_range(message_id, -BIGINT_MAX - 1):
-        raise FrameError("invalid_frame", "id is a message id.")
+        raise FrameError("invalid_frame", _("id is a message id."))
     return message_id
 
 

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from courses.models import Course
@@ -234,13 +235,13 @@ def attachment_get_for_member(*, user, attachment_id: int) -> Attachment:
     """
     attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
     if attachment is None:
-        raise Http404("No such attachment.")
+        raise Http404(_("No such attachment."))
     course_get_for_member(user=user, course_id=attachment.room_id)
     if attachment.message is None:
         if attachment.uploader_id != user.pk:
-            raise Http404("No such attachment.")
+            raise Http404(_("No such attachment."))
     elif attachment.message.is_deleted:
-        raise Http404("No such attachment.")
+        raise Http404(_("No such attachment."))
     return attachment
 
 
@@ -343,7 +344,7 @@ def message_get_for_moderator(*, user, message_id: int) -> Message:
         return message
     if course is not None and course_membership_refusal(user=user, course=course) is None:
         raise PermissionDenied
-    raise Http404("No such message.")
+    raise Http404(_("No such message."))
 
 
 def room_position(*, course_id: int) -> tuple[int, int]:

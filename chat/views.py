@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
+from django.utils.translation import gettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -100,7 +101,7 @@ class AttachmentView(LoginRequiredMixin, View):
         attachment = attachment_get_for_member(user=request.user, attachment_id=id)
         file = attachment.thumbnail if self.thumbnail else attachment.file
         if not file:
-            raise Http404("This attachment has no thumbnail.")
+            raise Http404(gettext("This attachment has no thumbnail."))
         return protected_file_response(
             file, content_type=attachment.content_type, download_name=attachment.name
         )

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import Content, Course, File, Image, Module, Question, Quiz, Subject, Text, Video
@@ -17,7 +18,7 @@ class SubjectAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(course_count=Count("courses"))
 
-    @admin.display(description="Courses", ordering="course_count")
+    @admin.display(description=_("Courses"), ordering="course_count")
     def course_count(self, subject):
         return subject.course_count
 
@@ -45,7 +46,7 @@ class CourseAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(module_count=Count("modules"))
 
-    @admin.display(description="Modules", ordering="module_count")
+    @admin.display(description=_("Modules"), ordering="module_count")
     def module_count(self, course):
         return course.module_count
 
@@ -70,7 +71,7 @@ class ContentInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("content_type").prefetch_related("item")
 
-    @admin.display(description="Item")
+    @admin.display(description=_("Item"))
     def item_link(self, content):
         item = content.item
         if item is None:

@@ -110,7 +110,11 @@ class QuizForm(forms.ModelForm):
             "answers_shown", "shuffle_options",
         ]  # fmt: skip
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
-        labels = {"pass_mark": _("Pass mark (%)"), "time_limit": _("Time limit (minutes)")}
+        labels = {
+            "title": _("Title"),
+            "pass_mark": _("Pass mark (%)"),
+            "time_limit": _("Time limit (minutes)"),
+        }
 
 
 OPTION_CORRECT_MARK = "*"

@@ -175,7 +175,7 @@ def course_get_for_analytics(*, user, course_id: int) -> Course:
         courses = courses.filter(owner=user)
     course = courses.first()
     if course is None:
-        raise Http404("No such course.")
+        raise Http404(_("No such course."))
     return course
 
 

@@ -193,7 +193,7 @@ def exception_handler(exc, context):
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service is briefly unavailable; try again shortly."
+    default_detail = _("The service is briefly unavailable; try again shortly.")
     default_code = "unavailable"
 
 

@@ -6,6 +6,7 @@ Anything else under /api/ is a JSON 404, whatever characters its path holds (han
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path, register_converter
+from django.utils.translation import gettext
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -46,7 +47,7 @@ router.register("me/notifications", NotificationViewSet, basename="notification"
 
 @csrf_exempt  # it changes nothing; a CSRF failure page here would be HTML
 def not_found(request, path=""):
-    return JsonResponse({"message": "No such endpoint.", "code": "not_found"}, status=404)
+    return JsonResponse({"message": gettext("No such endpoint."), "code": "not_found"}, status=404)
 
 
 def page_not_found(request, exception):

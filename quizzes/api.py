@@ -28,7 +28,7 @@ OWNER_TAKES_NO_QUIZ = _("You teach this course: its students take the quiz.")
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "This cannot be done now."
+    default_detail = _("This cannot be done now.")
     default_code = "conflict"
 
 
@@ -86,7 +86,7 @@ class AnswersSerializer(serializers.Serializer):
 
 def _submit_body(request) -> object:
     if not isinstance(request.data, dict) or "answers" not in request.data:
-        raise serializers.ValidationError({"answers": ["This field is required."]})
+        raise serializers.ValidationError({"answers": [_("This field is required.")]})
     return request.data["answers"]
 
 

@@ -154,7 +154,7 @@ def attempt_get_for_student(*, student, attempt_id: int) -> Attempt:
     """The student's own attempt, in a course they still belong to; Http404 otherwise."""
     attempt = Attempt.objects.filter(pk=attempt_id, student=student).first()
     if attempt is None:
-        raise Http404("No such attempt.")
+        raise Http404(_("No such attempt."))
     attempt.content = content_get_for_member(user=student, content_id=attempt.content_id)
     return attempt
 
@@ -163,7 +163,7 @@ def quiz_content_get_for_member(*, user, content_id: int):
     """A quiz content of a course the user belongs to, with its quiz; Http404 otherwise."""
     content = content_get_for_member(user=user, content_id=content_id)
     if content.kind != "quiz" or content.item is None:
-        raise Http404("This content is not a quiz.")
+        raise Http404(_("This content is not a quiz."))
     return content
 
 

@@ -41,7 +41,7 @@ class ContentCompletionAdmin(admin.ModelAdmin):
     list_select_related = ["student", "content__content_type", "content__module__course"]
     ordering = ["-completed", "-id"]
 
-    @admin.display(description="Course", ordering="content__module__course__title")
+    @admin.display(description=_("Course"), ordering="content__module__course__title")
     def course(self, completion):
         return completion.content.module.course
 

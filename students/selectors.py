@@ -486,7 +486,7 @@ def certificate_get_public(*, certificate_id) -> Certificate:
     """The certificate with this id, for anyone who has it (its id is the secret); else 404."""
     certificate = Certificate.objects.filter(pk=certificate_id).first()
     if certificate is None:
-        raise Http404("No such certificate.")
+        raise Http404(_("No such certificate."))
     return certificate
 
 
@@ -498,7 +498,7 @@ def certificate_get_for_owner(*, owner, certificate_id) -> Certificate:
         .first()
     )
     if certificate is None:
-        raise Http404("No such certificate.")
+        raise Http404(_("No such certificate."))
     return certificate
 
 

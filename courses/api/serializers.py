@@ -435,7 +435,7 @@ class QuizQuestionWriteSerializer(ModelSerializer):
                 next_id += 1
             options.append({"id": option.get("id", next_id), **option})
         if len({option["id"] for option in options}) != len(options):
-            raise serializers.ValidationError({"options": ["Option ids must differ."]})
+            raise serializers.ValidationError({"options": [_("Option ids must differ.")]})
         attrs["options"] = options
         try:
             Question(**attrs).clean()

@@ -61,7 +61,7 @@ class InstructorPermission(permissions.BasePermission):
     afterwards, by the selectors (404 for another instructor's).
     """
 
-    message = "Only instructors may do this."
+    message = _("Only instructors may do this.")
 
     def has_permission(self, request, view):
         required = view.instructor_permissions.get(view.action)

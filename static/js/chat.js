@@ -581,7 +581,7 @@
       item.dataset.id = frame.id;
       var author = document.createElement("span");
       author.className = "chat-author";
-      author.textContent = frame.user || "deleted user";
+      author.textContent = frame.user || words.deletedUser;
       item.appendChild(author);
       item.appendChild(document.createTextNode(" " + frame.message));
       pinsList.appendChild(item);

@@ -158,6 +158,22 @@ def test_an_api_error_in_spanish_keeps_its_english_code(client):
     assert response.json() == {"message": "Ese curso no existe.", "code": "not_found"}
 
 
+def test_an_unknown_api_endpoint_answers_in_spanish(client):
+    response = client.get("/api/no-such-endpoint/", **SPANISH)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Ese endpoint no existe.", "code": "not_found"}
+
+
+def test_the_password_reset_subject_is_in_the_language_of_the_page(client):
+    user = UserFactory(email="ana@example.com")
+
+    client.post(reverse("password_reset"), {"email": user.email}, **SPANISH)
+
+    [message] = mail.outbox
+    assert message.subject == "Restablece tu contraseña de Educa"
+
+
 # --- the footer's links -------------------------------------------------------------------------
 
 
@@ -305,7 +321,7 @@ def test_the_javascript_catalogue_holds_the_spanish_of_static_js(client):
 ROOT = Path(__file__).resolve().parent.parent.parent
 LOCALE = ROOT / "locale"
 # What makemessages reads: the apps, templates and static/js, as the README's command says.
-SOURCES = ["chat", "courses", "educa", "students", "templates", "static"]
+SOURCES = ["chat", "courses", "educa", "quizzes", "students", "templates", "static"]
 DOMAINS = ["django", "djangojs"]
 
 
