@@ -17,7 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course
+from courses.models import Content, Course
+from courses.selectors import content_titles_annotate
 from educa.db import BIGINT_MAX
 from students.selectors import course_is_member
 
@@ -38,6 +39,7 @@ from .selectors import (
     message_updated_frame,
     mute_frame,
     mutes_active,
+    questions_version_bump,
     unmute_frame,
 )
 
@@ -66,6 +68,12 @@ EDIT_FORBIDDEN = _("Only its author may edit a message.")
 EDIT_WINDOW_CLOSED = _("A message can be edited for %(minutes)d minutes after it is sent.")
 EMOJI_INVALID = _("emoji is one of the room's reactions.")
 PIN_FORBIDDEN = _("Only the course's instructor may pin or unpin messages.")
+ABOUT_INVALID = _("about is a content id.")
+ABOUT_NOT_FOUND = _("The content to ask about is not in this course.")
+NOT_A_QUESTION = _("That message is not a question.")
+ANSWER_ID_INVALID = _("answer_id is a message id, or null.")
+ANSWER_NOT_FOUND = _("The answer must be another message of this room.")
+ANSWER_FORBIDDEN = _("Only the course's instructor or the asker may mark the answer.")
 
 MUTE_MINUTES_MAX = 1440
 
@@ -118,16 +126,26 @@ def reply_to_clean(reply_to) -> int | None:
     return reply_to
 
 
+def about_clean(about) -> int | None:
+    """The id of the content a question is about: None, or a whole number from 1."""
+    if about is None:
+        return None
+    if isinstance(about, bool) or not isinstance(about, int) or not 1 <= about <= BIGINT_MAX:
+        raise ValidationError(ABOUT_INVALID, code="invalid_frame")
+    return about
+
+
 @dataclass(frozen=True)
 class MessageDraft:
-    """A message to store: its author (a member of the course), room and client's text, and
-    the id of the message it answers, if any."""
+    """A message to store: its author (a member of the course), room and client's text, the
+    id of the message it answers, if any, and of the content it asks about, if any."""
 
     author: object
     course_id: int
     text: object
     client_id: object = None
     reply_to: object = None
+    about: object = None
 
 
 def _rooms_locked(course_ids: list[int]) -> dict[int, Room]:
@@ -168,13 +186,34 @@ def _messages_replied(drafts: list[MessageDraft]) -> dict[int, Message]:
     }
 
 
+def _contents_asked(drafts: list[MessageDraft]) -> dict[int, tuple[int, str]]:
+    """The contents the drafts ask about, by id: (course id, title), in one query a batch."""
+    ids = {draft.about for draft in drafts if draft.about is not None}
+    if not ids:
+        return {}
+    contents = content_titles_annotate(Content.objects.filter(pk__in=ids)).values_list(
+        "pk", "module__course_id", "item_title"
+    )
+    return {pk: (course_id, title or "") for pk, course_id, title in contents}
+
+
+def questions_changed_on_commit(course_ids) -> None:
+    """After commit, make the study view's cached question lists of these courses stale."""
+    course_ids = sorted(set(course_ids))
+    if course_ids:
+        transaction.on_commit(
+            lambda: [questions_version_bump(course_id=pk) for pk in course_ids], robust=True
+        )
+
+
 @transaction.atomic
 def message_create_many(
     drafts: list[MessageDraft], *, over_rate: frozenset[int] = frozenset()
 ) -> list[tuple[Message, bool] | ValidationError]:
     """Store messages in one transaction (group commit); for each draft, in order, either
     (message, created) or the ValidationError (coded empty, too_long, invalid_frame, not_found,
-    muted or rate_limited) that refused it. A reply must answer a message of the same room.
+    muted or rate_limited) that refused it. A reply must answer a message of the same room, a
+    question ask about a content of the room's course.
 
     Each stored message takes its room's next seq. A draft whose author already stored its
     client_id in the room (now or earlier in the batch) gets that message back, created False,
@@ -188,18 +227,25 @@ def message_create_many(
         try:
             text, client_id = message_text_clean(draft.text), client_id_clean(draft.client_id)
             reply_to = reply_to_clean(draft.reply_to)
+            about = about_clean(draft.about)
         except ValidationError as error:
             results[index] = error
             continue
         if index in over_rate and client_id is None:
             results[index] = ValidationError(RATE_LIMITED, code="rate_limited")
             continue
-        valid.append((index, replace(draft, text=text, client_id=client_id, reply_to=reply_to)))
+        valid.append(
+            (
+                index,
+                replace(draft, text=text, client_id=client_id, reply_to=reply_to, about=about),
+            )
+        )
     if not valid:
         return results
     rooms = _rooms_locked(sorted({draft.course_id for _, draft in valid}))
     stored = _messages_stored([draft for _, draft in valid])
     replied = _messages_replied([draft for _, draft in valid])
+    asked = _contents_asked([draft for _, draft in valid])
     muted = mutes_active(course_ids=rooms.keys(), user_ids={draft.author.pk for _, draft in valid})
     created: list[Message] = []
     for index, draft in valid:
@@ -221,12 +267,19 @@ def message_create_many(
             if original is None or original.room_id != draft.course_id:
                 results[index] = ValidationError(REPLY_TO_NOT_FOUND, code="not_found")
                 continue
+        about_title = ""
+        if draft.about is not None:
+            about_course_id, about_title = asked.get(draft.about, (None, ""))
+            if about_course_id != draft.course_id:
+                results[index] = ValidationError(ABOUT_NOT_FOUND, code="not_found")
+                continue
         room = rooms[draft.course_id]
         room.last_seq += 1
         room.last_rev += 1
         message = Message(
             room=room, seq=room.last_seq, rev=room.last_rev, user=draft.author, text=draft.text,
             html=message_html(draft.text), client_id=draft.client_id, reply_to=original,
+            about_id=draft.about, about_title=about_title,
         )  # fmt: skip
         created.append(message)
         if draft.client_id is not None:
@@ -239,6 +292,7 @@ def message_create_many(
         events_publish_on_commit(
             [(room_group(room_id), messages_event(room_id, created)) for room_id in changed]
         )
+        questions_changed_on_commit(m.room_id for m in created if m.about_id is not None)
     return results
 
 
@@ -256,11 +310,22 @@ def messages_event(room_id: int, messages: list[Message]) -> dict:
 
 
 def message_create(
-    *, author, course: Course, text, client_id: str | None = None, reply_to: int | None = None
+    *,
+    author,
+    course: Course,
+    text,
+    client_id: str | None = None,
+    reply_to: int | None = None,
+    about: int | None = None,
 ) -> tuple[Message, bool]:
     """Store one message (see message_create_many); (message, created) or a ValidationError."""
     draft = MessageDraft(
-        author=author, course_id=course.pk, text=text, client_id=client_id, reply_to=reply_to
+        author=author,
+        course_id=course.pk,
+        text=text,
+        client_id=client_id,
+        reply_to=reply_to,
+        about=about,
     )
     (result,) = message_create_many([draft])
     if isinstance(result, ValidationError):
@@ -308,6 +373,12 @@ def _message_changed(message: Message, *, rev: int, fields: list[str]) -> None:
     message.rev = rev
     message.save(update_fields=[*fields, "rev"])
     event_publish_on_commit(room_group(message.room_id), message_updated_event(message))
+
+
+def _questions_shown_change(message: Message) -> None:
+    """A question's or an answer's text changes: so do the study view's lists of its course."""
+    if message.about_id is not None or Message.objects.filter(answer=message).exists():
+        questions_changed_on_commit([message.room_id])
 
 
 def message_updated_event(message: Message) -> dict:
@@ -376,6 +447,7 @@ def message_tombstone(*, message: Message) -> bool:
         message.save(update_fields=["deleted_at", "text", "html", "pinned_at", "reactions", "rev"])
         MessageEdit.objects.filter(message=message).delete()
         Reaction.objects.filter(message=message).delete()
+        _questions_shown_change(message)
         event_publish_on_commit(
             room_group(message.room_id),
             {
@@ -414,6 +486,7 @@ def message_edit(*, actor, course: Course, message_id, text) -> Message:
     message.html = message_html(text)
     message.edited_at = now
     _message_changed(message, rev=rev, fields=["text", "html", "edited_at"])
+    _questions_shown_change(message)
     return message
 
 
@@ -475,6 +548,44 @@ def message_pin(*, actor, course: Course, message_id, pinned: bool) -> tuple[Mes
         return message, False
     message.pinned_at = timezone.now() if pinned else None
     _message_changed(message, rev=rev, fields=["pinned_at"])
+    return message, True
+
+
+@transaction.atomic
+def question_answer(*, actor, course: Course, message_id, answer_id) -> tuple[Message, bool]:
+    """Mark another live message of the room as a question's answer (answer_id None clears it);
+    (question, changed). The course owner and the asker may.
+
+    Raises ValidationError coded invalid_frame, not_found (no such question, or no such answer)
+    or forbidden.
+    """
+    if answer_id is not None and (
+        isinstance(answer_id, bool)
+        or not isinstance(answer_id, int)
+        or not 1 <= answer_id <= BIGINT_MAX
+    ):
+        raise ValidationError(ANSWER_ID_INVALID, code="invalid_frame")
+    message, rev = _message_for_change(course_id=course.pk, message_id=message_id)
+    if message.about_id is None:
+        raise ValidationError(NOT_A_QUESTION, code="not_found")
+    if actor.pk not in (course.owner_id, message.user_id):
+        raise ValidationError(ANSWER_FORBIDDEN, code="forbidden")
+    answer = None
+    if answer_id is not None:
+        answer = (
+            Message.objects.filter(room_id=course.pk, pk=answer_id, deleted_at__isnull=True)
+            .exclude(pk=message.pk)
+            .first()
+        )
+        if answer is None:
+            raise ValidationError(ANSWER_NOT_FOUND, code="not_found")
+    if message.answer_id == answer_id:
+        # Nothing changes: the rev is given back, revs stay gapless.
+        transaction.set_rollback(True)
+        return message, False
+    message.answer = answer
+    _message_changed(message, rev=rev, fields=["answer"])
+    questions_changed_on_commit([course.pk])
     return message, True
 
 
