@@ -11,10 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Min, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from courses.models import Course
+from courses.models import Content, Course
+from courses.selectors import content_titles_annotate
 from students.selectors import (
     COURSE_MEMBER_SQL,
     Refusal,
@@ -387,16 +389,16 @@ def question_with_answer_frame(question: Message) -> dict:
     return frame
 
 
-def question_list_for_contents(
-    *, content_ids, limit: int = QUESTIONS_PER_CONTENT
+def question_list_for_module(
+    *, module_id: int, limit: int = QUESTIONS_PER_CONTENT
 ) -> dict[int, list[Message]]:
-    """The newest `limit` live questions about each of the contents, newest first, by content
-    id, with their answers; each question carries `question_count`, its content's total. One
-    query whatever the number of contents.
+    """The newest `limit` live questions about each content of the module, newest first, by
+    content id, with their answers; each question carries `question_count`, its content's
+    total. One query whatever the number of contents.
     """
     ranked = (
         _questions()
-        .filter(about_id__in=list(content_ids))
+        .filter(about__module_id=module_id)
         .annotate(
             rank=Window(RowNumber(), partition_by=[F("about_id")], order_by=[F("seq").desc()]),
             question_count=Window(Count("pk"), partition_by=[F("about_id")]),
@@ -425,6 +427,24 @@ def question_list_for_course(
     return questions.order_by("-seq")
 
 
+def content_links_for_course(*, course_id: int) -> dict[int, str]:
+    """Where the study view shows each content of the course (its module's page), by id: what
+    a question's label links to. One query."""
+    contents = Content.objects.filter(module__course_id=course_id).values_list("pk", "module_id")
+    return {
+        pk: reverse("student_course_detail_module", args=[course_id, module_id]) + f"#content-{pk}"
+        for pk, module_id in contents
+    }
+
+
+def content_title_for_course(*, course_id: int, content_id: int) -> str | None:
+    """The title of a content of the course (what a question about it is labelled), or None
+    when the course has no such content."""
+    contents = Content.objects.filter(pk=content_id, module__course_id=course_id)
+    found = content_titles_annotate(contents).values_list("item_title", flat=True).first()
+    return found
+
+
 @dataclass(frozen=True)
 class OpenQuestions:
     """A course's unanswered questions: how many, and when the oldest was asked."""
@@ -442,6 +462,20 @@ def open_questions_by_course(*, course_ids) -> dict[int, OpenQuestions]:
         .values("room_id")
         .annotate(count=Count("pk"), oldest=Min("created"))
         .values_list("room_id", "count", "oldest")
+    )
+    return {pk: OpenQuestions(count=count, oldest=oldest) for pk, count, oldest in rows}
+
+
+def open_questions_by_content(*, module_id: int) -> dict[int, OpenQuestions]:
+    """For each content of the module with unanswered questions, their count and oldest (one
+    query)."""
+    rows = (
+        _questions()
+        .filter(about__module_id=module_id, answer__isnull=True)
+        .order_by()
+        .values("about_id")
+        .annotate(count=Count("pk"), oldest=Min("created"))
+        .values_list("about_id", "count", "oldest")
     )
     return {pk: OpenQuestions(count=count, oldest=oldest) for pk, count, oldest in rows}
 
