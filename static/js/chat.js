@@ -305,7 +305,7 @@
     label.appendChild(link);
     if (question.answer_id) {
       var answered = document.createElement("span");
-      answered.className = "chat-badge chat-answered";
+      answered.className = "chat-answered";
       answered.textContent = "✓ " + words.tAnswered;
       label.appendChild(document.createTextNode(" "));
       label.appendChild(answered);
@@ -596,7 +596,7 @@
       if (original && original.answer_id === frame.id) {
         element.classList.add("answer");
         var answerBadge = document.createElement("span");
-        answerBadge.className = "chat-badge chat-answer-badge";
+        answerBadge.className = "chat-answered chat-answer-badge";
         answerBadge.textContent = "✓ " + words.tAnswer;
         meta.appendChild(document.createTextNode(" "));
         meta.appendChild(answerBadge);
