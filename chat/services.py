@@ -426,7 +426,8 @@ def message_delete(*, actor, course: Course, message_id: int) -> tuple[Message, 
 
 def message_tombstone(*, message: Message) -> bool:
     """Erase a message's text, earlier texts, reactions and pin and mark it deleted, keeping
-    its seq and taking the room's next rev; False if it already was.
+    its seq and taking the room's next rev; False if it already was. The questions it answered
+    are open again (each a change of its own).
 
     No permission check: for message_delete and staff moderation in the admin. Runs in the
     caller's transaction, or commits at once.
@@ -448,6 +449,7 @@ def message_tombstone(*, message: Message) -> bool:
         MessageEdit.objects.filter(message=message).delete()
         Reaction.objects.filter(message=message).delete()
         _questions_shown_change(message)
+        _answers_withdrawn(message)
         event_publish_on_commit(
             room_group(message.room_id),
             {
@@ -459,6 +461,15 @@ def message_tombstone(*, message: Message) -> bool:
             },
         )
     return True
+
+
+def _answers_withdrawn(answer: Message) -> None:
+    """A deleted message answers nothing: the questions it answered are open again, each
+    under the room's next rev. Precondition: the room's row is locked (by a rev taken)."""
+    questions = Message.objects.select_related("user", "reply_to__user").filter(answer=answer)
+    for question in questions.order_by("seq"):
+        question.answer = None
+        _message_changed(question, rev=_room_rev_take(answer.room_id), fields=["answer"])
 
 
 @transaction.atomic
