@@ -218,9 +218,7 @@ def test_deleting_a_question_changes_the_questions_version(
     assert questions_version(course_id=course.pk) != before
 
 
-def test_deleting_an_answer_opens_its_question_again_under_the_next_rev(
-    course, student, content
-):
+def test_deleting_an_answer_opens_its_question_again_under_the_next_rev(course, student, content):
     question, reply = ask(course, student, content), say(course, course.owner)
     answer(course, course.owner, question, reply.pk)
     message_delete(actor=course.owner, course=course, message_id=reply.pk)
