@@ -3,7 +3,7 @@
 import pytest
 from channels.db import database_sync_to_async
 
-from tests.chat.conftest import join, receive_type, send
+from tests.chat.conftest import close_code, join, receive_type, send
 from tests.factories import ContentFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("chat_redis")]
@@ -103,4 +103,16 @@ async def test_clearing_an_unanswered_question_answers_its_sender_with_its_state
     await send(asker, type="answer", id=question["id"], answer_id=None)
     updated = await receive_type(asker, "message.updated")
     assert (updated["rev"], updated["question"]["answer_id"]) == (1, None)
+    await asker.disconnect()
+
+
+async def test_answer_frames_count_against_the_frame_budget(room, settings):
+    settings.CHAT_FRAME_BUDGET = "3/10s"
+    course, owner, students = room
+    content = await content_of(course)
+    asker = await join(course, students[0])
+    question = await asked(asker, asker, content)  # the budget's first frame
+    for _ in range(3):
+        await send(asker, type="answer", id=question["id"], answer_id=None)
+    assert await close_code(asker) == 4429
     await asker.disconnect()
