@@ -441,8 +441,7 @@ def content_title_for_course(*, course_id: int, content_id: int) -> str | None:
     """The title of a content of the course (what a question about it is labelled), or None
     when the course has no such content."""
     contents = Content.objects.filter(pk=content_id, module__course_id=course_id)
-    found = content_titles_annotate(contents).values_list("item_title", flat=True).first()
-    return found
+    return content_titles_annotate(contents).values_list("item_title", flat=True).first()
 
 
 @dataclass(frozen=True)
