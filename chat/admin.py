@@ -40,7 +40,7 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     readonly_fields = [
         "room", "seq", "rev", "user", "text", "html", "reply_to", "created", "edited_at",
-        "pinned_at", "reactions", "client_id", "deleted_at",
+        "pinned_at", "reactions", "client_id", "deleted_at", "about", "about_title", "answer",
     ]  # fmt: skip
     inlines = [MessageEditInline]
     actions = ["tombstone"]

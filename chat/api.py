@@ -27,6 +27,8 @@ from .selectors import (
     message_list_pinned,
     message_search,
     message_updated_frame,
+    question_list_for_course,
+    question_with_answer_frame,
 )
 from .services import attachment_create, attachment_size_check, mentions_read
 
@@ -114,6 +116,20 @@ class AttachmentUploadSerializer(serializers.Serializer):
         return value
 
 
+class QuestionQuerySerializer(QuerySerializer):
+    state = serializers.ChoiceField(
+        choices=["open", "answered"],
+        required=False,
+        help_text="open: without an answer yet; answered: with one. Both when absent.",
+    )
+    content = StrictIntegerField(
+        required=False,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Only the questions about this content item.",
+    )
+
+
 class ReplyToSerializer(serializers.Serializer):
     """What a reply shows of the message it answers (a tombstone once that is deleted)."""
 
@@ -148,7 +164,11 @@ class MessageStateSerializer(serializers.Serializer):
     )
     attachments = AttachmentSerializer(many=True, help_text="Empty once deleted.")
     pinned = serializers.BooleanField()
-    question = serializers.DictField(allow_null=True)
+    question = serializers.DictField(
+        allow_null=True,
+        help_text="For a question about course content: content_id, content_title and "
+        "answer_id (null until an answer is marked).",
+    )
     user = serializers.CharField(allow_null=True, help_text="null for a deleted account.")
     datetime = serializers.DateTimeField()
 
@@ -185,6 +205,26 @@ class MessagePageSerializer(serializers.Serializer):
         required=False,
         help_text=f"More than {REPLAY_BATCH} updates: ask again from the last one's rev.",
     )
+
+
+class AnswerSerializer(serializers.Serializer):
+    """The message marked as a question's answer."""
+
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    user = serializers.CharField(allow_null=True, help_text="null for a deleted account.")
+    html = serializers.CharField(allow_null=True, help_text="null once deleted.")
+    deleted = serializers.BooleanField()
+    datetime = serializers.DateTimeField()
+
+
+class QuestionSerializer(MessageStateSerializer):
+    """A question's `message` frame, with the message marked as its answer."""
+
+    # A string, not a one-choice enum: the schema has one enum named for `type` already.
+    type = serializers.CharField(help_text='Always "message".')
+    client_id = serializers.CharField(allow_null=True)
+    answer = AnswerSerializer(allow_null=True)
 
 
 class PinsSerializer(serializers.Serializer):
@@ -274,6 +314,24 @@ class CourseMessageViewSet(ViewSet):
             # About the file, with the service's code (not an image, too many pixels...).
             raise serializers.ValidationError({"file": error.messages}, code=error.code) from None
         return Response(attachment_frame(attachment), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[QuestionQuerySerializer],
+        responses=QuestionSerializer(many=True),
+        description="The room's questions about course content, newest first, with answers.",
+    )
+    @action(detail=True, methods=["get"])
+    def questions(self, request, pk):
+        course = course_get_for_member(user=request.user, course_id=pk)
+        query = QuestionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        questions = question_list_for_course(
+            course_id=course.pk,
+            state=query.validated_data.get("state"),
+            content_id=query.validated_data.get("content"),
+        )
+        page = self.paginate_queryset(questions)
+        return self.get_paginated_response([question_with_answer_frame(q) for q in page])
 
 
 class MessageEditViewSet(ViewSet):

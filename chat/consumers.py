@@ -185,6 +185,7 @@ class ChatConsumer(RoomSocket):
         text = services.message_text_clean(content["message"], allow_empty=bool(attachment_ids))
         client_id = services.client_id_clean(content.get("client_id"))
         reply_to = services.reply_to_clean(content.get("reply_to"))
+        about = services.about_clean(content.get("about"))
         draft = services.MessageDraft(
             author=self.user,
             course_id=self.room_id,
@@ -192,6 +193,7 @@ class ChatConsumer(RoomSocket):
             client_id=client_id,
             reply_to=reply_to,
             attachment_ids=attachment_ids,
+            about=about,
         )
         # Answered by a task of its own: the socket's next frames do not wait for this commit,
         # so each message's sender hears within CHAT_WRITE_TIMEOUT of sending it.
@@ -290,6 +292,18 @@ class ChatConsumer(RoomSocket):
             # Its sender still learns the message's state; the others had it already.
             await self.send_json(selectors.message_updated_frame(message))
 
+    async def frame_answer(self, content: dict):
+        if "answer_id" not in content:
+            raise FrameError("invalid_frame", _('An answer frame has an "answer_id" (or null).'))
+        message, changed = await db(services.question_answer)(
+            actor=self.user,
+            course=self._course(),
+            message_id=_message_id(content),
+            answer_id=content["answer_id"],
+        )
+        if not changed:
+            await self.send_json(selectors.message_updated_frame(message))
+
     async def frame_mute(self, content: dict):
         await db(services.member_mute)(
             actor=self.user,
@@ -326,6 +340,7 @@ FRAME_HANDLERS = {
     "react": ChatConsumer.frame_react,
     "pin": ChatConsumer.frame_pin,
     "unpin": ChatConsumer.frame_unpin,
+    "answer": ChatConsumer.frame_answer,
 }
 
 

@@ -63,6 +63,22 @@ class Message(models.Model):
     reactions = models.JSONField(default=list, blank=True)
     # Lists look up attachments only for the messages that have some.
     has_attachments = models.BooleanField(default=False)
+    # A question about a content item of the room's course; NULL for other messages (and for
+    # questions whose content was deleted: they become plain messages).
+    about = models.ForeignKey(
+        "courses.Content",
+        null=True,
+        blank=True,
+        related_name="questions",
+        on_delete=models.SET_NULL,
+    )
+    # The content's title when the question was asked, so that a frame costs no query (a
+    # content's title lives on its item, behind a generic relation).
+    about_title = models.CharField(max_length=250, blank=True)
+    # The message of the same room marked as the question's answer.
+    answer = models.ForeignKey(
+        "self", null=True, blank=True, related_name="answered", on_delete=models.SET_NULL
+    )
 
     class Meta:
         ordering = ["room", "seq"]

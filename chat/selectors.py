@@ -1,15 +1,28 @@
 """Reads about chat rooms: messages, history pages, unread counts and access re-checks."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Aggregate, CharField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Replace
+from django.db.models import (
+    Aggregate,
+    CharField,
+    Count,
+    F,
+    Min,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Replace, RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +30,8 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from courses.models import Course
+from courses.models import Content, Course
+from courses.selectors import content_titles_annotate
 from students.selectors import (
     COURSE_MEMBER_SQL,
     Refusal,
@@ -114,7 +128,8 @@ def message_state(message: Message) -> dict:
 
 
 def message_extras(message: Message) -> dict:
-    """The message's HTML, what it answers, and the fields other parts of the chat fill."""
+    """What of a message its frames carry besides text and rev: HTML, reply, mentions, files and
+    question."""
     reply_to = None
     if message.reply_to_id is not None and not message.is_deleted:
         reply_to = reply_frame(message.reply_to)
@@ -125,7 +140,18 @@ def message_extras(message: Message) -> dict:
         "attachments": (
             [] if message.is_deleted else [attachment_frame(a) for a in _attachments_of(message)]
         ),
-        "question": None,
+        "question": question_frame(message),
+    }
+
+
+def question_frame(message: Message) -> dict | None:
+    """What a question's frames say of it (None for other messages and tombstones)."""
+    if message.about_id is None or message.is_deleted:
+        return None
+    return {
+        "content_id": message.about_id,
+        "content_title": message.about_title,
+        "answer_id": message.answer_id,
     }
 
 
@@ -539,6 +565,154 @@ def mentions_unread(*, user) -> QuerySet[Mention]:
         .select_related("message__user", "message__room__course")
         .order_by("-message__created", "-pk")
     )
+
+
+# --- questions about course content -----------------------------------------------------------
+
+# How many questions the study view shows under a content item (the newest).
+QUESTIONS_PER_CONTENT = 5
+
+
+def _questions_version_key(course_id: int) -> str:
+    return f"chat:questions:{course_id}"
+
+
+def questions_version(*, course_id: int) -> str:
+    """A token that changes whenever a question of the course, or its answer, changes: part of
+    the cache keys of whatever shows them.
+
+    A random token rather than a counter: after a cache restart the new token cannot name an
+    entry built before it.
+    """
+    key = _questions_version_key(course_id)
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, uuid.uuid4().hex, None)
+        version = cache.get(key) or ""
+    return version
+
+
+def questions_version_bump(*, course_id: int) -> None:
+    """Make everything cached under the course's questions version stale."""
+    cache.set(_questions_version_key(course_id), uuid.uuid4().hex, None)
+
+
+def _questions() -> QuerySet[Message]:
+    return Message.objects.filter(about__isnull=False, deleted_at__isnull=True).select_related(
+        "user", "reply_to__user", "answer__user"
+    )
+
+
+def answer_frame(answer: Message) -> dict:
+    """What a question's listing shows of its answer."""
+    return {
+        "id": answer.pk,
+        "seq": answer.seq,
+        "user": answer.user.get_username() if answer.user is not None else None,
+        "html": message_html(answer),
+        "deleted": answer.is_deleted,
+        "datetime": iso_utc(answer.created),
+    }
+
+
+def question_with_answer_frame(question: Message) -> dict:
+    """A question's `message` frame with its answer's (None without one).
+
+    Precondition: loaded by one of the question selectors below (select_related).
+    """
+    frame = message_frame(question)
+    frame["answer"] = answer_frame(question.answer) if question.answer_id else None
+    return frame
+
+
+def question_list_for_module(
+    *, module_id: int, limit: int = QUESTIONS_PER_CONTENT
+) -> dict[int, list[Message]]:
+    """The newest `limit` live questions about each content of the module, newest first, by
+    content id, with their answers; each question carries `question_count`, its content's
+    total. One query whatever the number of contents.
+    """
+    ranked = (
+        _questions()
+        .filter(about__module_id=module_id)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("about_id")], order_by=[F("seq").desc()]),
+            question_count=Window(Count("pk"), partition_by=[F("about_id")]),
+        )
+        .filter(rank__lte=limit)
+        .order_by("about_id", "rank")
+    )
+    questions: dict[int, list[Message]] = {}
+    for question in ranked:
+        questions.setdefault(question.about_id, []).append(question)
+    return questions
+
+
+def question_list_for_course(
+    *, course_id: int, state: str | None = None, content_id: int | None = None
+) -> QuerySet[Message]:
+    """The course's live questions, newest first: all, "open" (no answer) or "answered", of
+    one content or all. Precondition: the caller checked membership."""
+    questions = _questions().filter(room_id=course_id)
+    if state == "open":
+        questions = questions.filter(answer__isnull=True)
+    elif state == "answered":
+        questions = questions.filter(answer__isnull=False)
+    if content_id is not None:
+        questions = questions.filter(about_id=content_id)
+    return questions.order_by("-seq")
+
+
+def content_links_for_course(*, course_id: int) -> dict[int, str]:
+    """Where the study view shows each content of the course (its module's page), by id: what
+    a question's label links to. One query."""
+    contents = Content.objects.filter(module__course_id=course_id).values_list("pk", "module_id")
+    return {
+        pk: reverse("student_course_detail_module", args=[course_id, module_id]) + f"#content-{pk}"
+        for pk, module_id in contents
+    }
+
+
+def content_title_for_course(*, course_id: int, content_id: int) -> str | None:
+    """The title of a content of the course (what a question about it is labelled), or None
+    when the course has no such content."""
+    contents = Content.objects.filter(pk=content_id, module__course_id=course_id)
+    return content_titles_annotate(contents).values_list("item_title", flat=True).first()
+
+
+@dataclass(frozen=True)
+class OpenQuestions:
+    """A course's unanswered questions: how many, and when the oldest was asked."""
+
+    count: int
+    oldest: datetime
+
+
+def open_questions_by_course(*, course_ids) -> dict[int, OpenQuestions]:
+    """For each of the courses with unanswered questions, their count and oldest (one query)."""
+    rows = (
+        _questions()
+        .filter(room_id__in=list(course_ids), answer__isnull=True)
+        .order_by()
+        .values("room_id")
+        .annotate(count=Count("pk"), oldest=Min("created"))
+        .values_list("room_id", "count", "oldest")
+    )
+    return {pk: OpenQuestions(count=count, oldest=oldest) for pk, count, oldest in rows}
+
+
+def open_questions_by_content(*, module_id: int) -> dict[int, OpenQuestions]:
+    """For each content of the module with unanswered questions, their count and oldest (one
+    query)."""
+    rows = (
+        _questions()
+        .filter(about__module_id=module_id, answer__isnull=True)
+        .order_by()
+        .values("about_id")
+        .annotate(count=Count("pk"), oldest=Min("created"))
+        .values_list("about_id", "count", "oldest")
+    )
+    return {pk: OpenQuestions(count=count, oldest=oldest) for pk, count, oldest in rows}
 
 
 # --- access -----------------------------------------------------------------------------------

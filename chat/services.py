@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from courses.models import Course
+from courses.models import Content, Course
+from courses.selectors import content_titles_annotate
 from courses.validators import RASTER_CONTENT_TYPES, RASTER_FORMATS, raster_format, raster_suffix
 from educa.db import BIGINT_MAX
 from students.selectors import course_is_member, course_members_named
@@ -50,6 +51,7 @@ from .selectors import (
     messages_with_mentions,
     mute_frame,
     mutes_active,
+    questions_version_bump,
     unmute_frame,
 )
 
@@ -78,6 +80,12 @@ EDIT_FORBIDDEN = _("Only its author may edit a message.")
 EDIT_WINDOW_CLOSED = _("A message can be edited for %(minutes)d minutes after it is sent.")
 EMOJI_INVALID = _("emoji is one of the room's reactions.")
 PIN_FORBIDDEN = _("Only the course's instructor may pin or unpin messages.")
+ABOUT_INVALID = _("about is a content id.")
+ABOUT_NOT_FOUND = _("The content to ask about is not in this course.")
+NOT_A_QUESTION = _("That message is not a question.")
+ANSWER_ID_INVALID = _("answer_id is a message id, or null.")
+ANSWER_NOT_FOUND = _("The answer must be another message of this room.")
+ANSWER_FORBIDDEN = _("Only the course's instructor or the asker may mark the answer.")
 ATTACHMENT_TOO_LARGE = _("The file is %(size)s; the limit is %(limit)s.")
 ATTACHMENT_EMPTY = _("The file is empty.")
 ATTACHMENTS_INVALID = _("attachments is a list of at most %(limit)d distinct attachment ids.")
@@ -168,11 +176,20 @@ def attachment_ids_clean(ids) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def about_clean(about) -> int | None:
+    """The id of the content a question is about: None, or a whole number from 1."""
+    if about is None:
+        return None
+    if isinstance(about, bool) or not isinstance(about, int) or not 1 <= about <= BIGINT_MAX:
+        raise ValidationError(ABOUT_INVALID, code="invalid_frame")
+    return about
+
+
 @dataclass(frozen=True)
 class MessageDraft:
-    """A message to store: its author (a member of the course), room and client's text, and
-    the id of the message it answers, if any, and the ids of the author's uploads to the room
-    it carries."""
+    """A message to store: its author (a member of the course), room and client's text, the
+    id of the message it answers, if any, of the content it asks about, if any, and the ids of
+    the author's uploads to the room it carries."""
 
     author: object
     course_id: int
@@ -180,6 +197,7 @@ class MessageDraft:
     client_id: object = None
     reply_to: object = None
     attachment_ids: object = ()
+    about: object = None
 
 
 def _rooms_locked(course_ids: list[int]) -> dict[int, Room]:
@@ -225,13 +243,34 @@ def _messages_replied(drafts: list[MessageDraft]) -> dict[int, Message]:
     }
 
 
+def _contents_asked(drafts: list[MessageDraft]) -> dict[int, tuple[int, str]]:
+    """The contents the drafts ask about, by id: (course id, title), in one query a batch."""
+    ids = {draft.about for draft in drafts if draft.about is not None}
+    if not ids:
+        return {}
+    contents = content_titles_annotate(Content.objects.filter(pk__in=ids)).values_list(
+        "pk", "module__course_id", "item_title"
+    )
+    return {pk: (course_id, title or "") for pk, course_id, title in contents}
+
+
+def questions_changed_on_commit(course_ids) -> None:
+    """After commit, make the study view's cached question lists of these courses stale."""
+    course_ids = sorted(set(course_ids))
+    if course_ids:
+        transaction.on_commit(
+            lambda: [questions_version_bump(course_id=pk) for pk in course_ids], robust=True
+        )
+
+
 @transaction.atomic
 def message_create_many(
     drafts: list[MessageDraft], *, over_rate: frozenset[int] = frozenset()
 ) -> list[tuple[Message, bool] | ValidationError]:
     """Store messages in one transaction (group commit); for each draft, in order, either
     (message, created) or the ValidationError (coded empty, too_long, invalid_frame, not_found,
-    muted or rate_limited) that refused it. A reply must answer a message of the same room.
+    muted or rate_limited) that refused it. A reply must answer a message of the same room, a
+    question ask about a content of the room's course.
 
     Each stored message takes its room's next seq. A draft whose author already stored its
     client_id in the room (now or earlier in the batch) gets that message back, created False,
@@ -247,6 +286,7 @@ def message_create_many(
             text = message_text_clean(draft.text, allow_empty=bool(attachment_ids))
             client_id = client_id_clean(draft.client_id)
             reply_to = reply_to_clean(draft.reply_to)
+            about = about_clean(draft.about)
         except ValidationError as error:
             results[index] = error
             continue
@@ -262,6 +302,7 @@ def message_create_many(
                     client_id=client_id,
                     reply_to=reply_to,
                     attachment_ids=attachment_ids,
+                    about=about,
                 ),
             )
         )
@@ -270,6 +311,7 @@ def message_create_many(
     rooms = _rooms_locked(sorted({draft.course_id for _, draft in valid}))
     stored = _messages_stored([draft for _, draft in valid])
     replied = _messages_replied([draft for _, draft in valid])
+    asked = _contents_asked([draft for _, draft in valid])
     muted = mutes_active(course_ids=rooms.keys(), user_ids={draft.author.pk for _, draft in valid})
     unused = _attachments_unused([draft for _, draft in valid])
     claimed: list[Attachment] = []
@@ -293,6 +335,12 @@ def message_create_many(
             if original is None or original.room_id != draft.course_id:
                 results[index] = ValidationError(REPLY_TO_NOT_FOUND, code="not_found")
                 continue
+        about_title = ""
+        if draft.about is not None:
+            about_course_id, about_title = asked.get(draft.about, (None, ""))
+            if about_course_id != draft.course_id:
+                results[index] = ValidationError(ABOUT_NOT_FOUND, code="not_found")
+                continue
         attachments = [unused.get(pk) for pk in draft.attachment_ids]
         if not all(
             attachment is not None
@@ -310,7 +358,7 @@ def message_create_many(
         message = Message(
             room=room, seq=room.last_seq, rev=room.last_rev, user=draft.author, text=draft.text,
             html=message_html(draft.text), client_id=draft.client_id, reply_to=original,
-            has_attachments=bool(attachments),
+            has_attachments=bool(attachments), about_id=draft.about, about_title=about_title,
         )  # fmt: skip
         # message_frame reads these instead of querying for each message.
         message.attachment_list = attachments
@@ -332,6 +380,7 @@ def message_create_many(
         events_publish_on_commit(
             [(room_group(room_id), messages_event(room_id, created)) for room_id in changed]
         )
+        questions_changed_on_commit(m.room_id for m in created if m.about_id is not None)
     return results
 
 
@@ -402,11 +451,22 @@ def messages_event(room_id: int, messages: list[Message]) -> dict:
 
 
 def message_create(
-    *, author, course: Course, text, client_id: str | None = None, reply_to: int | None = None
+    *,
+    author,
+    course: Course,
+    text,
+    client_id: str | None = None,
+    reply_to: int | None = None,
+    about: int | None = None,
 ) -> tuple[Message, bool]:
     """Store one message (see message_create_many); (message, created) or a ValidationError."""
     draft = MessageDraft(
-        author=author, course_id=course.pk, text=text, client_id=client_id, reply_to=reply_to
+        author=author,
+        course_id=course.pk,
+        text=text,
+        client_id=client_id,
+        reply_to=reply_to,
+        about=about,
     )
     (result,) = message_create_many([draft])
     if isinstance(result, ValidationError):
@@ -456,6 +516,12 @@ def _message_changed(message: Message, *, rev: int, fields: list[str]) -> None:
     event_publish_on_commit(room_group(message.room_id), message_updated_event(message))
 
 
+def _questions_shown_change(message: Message) -> None:
+    """A question's or an answer's text changes: so do the study view's lists of its course."""
+    if message.about_id is not None or Message.objects.filter(answer=message).exists():
+        questions_changed_on_commit([message.room_id])
+
+
 def message_updated_event(message: Message) -> dict:
     """The channel-layer event carrying a change to a sent message."""
     return {
@@ -501,7 +567,8 @@ def message_delete(*, actor, course: Course, message_id: int) -> tuple[Message, 
 
 def message_tombstone(*, message: Message) -> bool:
     """Erase a message's text, earlier texts, reactions and pin and mark it deleted, keeping
-    its seq and taking the room's next rev; False if it already was.
+    its seq and taking the room's next rev; False if it already was. The questions it answered
+    are open again (each a change of its own).
 
     No permission check: for message_delete and staff moderation in the admin. Runs in the
     caller's transaction, or commits at once.
@@ -522,6 +589,8 @@ def message_tombstone(*, message: Message) -> bool:
         message.save(update_fields=["deleted_at", "text", "html", "pinned_at", "reactions", "rev"])
         MessageEdit.objects.filter(message=message).delete()
         Reaction.objects.filter(message=message).delete()
+        _questions_shown_change(message)
+        _answers_withdrawn(message)
         event_publish_on_commit(
             room_group(message.room_id),
             {
@@ -533,6 +602,15 @@ def message_tombstone(*, message: Message) -> bool:
             },
         )
     return True
+
+
+def _answers_withdrawn(answer: Message) -> None:
+    """A deleted message answers nothing: the questions it answered are open again, each
+    under the room's next rev. Precondition: the room's row is locked (by a rev taken)."""
+    questions = Message.objects.select_related("user", "reply_to__user").filter(answer=answer)
+    for question in questions.order_by("seq"):
+        question.answer = None
+        _message_changed(question, rev=_room_rev_take(answer.room_id), fields=["answer"])
 
 
 @transaction.atomic
@@ -560,6 +638,7 @@ def message_edit(*, actor, course: Course, message_id, text) -> Message:
     message.html = message_html(text)
     message.edited_at = now
     _message_changed(message, rev=rev, fields=["text", "html", "edited_at"])
+    _questions_shown_change(message)
     return message
 
 
@@ -621,6 +700,44 @@ def message_pin(*, actor, course: Course, message_id, pinned: bool) -> tuple[Mes
         return message, False
     message.pinned_at = timezone.now() if pinned else None
     _message_changed(message, rev=rev, fields=["pinned_at"])
+    return message, True
+
+
+@transaction.atomic
+def question_answer(*, actor, course: Course, message_id, answer_id) -> tuple[Message, bool]:
+    """Mark another live message of the room as a question's answer (answer_id None clears it);
+    (question, changed). The course owner and the asker may.
+
+    Raises ValidationError coded invalid_frame, not_found (no such question, or no such answer)
+    or forbidden.
+    """
+    if answer_id is not None and (
+        isinstance(answer_id, bool)
+        or not isinstance(answer_id, int)
+        or not 1 <= answer_id <= BIGINT_MAX
+    ):
+        raise ValidationError(ANSWER_ID_INVALID, code="invalid_frame")
+    message, rev = _message_for_change(course_id=course.pk, message_id=message_id)
+    if message.about_id is None:
+        raise ValidationError(NOT_A_QUESTION, code="not_found")
+    if actor.pk not in (course.owner_id, message.user_id):
+        raise ValidationError(ANSWER_FORBIDDEN, code="forbidden")
+    answer = None
+    if answer_id is not None:
+        answer = (
+            Message.objects.filter(room_id=course.pk, pk=answer_id, deleted_at__isnull=True)
+            .exclude(pk=message.pk)
+            .first()
+        )
+        if answer is None:
+            raise ValidationError(ANSWER_NOT_FOUND, code="not_found")
+    if message.answer_id == answer_id:
+        # Nothing changes: the rev is given back, revs stay gapless.
+        transaction.set_rollback(True)
+        return message, False
+    message.answer = answer
+    _message_changed(message, rev=rev, fields=["answer"])
+    questions_changed_on_commit([course.pk])
     return message, True
 
 

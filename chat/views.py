@@ -5,6 +5,7 @@ from django.utils.translation import gettext
 from django.views import View
 from django.views.generic import TemplateView
 
+from educa.db import BIGINT_MAX
 from educa.protected_media import protected_file_response
 from students.selectors import course_get_for_member, course_member_usernames
 
@@ -14,6 +15,8 @@ from .selectors import (
     HISTORY_LIMIT_MAX,
     REACTION_EMOJI,
     attachment_get_for_member,
+    content_links_for_course,
+    content_title_for_course,
     course_list_for_chat,
     message_frame,
     message_list_for_room,
@@ -55,8 +58,11 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
         last_seq = page.messages[-1].seq if page.messages else 0
         # What the page shows counts as read.
         read_marker_update(user=user, course_id=course.pk, seq=last_seq)
+        content_links = content_links_for_course(course_id=course.pk)
+        about = self._about(course)
         context.update(
             course=course,
+            about=about,
             # Not `messages`: that name is Django's messages framework in templates/base.html.
             history=page.messages,
             has_more=page.has_more,
@@ -86,9 +92,26 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
                 # For completing mentions after `@`.
                 "members": course_member_usernames(course=course),
                 "instructorAlias": INSTRUCTOR_ALIAS,
+                # ?about=<content id>: the question the page starts with ({id, title}).
+                "about": about,
+                # Content id -> its place in the study view, for question labels.
+                "contentLinks": content_links,
             },
         )
         return context
+
+    def _about(self, course) -> dict | None:
+        """The content ?about= names, if it is one of the course's: {id, title}. Anything else
+        is ignored: the page opens without a question."""
+        value = self.request.GET.get("about", "")
+        # The length first: int() refuses over 4,300 digits with an error of its own.
+        if not (value.isascii() and value.isdigit() and len(value) <= len(str(BIGINT_MAX))):
+            return None
+        content_id = int(value)
+        if content_id > BIGINT_MAX:
+            return None
+        title = content_title_for_course(course_id=course.pk, content_id=content_id)
+        return None if title is None else {"id": content_id, "title": title}
 
 
 class AttachmentView(LoginRequiredMixin, View):

@@ -3,8 +3,22 @@
 import math
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -273,6 +287,17 @@ def quiz_content_list_for_courses(*, course_ids) -> QuerySet[Content]:
         )
         .order_by("module__course_id", "module__order", "module_id", "order", "pk")
     )
+
+
+def content_titles_annotate(contents: QuerySet[Content]) -> QuerySet[Content]:
+    """The contents, each annotated with `item_title` (its item's title) in the same query:
+    no generic-relation lookups."""
+    whens = []
+    for kind in CONTENT_MODELS:
+        items = apps.get_model("courses", kind).objects.filter(pk=OuterRef("object_id"))
+        title = Subquery(items.values("title")[:1])
+        whens.append(When(content_type__model=kind, then=title))
+    return contents.annotate(item_title=Case(*whens, default=Value(""), output_field=CharField()))
 
 
 def content_ids_for_module(*, module: Module) -> set[int]:

@@ -19,7 +19,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, RedirectView, TemplateView
 
-from chat.selectors import course_list_for_chat
+from chat.selectors import (
+    course_list_for_chat,
+    open_questions_by_content,
+    open_questions_by_course,
+)
 from educa.protected_media import protected_file_response
 from educa.views import InvalidSubmissionMixin
 from students.selectors import content_get_for_member, course_is_member, course_list_for_instructor
@@ -173,7 +177,8 @@ def _add_service_errors(form, error: ValidationError):
 
 
 class InstructorHomeView(InstructorRequiredMixin, TemplateView):
-    """Where an instructor lands: each course's state, students, completion and unread chat."""
+    """Where an instructor lands: each course's state, students, completion, unread chat and
+    unanswered questions."""
 
     permission_required = "courses.view_course"
     template_name = "courses/manage/home.html"
@@ -182,8 +187,10 @@ class InstructorHomeView(InstructorRequiredMixin, TemplateView):
         user = self.request.user
         courses = list(course_list_for_instructor(owner=user))
         unread = {room.pk: room.unread for room in course_list_for_chat(user=user)}
+        questions = open_questions_by_course(course_ids=[course.pk for course in courses])
         for course in courses:
             course.unread = unread.get(course.pk, 0)
+            course.open_questions = questions.get(course.pk)
         return super().get_context_data(courses=courses, **kwargs)
 
 
@@ -328,6 +335,7 @@ class ModuleContentListView(InstructorRequiredMixin, TemplateView):
             course=module.course,
             modules=selectors.module_list_for_course(course=module.course),
             contents=selectors.content_list_for_module(module=module),
+            open_questions=open_questions_by_content(module_id=module.pk),
             kinds=CONTENT_MODELS,
             **kwargs,
         )

@@ -11,10 +11,12 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
+from chat.selectors import question_list_for_module, questions_version
 from courses.cache import text_digest
 from courses.selectors import course_get_for_owner
 from educa.client_ip import client_ip_address
@@ -413,6 +415,10 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
                 panels = {pk: quiz_panel(state) for pk, state in progress.items()}
             return [(content, is_done, panels.get(content.id)) for content, is_done in rendered]
 
+        def content_questions():
+            # Read (one query for the whole module) only when the cached fragment is missing.
+            return question_list_for_module(module_id=module.pk) if module is not None else {}
+
         progress = course_progress_from_modules(modules)
         index = modules.index(module) if module is not None else 0
         return super().get_context_data(
@@ -422,6 +428,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             previous_module=modules[index - 1] if index > 0 else None,
             next_module=modules[index + 1] if index + 1 < len(modules) else None,
             contents=contents,
+            content_questions=SimpleLazyObject(content_questions),
             enrollment=enrollment,
             progress=progress,
             grades=grades,
@@ -462,11 +469,11 @@ def _study_fragment_key(
 ) -> str | None:
     """Everything the study page's main part shows depends on, or None not to cache it.
 
-    The part holds the user's progress, quiz attempts and grades, completion and certificate, and
-    forms whose CSRF token is valid for this browser's CSRF secret only: the key names the user,
-    what they have done, their attempts and grades, the completion's state and a digest of the
-    secret. Without a CSRF
-    cookie the secret is new on every request, so nothing is cached.
+    The part holds the user's progress, quiz attempts and grades, completion and certificate, the
+    course chat's questions about the contents, and forms whose CSRF token is valid for this
+    browser's CSRF secret only: the key names the user, what they have done, their attempts and
+    grades, the completion's state, the course's questions version and a digest of the secret.
+    Without a CSRF cookie the secret is new on every request, so nothing is cached.
     """
     secret = request.META.get("CSRF_COOKIE")
     if not secret:
@@ -483,6 +490,7 @@ def _study_fragment_key(
             text_digest(",".join(f"{attempt.pk}.{attempt.status}" for attempt in attempts)),
             text_digest(",".join(f"{g.content_id}.{g.best}.{g.used}.{g.passed}" for g in grades)),
             text_digest(secret),
+            questions_version(course_id=course.pk),
         ]
     )
 

@@ -23,6 +23,7 @@ ENDPOINTS = {
     "/api/courses/{id}/contents/": {"get"},
     "/api/courses/{id}/messages/": {"get"},
     "/api/courses/{id}/pins/": {"get"},
+    "/api/courses/{id}/questions/": {"get"},
     "/api/messages/{id}/edits/": {"get"},
     "/api/courses/{id}/attachments/": {"post"},
     "/api/courses/{id}/modules/": {"post"},

@@ -29,6 +29,12 @@ def chat_reply(message) -> dict | None:
 
 
 @register.filter
+def questions_for(questions_by_content, content_id) -> list:
+    """`{{ content_questions|questions_for:content.id }}`: the questions listed under a content."""
+    return questions_by_content.get(content_id, []) if questions_by_content else []
+
+
+@register.filter
 def unread_for(chat_rooms, course_id) -> int:
     """`{{ chat_rooms|unread_for:course.pk }}`: unread messages in the course's room (0 if none)."""
     for room in chat_rooms or ():

@@ -36,6 +36,8 @@
   var words = room.dataset;
   var lang = document.documentElement.lang || undefined;
   var pinsBar = document.getElementById("chat-pins");
+  var askingBar = document.getElementById("chat-asking");
+  var askingCancel = document.getElementById("chat-asking-cancel");
   var pinsList = document.getElementById("chat-pins-list");
   var fileInput = document.getElementById("chat-file");
   var attachButton = document.getElementById("chat-attach");
@@ -93,6 +95,8 @@
   var unmuteTimer = null;
   var replyTo = null;  // {id, user, excerpt} of the message being answered
   var jumpTarget = null;  // {id, seq}: the original a click on a quote is looking for
+  var askingAbout = config.about || null;  // {id, title}: the content the next message asks about
+  var questions = {};  // question message id -> {user, answer_id}, from the frames seen
 
   function setState(state, text) {
     stateLabel.dataset.state = state;
@@ -353,6 +357,54 @@
     replyBar.hidden = true;
   }
 
+  /* The question bar is for one message: once sent (or dismissed) the room is a room again, and
+     a reload does not ask again. */
+  function cancelAsking() {
+    askingAbout = null;
+    askingBar.hidden = true;
+    if (window.history && history.replaceState && /[?&]about=/.test(location.search)) {
+      history.replaceState(null, "", location.pathname);
+    }
+  }
+
+  /* The question a message answers, when the reader may mark answers to it: the course owner
+     and the asker. */
+  function markableQuestion(element) {
+    var frame = element.chatFrame;
+    if (!frame || frame.deleted || !frame.reply_to || frame.reply_to.deleted) return null;
+    var question = questions[frame.reply_to.id];
+    if (!question) return null;
+    if (!config.isOwner && question.user !== config.username) return null;
+    return {id: frame.reply_to.id, answered: question.answer_id === frame.id};
+  }
+
+  /* Replies to a question redraw their tools and badge when its answer changes. */
+  function refreshReplies(questionId) {
+    Array.prototype.forEach.call(list.querySelectorAll('.chat-quote[data-reply-id="' + Number(questionId) + '"]'), function (quote) {
+      var element = quote.closest("li.chat-message");
+      if (element && element.chatFrame) fillMessage(element, element.chatFrame);
+    });
+  }
+
+  function questionLabel(frame) {
+    var question = frame.question;
+    var link = document.createElement("a");
+    link.className = "chat-question";
+    link.href = (config.contentLinks || {})[question.content_id] || "#";
+    link.textContent = words.tQuestionAbout.replace("%(title)s", question.content_title);
+    var label = document.createElement("p");
+    label.className = "chat-question-label";
+    label.appendChild(link);
+    if (question.answer_id) {
+      var answered = document.createElement("span");
+      answered.className = "chat-answered";
+      answered.textContent = "✓ " + words.tAnswered;
+      label.appendChild(document.createTextNode(" "));
+      label.appendChild(answered);
+    }
+    return label;
+  }
+
   function canEdit(element) {
     if (element.classList.contains("deleted") || element.classList.contains("pending")) return false;
     if (element.dataset.user !== config.username) return false;
@@ -382,6 +434,12 @@
     tools.appendChild(reactionPicker(element));
     if (canEdit(element)) {
       tools.appendChild(toolButton(words.tEdit, function () { startEdit(element); }));
+    }
+    var question = markableQuestion(element);
+    if (question) {
+      tools.appendChild(toolButton(question.answered ? words.tUnmarkAnswer : words.tMarkAnswer, function () {
+        send({type: "answer", id: question.id, answer_id: question.answered ? null : id});
+      }));
     }
     if (config.isOwner) {
       var pinned = element.classList.contains("pinned");
@@ -620,7 +678,23 @@
     meta.appendChild(document.createTextNode(" "));
     meta.appendChild(time);
     element.appendChild(meta);
-    if (frame.reply_to && !frame.deleted) element.appendChild(quoteElement(frame.reply_to));
+    if (frame.question && !frame.deleted) {
+      questions[frame.id] = {user: frame.user, answer_id: frame.question.answer_id};
+      element.classList.add("question");
+      element.appendChild(questionLabel(frame));
+    }
+    if (frame.reply_to && !frame.deleted) {
+      var original = questions[frame.reply_to.id];
+      if (original && original.answer_id === frame.id) {
+        element.classList.add("answer");
+        var answerBadge = document.createElement("span");
+        answerBadge.className = "chat-answered chat-answer-badge";
+        answerBadge.textContent = "✓ " + words.tAnswer;
+        meta.appendChild(document.createTextNode(" "));
+        meta.appendChild(answerBadge);
+      }
+      element.appendChild(quoteElement(frame.reply_to));
+    }
     var text = document.createElement("div");
     text.className = "chat-text";
     if (frame.deleted) {
@@ -653,9 +727,14 @@
   function applyUpdate(frame) {
     var element = messageElement(frame.id);
     if (element && Number(element.dataset.rev) > frame.rev) return;
+    var answerBefore = questions[frame.id] ? questions[frame.id].answer_id : null;
     if (element) {
       fillMessage(element, frame);
       relayout();
+    }
+    if (frame.question) {
+      questions[frame.id] = {user: frame.user, answer_id: frame.question.answer_id};
+      if (frame.question.answer_id !== answerBefore) refreshReplies(frame.id);
     }
     updatePins(frame);
   }
@@ -778,6 +857,7 @@
   function messageFrame(item) {
     var frame = {type: "message", message: item.text, client_id: item.clientId};
     if (item.replyTo) frame.reply_to = item.replyTo;
+    if (item.about) frame.about = item.about;
     if (item.attachments.length) frame.attachments = item.attachments.map(function (attachment) { return attachment.id; });
     return frame;
   }
@@ -951,10 +1031,12 @@
 
   function queueMessage(text, attachments) {
     var item = {clientId: newClientId(), text: text, attachments: attachments, element: null,
-      replyTo: replyTo ? replyTo.id : null, quote: replyTo};
+      replyTo: replyTo ? replyTo.id : null, quote: replyTo,
+      about: askingAbout ? askingAbout.id : null};
     pending.push(item);
     renderPending(item);
     cancelReply();
+    cancelAsking();
     send(messageFrame(item));
   }
 
@@ -1028,6 +1110,7 @@
     jumpTo(Number(quote.dataset.replyId), Number(quote.dataset.replySeq));
   });
   replyCancel.addEventListener("click", function () { cancelReply(); input.focus(); });
+  askingCancel.addEventListener("click", function () { cancelAsking(); input.focus(); });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && replyTo) cancelReply();
   });

@@ -25,7 +25,13 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect, sync_playwright
 
 from chat.models import Message
-from chat.services import message_create, message_edit, message_pin, message_react
+from chat.services import (
+    message_create,
+    message_edit,
+    message_pin,
+    message_react,
+    question_answer,
+)
 from courses.models import Content, Question, Video
 from quizzes.services import attempt_start, attempt_submit
 from students.activation import activation_path
@@ -357,6 +363,19 @@ def world(db):
         "\n- largest index",
         reply_to=question.pk,
     )
+    # Questions about the lesson: one answered (the study page lists it, the room labels it), one
+    # open (the instructor's pages count it).
+    asked, _ = message_create(
+        author=student, course=course, text="Why is the angle **equal**?", about=text.pk
+    )
+    answer, _ = message_create(
+        author=instructor,
+        course=course,
+        text="Because light takes the quickest path.",
+        reply_to=asked.pk,
+    )
+    question_answer(actor=instructor, course=course, message_id=asked.pk, answer_id=answer.pk)
+    message_create(author=student, course=course, text="And in a curved mirror?", about=text.pk)
     Message.objects.filter(room_id=course.pk, seq__lte=4).update(
         created=timezone.now() - timedelta(days=1)
     )

@@ -71,3 +71,14 @@ def test_a_messages_page_shows_its_earlier_texts(staff_client, chat_data):
 
     assert "&lt;b&gt;first&lt;/b&gt;" in page
     assert "second" in page
+
+
+def test_a_messages_page_shows_what_it_asks_about_and_its_answer_without_fields(
+    staff_client, chat_data
+):
+    # Editable, they would be selects listing every content and every message of the site.
+    page = staff_client.get(f"/admin/chat/message/{chat_data.pk}/change/").content.decode()
+
+    assert 'name="about"' not in page
+    assert 'name="answer"' not in page
+    assert 'name="about_title"' not in page

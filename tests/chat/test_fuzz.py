@@ -55,7 +55,7 @@ REPLY_TYPES = {
     "presence",
 }
 # A frame naming a message by id, with the fields it needs besides.
-MESSAGE_FRAMES = ["delete", "edit", "react", "pin", "unpin"]
+MESSAGE_FRAMES = ["delete", "edit", "react", "pin", "unpin", "answer"]
 FRAME_LIMIT = 64 * 1024
 
 UNICODE_EDGES = [
@@ -153,6 +153,8 @@ class Fuzzer:
                 "emoji",
                 "reply_to",
                 "attachments",
+                "about",
+                "answer_id",
             ]
         )
         frame = {"type": kind, field: self._value()}
@@ -191,6 +193,9 @@ class Fuzzer:
                 ("mute", "minutes"),
                 ("read", "seq"),
                 ("message", "reply_to"),
+                ("message", "about"),
+                ("answer", "id"),
+                ("answer", "answer_id"),
             ]
         )
         frame = {"type": kind, field: number}
@@ -202,6 +207,9 @@ class Fuzzer:
             frame["message"] = "edited"
         if kind == "react":
             frame["emoji"] = "👍"
+        if kind == "answer":
+            frame.setdefault("id", 1)
+            frame.setdefault("answer_id", 1)
         return self._text(frame)
 
     def deep_nesting(self):
@@ -260,6 +268,10 @@ class Fuzzer:
                     {"client_id": "only-an-id"},
                     {"reply_to": 1},
                     {"type": "message", "message": "re", "reply_to": None},
+                    {"type": "message", "message": "?", "about": None},
+                    {"type": "answer"},
+                    {"type": "answer", "id": 1},
+                    {"type": "answer", "answer_id": None},
                 ]
             )
         )
@@ -267,7 +279,7 @@ class Fuzzer:
     def unicode_edges(self):
         rng = self.rng
         text = "".join(rng.choices(UNICODE_EDGES, k=rng.randint(1, 4)))
-        field = rng.choice(["message", "client_id", "type", "reply_to"])
+        field = rng.choice(["message", "client_id", "type", "reply_to", "about"])
         frame = {"type": "message", "message": "hi", field: text}
         return self._text(frame)
 
@@ -435,7 +447,7 @@ async def test_a_frame_nested_deeper_than_the_parser_allows_is_invalid_json(room
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 HYPOTHESIS_SEED = 20261204
 FRAME_FIELDS = {
-    "message": ["message", "client_id", "reply_to", "attachments"],
+    "message": ["message", "client_id", "reply_to", "attachments", "about"],
     "history": ["before", "after", "limit"],
     "typing": [],
     "delete": ["id"],
@@ -446,6 +458,7 @@ FRAME_FIELDS = {
     "react": ["id", "emoji"],
     "pin": ["id"],
     "unpin": ["id"],
+    "answer": ["id", "answer_id"],
 }
 ALL_FIELDS = sorted({field for fields in FRAME_FIELDS.values() for field in fields})
 # Python's int() refuses more than 4,300 digits: numbers longer than that are generated too.

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from courses import selectors
-from courses.models import Course, Video
+from courses.models import Content, Course, Video
 from tests.factories import (
     ContentFactory,
     CourseFactory,
@@ -253,3 +253,19 @@ def test_a_quiz_counts_as_a_kind_of_its_own_and_ten_minutes():
     summary = selectors.course_summary(course=course)
 
     assert (summary.content_counts, summary.minutes) == ({"quiz": 1}, 10)
+
+
+def test_content_titles_come_from_each_kind_of_item_in_one_query(django_assert_num_queries):
+    module = ModuleFactory()
+    text = ContentFactory(module=module, item__title="A text")
+    quiz = QuizContentFactory(module=module, item__title="A quiz")
+    video = Video.objects.create(
+        owner=module.course.owner, title="A video", url="https://www.youtube.com/watch?v=x"
+    )
+    video_content = Content.objects.create(module=module, item=video)
+    contents = Content.objects.filter(module=module)
+
+    with django_assert_num_queries(1):
+        titles = dict(selectors.content_titles_annotate(contents).values_list("pk", "item_title"))
+
+    assert titles == {text.pk: "A text", quiz.pk: "A quiz", video_content.pk: "A video"}

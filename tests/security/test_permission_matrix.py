@@ -45,6 +45,7 @@ from students.services import ACTIVATION_LINK_INVALID, content_completion_create
 from tests.chat.conftest import open_socket, room_path
 from tests.courses.uploads import png_upload, upload
 from tests.factories import (
+    ContentFactory,
     CourseFactory,
     EnrollmentFactory,
     ModuleFactory,
@@ -145,6 +146,7 @@ PUBLISHED = {
     ("api:course-enrollment-unenroll", "POST"): (401, 200, 200, 200, 400, 200),
     ("api:course-messages-messages", "GET"): (401, 403, 200, 403, 200, 403),
     ("api:course-messages-pins", "GET"): (401, 403, 200, 403, 200, 403),
+    ("api:course-messages-questions", "GET"): (401, 403, 200, 403, 200, 403),
     # A chat message's earlier texts (the student wrote it): for the instructor and staff.
     ("api:message-edits", "GET"): (401, 404, 403, 404, 200, 200),
     ("api:course-messages-attachments", "POST"): (401, 403, 201, 403, 201, 403),
@@ -185,6 +187,7 @@ DRAFT = {
     ("api:course-enrollment-unenroll", "POST"): (401, 404, 404, 404, 404, 404),
     ("api:course-messages-messages", "GET"): (401, 404, 404, 404, 200, 404),
     ("api:course-messages-pins", "GET"): (401, 404, 404, 404, 200, 404),
+    ("api:course-messages-questions", "GET"): (401, 404, 404, 404, 200, 404),
     ("api:message-edits", "GET"): (401, 404, 404, 404, 200, 200),
     ("api:course-messages-attachments", "POST"): (401, 404, 404, 404, 201, 404),
     ("api:content-completion-done", "POST"): (401, 404, 404, 404, 200, 404),
@@ -903,6 +906,8 @@ FRAME_EXPECTED = {
     "pin": ("forbidden", "forbidden", "message.updated"),
     "unpin": ("forbidden", "forbidden", "message.updated"),
     "delete": ("message.deleted", "forbidden", "message.deleted"),
+    # The message is a question (its author the asker), the answer a message of the owner's.
+    "answer": ("message.updated", "forbidden", "message.updated"),
 }
 FRAME_BODIES = {"edit": {"message": "Edited"}, "react": {"emoji": "👍"}}
 
@@ -927,15 +932,24 @@ async def test_chat_frames_on_a_message_answer_as_the_table_says(
         )(),
         "owner": socket_world.users["owner"],
     }
+    about = None
+    if kind == "answer":
+        about = (await database_sync_to_async(ContentFactory)(module__course=course)).pk
     message, _ = await database_sync_to_async(message_create)(
-        author=author, course=course, text="Hello"
+        author=author, course=course, text="Hello", about=about
     )
+    body = FRAME_BODIES.get(kind, {})
     if kind == "unpin":
         await database_sync_to_async(pin_for_test)(course, message)
+    if kind == "answer":
+        reply, _ = await database_sync_to_async(message_create)(
+            author=course.owner, course=course, text="An answer"
+        )
+        body = {"answer_id": reply.pk}
     communicator, connected, _ = await open_socket(room_path(course.pk), user=users[role])
     try:
         assert connected
-        frame = {"type": kind, "id": message.pk, **FRAME_BODIES.get(kind, {})}
+        frame = {"type": kind, "id": message.pk, **body}
         await communicator.send_to(text_data=json.dumps(frame))
         while (answer := await communicator.receive_json_from(timeout=3))["type"] in (
             "presence",
