@@ -7,7 +7,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from courses.models import Content, Question, Quiz
-from students.selectors import content_get_for_member
+from students.selectors import content_check_member, content_get_for_member
 
 from .models import Attempt
 
@@ -102,10 +102,15 @@ def quiz_progress_get(*, student, content) -> QuizProgress:
 
 def attempt_get_for_student(*, student, attempt_id: int) -> Attempt:
     """The student's own attempt, in a course they still belong to; Http404 otherwise."""
-    attempt = Attempt.objects.filter(pk=attempt_id, student=student).first()
+    attempt = (
+        Attempt.objects.select_related("content__module__course")
+        .filter(pk=attempt_id, student=student)
+        .first()
+    )
     if attempt is None:
         raise Http404("No such attempt.")
-    attempt.content = content_get_for_member(user=student, content_id=attempt.content_id)
+    content_check_member(user=student, content=attempt.content)
+    attempt.student = student
     return attempt
 
 

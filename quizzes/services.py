@@ -129,32 +129,48 @@ def attempt_submit(*, attempt: Attempt, answers, now=None) -> Attempt:
     An attempt already graded comes back as it was (nothing recorded). AnswerError (400) for
     answers of the wrong shape; AttemptConflict once the deadline and its grace have passed
     (the attempt is then recorded as expired). A pass marks the quiz done for the student.
+
+    `attempt` is as read at the start of the request. Its questions and deadline never change;
+    its status may have, so each write is an UPDATE of the row only while it is still open:
+    of two submits at once, one records and the other finds the row closed (read again).
     """
     now = now or timezone.now()
     if attempt.status == Attempt.Status.GRADED:
         return attempt
-    cleaned = answers_clean(attempt.questions, answers)
-    with transaction.atomic():
-        locked = (
-            Attempt.objects.select_for_update()
-            .select_related("content", "student")
-            .get(pk=attempt.pk)
-        )
-        expired = _expire_if_late(locked, now) or locked.status == Attempt.Status.EXPIRED
-        if locked.is_open:
-            results, score = attempt_grade(locked.questions, cleaned)
-            locked.answers = cleaned
-            locked.results = results
-            locked.score = score
-            locked.percent = round(100 * score / locked.max_score, 2) if locked.max_score else 0
-            locked.passed = locked.percent >= locked.pass_mark
-            locked.status = Attempt.Status.GRADED
-            locked.submitted = now
-            locked.save()
-            if locked.passed:
+    if attempt.is_open and not _deadline_passed(attempt, now):
+        cleaned = answers_clean(attempt.questions, answers)
+        results, score = attempt_grade(attempt.questions, cleaned)
+        percent = round(100 * score / attempt.max_score, 2) if attempt.max_score else 0
+        graded = {
+            "answers": cleaned,
+            "results": results,
+            "score": score,
+            "percent": percent,
+            "passed": percent >= attempt.pass_mark,
+            "status": Attempt.Status.GRADED,
+            "submitted": now,
+        }
+        with transaction.atomic():
+            if _update_while_open(attempt, **graded) and attempt.passed:
                 content_completion_create(
-                    student=locked.student, content=locked.content, quiz_passed=True
+                    student=attempt.student, content=attempt.content, quiz_passed=True
                 )
-    if expired:
+    else:
+        answers_clean(attempt.questions, answers)
+        if attempt.is_open:
+            _update_while_open(attempt, status=Attempt.Status.EXPIRED)
+    if attempt.status == Attempt.Status.EXPIRED:
         raise AttemptConflict(ATTEMPT_EXPIRED)
-    return locked
+    return attempt
+
+
+def _update_while_open(attempt: Attempt, **values) -> bool:
+    """Write `values` to the attempt's row if it is still open (one query), and to `attempt`;
+    False, with `attempt` read again, when another request closed it first."""
+    updated = Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.OPEN).update(**values)
+    if not updated:
+        attempt.refresh_from_db()
+        return False
+    for name, value in values.items():
+        setattr(attempt, name, value)
+    return True
