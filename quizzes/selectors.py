@@ -115,11 +115,28 @@ def attempt_get_for_student(*, student, attempt_id: int) -> Attempt:
 
 
 def quiz_content_get_for_member(*, user, content_id: int):
-    """A quiz content of a course the user belongs to, with its quiz; Http404 otherwise."""
+    """A quiz content of a course the user belongs to; Http404 otherwise.
+
+    Its quiz (content.item) is read when first used, or with its questions by
+    quiz_with_questions: starting an attempt needs both, in one query.
+    """
     content = content_get_for_member(user=user, content_id=content_id)
-    if content.kind != "quiz" or content.item is None:
+    if content.kind != "quiz":
         raise Http404("This content is not a quiz.")
     return content
+
+
+def quiz_with_questions(content) -> tuple[Quiz, list[Question]]:
+    """The content's quiz and its questions, in order (one query); Http404 if the quiz is gone.
+
+    Sets content.item to the quiz.
+    """
+    questions = list(Question.objects.filter(quiz_id=content.object_id).select_related("quiz"))
+    quiz = questions[0].quiz if questions else Quiz.objects.filter(pk=content.object_id).first()
+    if quiz is None:
+        raise Http404("This content is not a quiz.")
+    content.item = quiz
+    return quiz, questions
 
 
 def attempt_data(attempt: Attempt, *, progress: QuizProgress) -> dict:

@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Content, Question, Quiz
+from courses.models import Content, Question
 from students.services import content_completion_create
 
 from .grading import answers_clean, attempt_grade
 from .models import Attempt
+from .selectors import QuizProgress, quiz_with_questions
 
 # A submission that left the browser just before the deadline still counts.
 DEADLINE_GRACE = timedelta(seconds=30)
@@ -76,29 +77,38 @@ def attempt_start(*, student, content: Content, now=None) -> Attempt:
     An open attempt past its deadline is recorded as expired on the way, even when refused.
     Precondition: the student is a member of the content's course and it is a quiz.
     """
+    return attempt_start_with_progress(student=student, content=content, now=now)[0]
+
+
+def attempt_start_with_progress(
+    *, student, content: Content, now=None
+) -> tuple[Attempt, QuizProgress]:
+    """attempt_start, with the student's attempts at the quiz as they now are (no re-read)."""
     now = now or timezone.now()
     with transaction.atomic():
-        attempt, refusal = _attempt_open_or_create(student=student, content=content, now=now)
+        attempt, attempts, refusal = _attempt_open_or_create(
+            student=student, content=content, now=now
+        )
     if refusal is not None:
         raise AttemptConflict(refusal)
-    return attempt
+    return attempt, QuizProgress(quiz=content.item, attempts=attempts)
 
 
-def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt | None, str]:
-    """(the open or new attempt, None), or (None, why none may start). Inside a transaction."""
-    quiz: Quiz = content.item
+def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt | None, list, str]:
+    """(the open or new attempt, all the student's attempts, None), or (None, [], why none may
+    start). Inside a transaction; sets content.item (the quiz)."""
     attempts = list(Attempt.objects.select_for_update().filter(student=student, content=content))
     for attempt in attempts:
         _expire_if_late(attempt, now)
         if attempt.is_open:
-            return attempt, None
+            return attempt, attempts, None
     if any(attempt.passed for attempt in attempts):
-        return None, QUIZ_ALREADY_PASSED
+        return None, [], QUIZ_ALREADY_PASSED
+    quiz, questions = quiz_with_questions(content)
     if quiz.attempts_allowed is not None and len(attempts) >= quiz.attempts_allowed:
-        return None, ATTEMPTS_USED_UP
-    questions = list(quiz.questions.all())
+        return None, [], ATTEMPTS_USED_UP
     if not questions:
-        return None, QUIZ_HAS_NO_QUESTIONS
+        return None, [], QUIZ_HAS_NO_QUESTIONS
     snapshot = [question_snapshot(q, shuffle=quiz.shuffle_options) for q in questions]
     attempt = Attempt(
         student=student,
@@ -116,11 +126,12 @@ def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt 
     except IntegrityError:
         # Another request started one meanwhile (the row lock above finds none to lock when
         # there were no attempts yet): that one is the student's open attempt.
-        attempt = Attempt.objects.filter(
-            student=student, content=content, status=Attempt.Status.OPEN
-        ).first()
-        return (attempt, None) if attempt is not None else (None, ATTEMPT_START_RACED)
-    return attempt, None
+        attempts = list(Attempt.objects.filter(student=student, content=content))
+        attempt = next((a for a in attempts if a.is_open), None)
+        if attempt is None:
+            return None, [], ATTEMPT_START_RACED
+        return attempt, attempts, None
+    return attempt, [*attempts, attempt], None
 
 
 def attempt_submit(*, attempt: Attempt, answers, now=None) -> Attempt:

@@ -203,6 +203,8 @@ def test_marking_a_quiz_done_through_the_api_is_a_400(student_api, quiz_content)
 
 # Query budgets, the same whatever the number of questions. The test database wraps each test
 # in a transaction, so the service's outer transaction is counted as a savepoint pair here.
+START_NEW_QUERIES = 9
+START_AGAIN_QUERIES = 6
 SUBMIT_PASS_COMPLETING_COURSE_QUERIES = 22
 SUBMIT_AGAIN_QUERIES = 4
 
@@ -226,3 +228,14 @@ def test_submitting_a_graded_attempt_again_costs_few_queries(
     submit(student_api, attempt_id, {})
     with django_assert_max_num_queries(SUBMIT_AGAIN_QUERIES):
         assert submit(student_api, attempt_id, {}).status_code == 200
+
+
+@pytest.mark.parametrize("extra_questions", [0, 20])
+def test_starting_an_attempt_has_a_fixed_query_budget(
+    student_api, quiz_content, quiz, django_assert_max_num_queries, extra_questions
+):
+    QuestionFactory.create_batch(extra_questions, quiz=quiz)
+    with django_assert_max_num_queries(START_NEW_QUERIES):
+        assert start(student_api, quiz_content).status_code == 201
+    with django_assert_max_num_queries(START_AGAIN_QUERIES):
+        assert start(student_api, quiz_content).status_code == 201
