@@ -2,11 +2,10 @@
 
 from dataclasses import dataclass, field
 
-from django.contrib.contenttypes.models import ContentType
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from courses.models import Content, Question, Quiz
+from courses.models import Question, Quiz
 from students.selectors import content_check_member, content_get_for_member
 
 from .models import Attempt
@@ -187,12 +186,12 @@ def attempt_list_for_module(*, student, module) -> list[Attempt]:
     )
 
 
-def quiz_progress_for_module(*, module, attempts: list[Attempt]) -> dict[int, QuizProgress]:
-    """Per quiz content id of the module, its quiz with the given attempts (two queries)."""
-    contents = Content.objects.filter(
-        module=module, content_type=ContentType.objects.get_for_model(Quiz)
-    ).prefetch_related("item")
-    progress = {content.pk: QuizProgress(quiz=content.item) for content in contents if content.item}
+def quiz_progress_for_module(
+    *, quizzes: dict[int, Quiz], attempts: list[Attempt]
+) -> dict[int, QuizProgress]:
+    """Per quiz content id of the module, its quiz (from `quizzes`, the module's by content id,
+    as courses.cache keeps them with its rendered contents) with the given attempts (no query)."""
+    progress = {pk: QuizProgress(quiz=quiz) for pk, quiz in quizzes.items()}
     for attempt in attempts:
         if attempt.content_id in progress:
             progress[attempt.content_id].attempts.append(attempt)

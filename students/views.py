@@ -399,7 +399,8 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             rendered = content_list_for_study(module=module, version=course.version, done_ids=done)
             panels = {}
             if not is_owner and any(content.kind == "quiz" for content, _ in rendered):
-                progress = quiz_progress_for_module(module=module, attempts=attempts)
+                quizzes = {content.id: content.quiz for content, _ in rendered if content.quiz}
+                progress = quiz_progress_for_module(quizzes=quizzes, attempts=attempts)
                 panels = {pk: quiz_panel(state) for pk, state in progress.items()}
             return [(content, is_done, panels.get(content.id)) for content, is_done in rendered]
 

@@ -178,3 +178,27 @@ def test_question_and_option_text_is_escaped_on_the_study_page(
     html = student_client.get(study_url(quiz_content)).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html
+
+
+# The study page read again, its module's contents cached: session, user, course with the
+# enrollment, contents done, attempts, permissions, unread chat messages. No quiz row.
+STUDY_REPEAT_QUERIES = 7
+
+
+def test_the_study_page_read_again_reads_no_quiz_whatever_the_questions_and_attempts(
+    client, memcached_cache
+):
+    for size in (1, 6):
+        content = QuizContentFactory()
+        QuestionFactory.create_batch(size, quiz=content.item)
+        student = UserFactory()
+        EnrollmentFactory(student=student, course=content.module.course)
+        for _ in range(size):
+            attempt_submit(attempt=attempt_start(student=student, content=content), answers={})
+        client.force_login(student)
+        client.get(study_url(content))  # caches the contents and sets the CSRF cookie
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(study_url(content)).content.decode()
+        assert len(queries) == STUDY_REPEAT_QUERIES
+        assert not [q for q in queries.captured_queries if "courses_quiz" in q["sql"]]
+        assert f"<h4>Attempt {size}</h4>" in html  # the last result, from the cached quiz
