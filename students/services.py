@@ -272,7 +272,6 @@ def enrollment_visit_module(*, student, module: Module) -> None:
 # --- progress ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def content_completion_create(
     *, student, content: Content, quiz_passed: bool = False
 ) -> ContentCompletion:
@@ -285,10 +284,13 @@ def content_completion_create(
     """
     if content.kind == "quiz" and not quiz_passed:
         raise ValidationError(QUIZ_NOT_BY_HAND, code="quiz")
-    completion = _row_create_once(ContentCompletion, student=student, content=content)
-    course = content.module.course
-    if _course_is_done(student=student, course=course):
-        course_completion_record(student=student, course=course)
+    # No savepoint of its own inside a caller's transaction (a graded quiz attempt's): nothing
+    # here is caught and carried on from, so a failure may as well undo the caller's work.
+    with transaction.atomic(savepoint=False):
+        completion = _row_create_once(ContentCompletion, student=student, content=content)
+        course = content.module.course
+        if _course_is_done(student=student, course=course):
+            course_completion_record(student=student, course=course)
     return completion
 
 
@@ -318,7 +320,7 @@ def _course_is_done(*, student, course: Course) -> bool:
     return Enrollment.objects.filter(student=student, course=course).exists()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # as content_completion_create, its caller
 def course_completion_record(*, student, course: Course) -> CourseCompletion:
     """Store that the student completed the course, once, with the certificate it earns.
 
