@@ -142,8 +142,8 @@ class RenderedContent:
 
 
 def module_list_for_course_cached(*, course: Course) -> list[Module]:
-    """The course's modules in order, each annotated with content_count; cached under the
-    course's version (fresh instances on every call).
+    """The course's modules in order, each annotated with content_count and quiz_count; cached
+    under the course's version (fresh instances on every call).
 
     Precondition: the caller may see the course.
     """

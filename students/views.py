@@ -385,9 +385,10 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             enrollment_visit_module(student=user, module=module)
 
         # Quiz attempts change the page (result, form, attempts left): the fragment key has them.
+        # A module without a quiz (its cached quiz_count) has none to read.
         attempts = (
             []
-            if is_owner or module is None
+            if is_owner or module is None or not module.quiz_count
             else attempt_list_for_module(student=user, module=module)
         )
 
