@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from educa.db import BIGINT_MAX
 
 from . import selectors
-from .models import Catalogue, Course, Module
+from .models import Catalogue, Course, Module, Quiz
 
 CATALOGUE_PK = 1
 PAGE_CACHE_HEADER = "X-Cache"
@@ -132,6 +132,8 @@ class RenderedContent:
     kind: str
     title: str
     html: str
+    # A quiz's own row, kept so that the study view reads no quiz to show a student's attempts.
+    quiz: Quiz | None = None
 
     @property
     def safe_html(self) -> SafeString:
@@ -140,8 +142,8 @@ class RenderedContent:
 
 
 def module_list_for_course_cached(*, course: Course) -> list[Module]:
-    """The course's modules in order, each annotated with content_count; cached under the
-    course's version (fresh instances on every call).
+    """The course's modules in order, each annotated with content_count and quiz_count; cached
+    under the course's version (fresh instances on every call).
 
     Precondition: the caller may see the course.
     """
@@ -166,6 +168,7 @@ def module_contents_rendered(*, module: Module, version: int) -> list[RenderedCo
                 kind=content.kind,
                 title=content.item.title if content.item is not None else "",
                 html=str(content.render()),
+                quiz=content.item if content.kind == "quiz" else None,
             )
             for content in contents
         ]

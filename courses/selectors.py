@@ -250,10 +250,14 @@ def content_get_for_owner_by_item(*, owner, module_id: int, kind: str, item_id: 
 
 
 def module_list_for_course(*, course: Course) -> QuerySet[Module]:
-    """The course's modules in order, each annotated with content_count."""
+    """The course's modules in order, each annotated with content_count and quiz_count."""
+    quiz_type = ContentType.objects.get_for_model(Quiz)
     return (
         Module.objects.filter(course=course)
-        .annotate(content_count=Count("contents"))
+        .annotate(
+            content_count=Count("contents"),
+            quiz_count=Count("contents", filter=Q(contents__content_type=quiz_type)),
+        )
         .order_by("order", "pk")
     )
 

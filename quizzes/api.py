@@ -21,7 +21,7 @@ from .selectors import (
     quiz_content_get_for_member,
     quiz_progress_get,
 )
-from .services import AttemptConflict, attempt_start, attempt_submit
+from .services import AttemptConflict, attempt_start_with_progress, attempt_submit
 
 OWNER_TAKES_NO_QUIZ = _("You teach this course: its students take the quiz.")
 
@@ -119,10 +119,11 @@ class ContentAttemptViewSet(ViewSet):
             if content.module.course.owner_id == request.user.pk:
                 raise exceptions.PermissionDenied(OWNER_TAKES_NO_QUIZ)
             try:
-                attempt = attempt_start(student=request.user, content=content)
+                attempt, progress = attempt_start_with_progress(
+                    student=request.user, content=content
+                )
             except AttemptConflict as error:
                 raise Conflict(error.message) from None
-            progress = quiz_progress_get(student=request.user, content=content)
             return Response(attempt_data(attempt, progress=progress), status=201)
         progress = quiz_progress_get(student=request.user, content=content)
         return Response([attempt_data(a, progress=progress) for a in progress.attempts])

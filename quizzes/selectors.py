@@ -2,15 +2,14 @@
 
 from dataclasses import dataclass, field
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, F, Func, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from courses.models import Content, Question, Quiz
+from courses.models import Question, Quiz
 from courses.selectors import quiz_content_list_for_courses
-from students.selectors import content_get_for_member
+from students.selectors import content_check_member, content_get_for_member
 
 from .models import Attempt
 
@@ -152,19 +151,41 @@ def quiz_grades_for_student(*, student, course_ids) -> dict[int, list[QuizGrade]
 
 def attempt_get_for_student(*, student, attempt_id: int) -> Attempt:
     """The student's own attempt, in a course they still belong to; Http404 otherwise."""
-    attempt = Attempt.objects.filter(pk=attempt_id, student=student).first()
+    attempt = (
+        Attempt.objects.select_related("content__module__course")
+        .filter(pk=attempt_id, student=student)
+        .first()
+    )
     if attempt is None:
         raise Http404(_("No such attempt."))
-    attempt.content = content_get_for_member(user=student, content_id=attempt.content_id)
+    content_check_member(user=student, content=attempt.content)
+    attempt.student = student
     return attempt
 
 
 def quiz_content_get_for_member(*, user, content_id: int):
-    """A quiz content of a course the user belongs to, with its quiz; Http404 otherwise."""
+    """A quiz content of a course the user belongs to; Http404 otherwise.
+
+    Its quiz (content.item) is read when first used, or with its questions by
+    quiz_with_questions: starting an attempt needs both, in one query.
+    """
     content = content_get_for_member(user=user, content_id=content_id)
-    if content.kind != "quiz" or content.item is None:
+    if content.kind != "quiz":
         raise Http404(_("This content is not a quiz."))
     return content
+
+
+def quiz_with_questions(content) -> tuple[Quiz, list[Question]]:
+    """The content's quiz and its questions, in order (one query); Http404 if the quiz is gone.
+
+    Sets content.item to the quiz.
+    """
+    questions = list(Question.objects.filter(quiz_id=content.object_id).select_related("quiz"))
+    quiz = questions[0].quiz if questions else Quiz.objects.filter(pk=content.object_id).first()
+    if quiz is None:
+        raise Http404("This content is not a quiz.")
+    content.item = quiz
+    return quiz, questions
 
 
 def attempt_data(attempt: Attempt, *, progress: QuizProgress) -> dict:
@@ -215,12 +236,12 @@ def attempt_list_for_module(*, student, module) -> list[Attempt]:
     )
 
 
-def quiz_progress_for_module(*, module, attempts: list[Attempt]) -> dict[int, QuizProgress]:
-    """Per quiz content id of the module, its quiz with the given attempts (two queries)."""
-    contents = Content.objects.filter(
-        module=module, content_type=ContentType.objects.get_for_model(Quiz)
-    ).prefetch_related("item")
-    progress = {content.pk: QuizProgress(quiz=content.item) for content in contents if content.item}
+def quiz_progress_for_module(
+    *, quizzes: dict[int, Quiz], attempts: list[Attempt]
+) -> dict[int, QuizProgress]:
+    """Per quiz content id of the module, its quiz (from `quizzes`, the module's by content id,
+    as courses.cache keeps them with its rendered contents) with the given attempts (no query)."""
+    progress = {pk: QuizProgress(quiz=quiz) for pk, quiz in quizzes.items()}
     for attempt in attempts:
         if attempt.content_id in progress:
             progress[attempt.content_id].attempts.append(attempt)

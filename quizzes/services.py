@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Content, Question, Quiz
+from courses.models import Content, Question
 from students.services import content_completion_create
 
 from .grading import answers_clean, attempt_grade
 from .models import Attempt
+from .selectors import QuizProgress, quiz_with_questions
 
 # A submission that left the browser just before the deadline still counts.
 DEADLINE_GRACE = timedelta(seconds=30)
@@ -76,29 +77,38 @@ def attempt_start(*, student, content: Content, now=None) -> Attempt:
     An open attempt past its deadline is recorded as expired on the way, even when refused.
     Precondition: the student is a member of the content's course and it is a quiz.
     """
+    return attempt_start_with_progress(student=student, content=content, now=now)[0]
+
+
+def attempt_start_with_progress(
+    *, student, content: Content, now=None
+) -> tuple[Attempt, QuizProgress]:
+    """attempt_start, with the student's attempts at the quiz as they now are (no re-read)."""
     now = now or timezone.now()
     with transaction.atomic():
-        attempt, refusal = _attempt_open_or_create(student=student, content=content, now=now)
+        attempt, attempts, refusal = _attempt_open_or_create(
+            student=student, content=content, now=now
+        )
     if refusal is not None:
         raise AttemptConflict(refusal)
-    return attempt
+    return attempt, QuizProgress(quiz=content.item, attempts=attempts)
 
 
-def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt | None, str]:
-    """(the open or new attempt, None), or (None, why none may start). Inside a transaction."""
-    quiz: Quiz = content.item
+def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt | None, list, str]:
+    """(the open or new attempt, all the student's attempts, None), or (None, [], why none may
+    start). Inside a transaction; sets content.item (the quiz)."""
     attempts = list(Attempt.objects.select_for_update().filter(student=student, content=content))
     for attempt in attempts:
         _expire_if_late(attempt, now)
         if attempt.is_open:
-            return attempt, None
+            return attempt, attempts, None
     if any(attempt.passed for attempt in attempts):
-        return None, QUIZ_ALREADY_PASSED
+        return None, [], QUIZ_ALREADY_PASSED
+    quiz, questions = quiz_with_questions(content)
     if quiz.attempts_allowed is not None and len(attempts) >= quiz.attempts_allowed:
-        return None, ATTEMPTS_USED_UP
-    questions = list(quiz.questions.all())
+        return None, [], ATTEMPTS_USED_UP
     if not questions:
-        return None, QUIZ_HAS_NO_QUESTIONS
+        return None, [], QUIZ_HAS_NO_QUESTIONS
     snapshot = [question_snapshot(q, shuffle=quiz.shuffle_options) for q in questions]
     attempt = Attempt(
         student=student,
@@ -116,11 +126,12 @@ def _attempt_open_or_create(*, student, content: Content, now) -> tuple[Attempt 
     except IntegrityError:
         # Another request started one meanwhile (the row lock above finds none to lock when
         # there were no attempts yet): that one is the student's open attempt.
-        attempt = Attempt.objects.filter(
-            student=student, content=content, status=Attempt.Status.OPEN
-        ).first()
-        return (attempt, None) if attempt is not None else (None, ATTEMPT_START_RACED)
-    return attempt, None
+        attempts = list(Attempt.objects.filter(student=student, content=content))
+        attempt = next((a for a in attempts if a.is_open), None)
+        if attempt is None:
+            return None, [], ATTEMPT_START_RACED
+        return attempt, attempts, None
+    return attempt, [*attempts, attempt], None
 
 
 def attempt_submit(*, attempt: Attempt, answers, now=None) -> Attempt:
@@ -129,32 +140,48 @@ def attempt_submit(*, attempt: Attempt, answers, now=None) -> Attempt:
     An attempt already graded comes back as it was (nothing recorded). AnswerError (400) for
     answers of the wrong shape; AttemptConflict once the deadline and its grace have passed
     (the attempt is then recorded as expired). A pass marks the quiz done for the student.
+
+    `attempt` is as read at the start of the request. Its questions and deadline never change;
+    its status may have, so each write is an UPDATE of the row only while it is still open:
+    of two submits at once, one records and the other finds the row closed (read again).
     """
     now = now or timezone.now()
     if attempt.status == Attempt.Status.GRADED:
         return attempt
-    cleaned = answers_clean(attempt.questions, answers)
-    with transaction.atomic():
-        locked = (
-            Attempt.objects.select_for_update()
-            .select_related("content", "student")
-            .get(pk=attempt.pk)
-        )
-        expired = _expire_if_late(locked, now) or locked.status == Attempt.Status.EXPIRED
-        if locked.is_open:
-            results, score = attempt_grade(locked.questions, cleaned)
-            locked.answers = cleaned
-            locked.results = results
-            locked.score = score
-            locked.percent = round(100 * score / locked.max_score, 2) if locked.max_score else 0
-            locked.passed = locked.percent >= locked.pass_mark
-            locked.status = Attempt.Status.GRADED
-            locked.submitted = now
-            locked.save()
-            if locked.passed:
+    if attempt.is_open and not _deadline_passed(attempt, now):
+        cleaned = answers_clean(attempt.questions, answers)
+        results, score = attempt_grade(attempt.questions, cleaned)
+        percent = round(100 * score / attempt.max_score, 2) if attempt.max_score else 0
+        graded = {
+            "answers": cleaned,
+            "results": results,
+            "score": score,
+            "percent": percent,
+            "passed": percent >= attempt.pass_mark,
+            "status": Attempt.Status.GRADED,
+            "submitted": now,
+        }
+        with transaction.atomic():
+            if _update_while_open(attempt, **graded) and attempt.passed:
                 content_completion_create(
-                    student=locked.student, content=locked.content, quiz_passed=True
+                    student=attempt.student, content=attempt.content, quiz_passed=True
                 )
-    if expired:
+    else:
+        answers_clean(attempt.questions, answers)
+        if attempt.is_open:
+            _update_while_open(attempt, status=Attempt.Status.EXPIRED)
+    if attempt.status == Attempt.Status.EXPIRED:
         raise AttemptConflict(ATTEMPT_EXPIRED)
-    return locked
+    return attempt
+
+
+def _update_while_open(attempt: Attempt, **values) -> bool:
+    """Write `values` to the attempt's row if it is still open (one query), and to `attempt`;
+    False, with `attempt` read again, when another request closed it first."""
+    updated = Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.OPEN).update(**values)
+    if not updated:
+        attempt.refresh_from_db()
+        return False
+    for name, value in values.items():
+        setattr(attempt, name, value)
+    return True

@@ -268,9 +268,14 @@ def content_get_for_member(*, user, content_id: int) -> Content:
     content = Content.objects.select_related("module__course").filter(pk=content_id).first()
     if content is None:
         raise Http404(_("No such content."))
+    content_check_member(user=user, content=content)
+    return content
+
+
+def content_check_member(*, user, content: Content) -> None:
+    """content_get_for_member's rule for a content already read with its module and course."""
     course = content.module.course
     _raise_refusal(course_membership_refusal(user=user, course=course), course)
-    return content
 
 
 def course_get_for_enrollment(*, course_id: int) -> Course | None:

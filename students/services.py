@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -233,7 +233,9 @@ def _row_create_once(model, **fields):
     if existing is not None:
         return existing
     row = model(**fields)
-    row.full_clean(validate_constraints=False)
+    # Related rows given as model instances were read already: no query to see they exist.
+    known = [name for name, value in fields.items() if isinstance(value, models.Model)]
+    row.full_clean(exclude=known, validate_constraints=False)
     try:
         with transaction.atomic():
             row.save()
@@ -270,7 +272,6 @@ def enrollment_visit_module(*, student, module: Module) -> None:
 # --- progress ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def content_completion_create(
     *, student, content: Content, quiz_passed: bool = False
 ) -> ContentCompletion:
@@ -283,10 +284,13 @@ def content_completion_create(
     """
     if content.kind == "quiz" and not quiz_passed:
         raise ValidationError(QUIZ_NOT_BY_HAND, code="quiz")
-    completion = _row_create_once(ContentCompletion, student=student, content=content)
-    course = content.module.course
-    if _course_is_done(student=student, course=course):
-        course_completion_record(student=student, course=course)
+    # No savepoint of its own inside a caller's transaction (a graded quiz attempt's): nothing
+    # here is caught and carried on from, so a failure may as well undo the caller's work.
+    with transaction.atomic(savepoint=False):
+        completion = _row_create_once(ContentCompletion, student=student, content=content)
+        course = content.module.course
+        if _course_is_done(student=student, course=course):
+            course_completion_record(student=student, course=course)
     return completion
 
 
@@ -305,15 +309,18 @@ def content_completion_delete(*, student, content: Content) -> None:
 
 
 def _course_is_done(*, student, course: Course) -> bool:
-    """True when an enrolled student has done every content of the course (two queries)."""
-    total = Content.objects.filter(module__course=course).count()
-    if total == 0 or not Enrollment.objects.filter(student=student, course=course).exists():
+    """True when an enrolled student has done every content of the course (one query, and one
+    more for the enrollment only once every content is done)."""
+    done = ContentCompletion.objects.filter(student=student, content=OuterRef("pk"))
+    counts = Content.objects.filter(module__course=course).aggregate(
+        total=Count("pk"), done=Count("pk", filter=Exists(done))
+    )
+    if counts["total"] == 0 or counts["done"] < counts["total"]:
         return False
-    done = ContentCompletion.objects.filter(student=student, content__module__course=course)
-    return done.count() >= total
+    return Enrollment.objects.filter(student=student, course=course).exists()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # as content_completion_create, its caller
 def course_completion_record(*, student, course: Course) -> CourseCompletion:
     """Store that the student completed the course, once, with the certificate it earns.
 
@@ -322,7 +329,7 @@ def course_completion_record(*, student, course: Course) -> CourseCompletion:
     Precondition: the student has done every content of the course.
     """
     completion = _row_create_once(CourseCompletion, student=student, course=course)
-    certificate_issue(student=student, course=course)
+    _certificate_issue(student=student, course=course, completed=True)
     return completion
 
 
@@ -341,12 +348,20 @@ def certificate_issue(*, student, course: Course) -> Certificate | None:
 
     None while the student has no full name, or has not completed the course.
     """
+    return _certificate_issue(student=student, course=course, completed=False)
+
+
+def _certificate_issue(*, student, course: Course, completed: bool) -> Certificate | None:
+    """certificate_issue; `completed` when the caller has just stored the course completion."""
     existing = Certificate.objects.filter(student=student, course=course).first()
     if existing is not None:
         return existing
     if not student_has_full_name(student):
         return None
-    if not CourseCompletion.objects.filter(student=student, course=course).exists():
+    if (
+        not completed
+        and not CourseCompletion.objects.filter(student=student, course=course).exists()
+    ):
         return None
     owner = course.owner
     certificate = Certificate(

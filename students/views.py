@@ -392,9 +392,10 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             enrollment_visit_module(student=user, module=module)
 
         # Quiz attempts change the page (result, form, attempts left): the fragment key has them.
+        # A module without a quiz (its cached quiz_count) has none to read.
         attempts = (
             []
-            if is_owner or module is None
+            if is_owner or module is None or not module.quiz_count
             else attempt_list_for_module(student=user, module=module)
         )
         grades = (
@@ -411,7 +412,8 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             rendered = content_list_for_study(module=module, version=course.version, done_ids=done)
             panels = {}
             if not is_owner and any(content.kind == "quiz" for content, _ in rendered):
-                progress = quiz_progress_for_module(module=module, attempts=attempts)
+                quizzes = {content.id: content.quiz for content, _ in rendered if content.quiz}
+                progress = quiz_progress_for_module(quizzes=quizzes, attempts=attempts)
                 panels = {pk: quiz_panel(state) for pk, state in progress.items()}
             return [(content, is_done, panels.get(content.id)) for content, is_done in rendered]
 

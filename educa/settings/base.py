@@ -224,8 +224,9 @@ CACHE_TIMEOUT = env.int("CACHE_TIMEOUT", default=24 * 3600)
 ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60)
 # Cached pages and fragments are keyed on data versions, not on how the code renders them: bump
 # this when rendering changes (2: Markdown overviews, shifted headings), so entries rendered by
-# the previous release are never served by this one.
-CACHE_RENDERING_VERSION = 2
+# the previous release are never served by this one. 3: a module's cached contents keep their
+# quiz rows, and cached modules their quiz_count.
+CACHE_RENDERING_VERSION = 3
 if MEMCACHED_LOCATION:
     CACHES = {
         "default": {

@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 from courses.models import Content, Quiz
 from quizzes.models import Attempt
 from quizzes.services import ATTEMPT_EXPIRED, ATTEMPTS_USED_UP
-from students.models import ContentCompletion
-from tests.factories import EnrollmentFactory, UserFactory
+from students.models import ContentCompletion, CourseCompletion
+from tests.factories import ContentFactory, EnrollmentFactory, QuestionFactory, UserFactory
 
 from .conftest import right_answers
 
@@ -199,3 +199,57 @@ def test_marking_a_quiz_done_through_the_api_is_a_400(student_api, quiz_content)
     assert response.status_code == 400
     assert "cannot be marked by hand" in response.json()["message"]
     assert not ContentCompletion.objects.exists()
+
+
+# Query budgets, the same whatever the number of questions. The test database wraps each test
+# in a transaction, so the service's outer transaction is counted as a savepoint pair here; the
+# client is authenticated without a query (an API token costs one more).
+START_NEW_QUERIES = 9
+START_AGAIN_QUERIES = 6
+SUBMIT_PASS_QUERIES = 12
+SUBMIT_PASS_COMPLETING_COURSE_QUERIES = 18
+SUBMIT_AGAIN_QUERIES = 4
+
+
+@pytest.mark.parametrize("extra_questions", [0, 20])
+def test_a_passing_submit_that_completes_the_course_has_a_fixed_query_budget(
+    student_api, quiz_content, quiz, django_assert_max_num_queries, extra_questions
+):
+    QuestionFactory.create_batch(extra_questions, quiz=quiz)
+    attempt_id = start(student_api, quiz_content).json()["id"]
+    answers = right_answers(Attempt.objects.get())
+    with django_assert_max_num_queries(SUBMIT_PASS_COMPLETING_COURSE_QUERIES):
+        assert submit(student_api, attempt_id, answers).json()["passed"] is True
+    assert CourseCompletion.objects.count() == 1
+
+
+def test_a_passing_submit_in_a_course_with_more_to_do_has_a_fixed_query_budget(
+    student_api, quiz_content, django_assert_max_num_queries
+):
+    ContentFactory(module=quiz_content.module)
+    attempt_id = start(student_api, quiz_content).json()["id"]
+    answers = right_answers(Attempt.objects.get())
+    with django_assert_max_num_queries(SUBMIT_PASS_QUERIES):
+        assert submit(student_api, attempt_id, answers).json()["passed"] is True
+    assert ContentCompletion.objects.count() == 1
+    assert not CourseCompletion.objects.exists()
+
+
+def test_submitting_a_graded_attempt_again_costs_few_queries(
+    student_api, quiz_content, django_assert_max_num_queries
+):
+    attempt_id = start(student_api, quiz_content).json()["id"]
+    submit(student_api, attempt_id, {})
+    with django_assert_max_num_queries(SUBMIT_AGAIN_QUERIES):
+        assert submit(student_api, attempt_id, {}).status_code == 200
+
+
+@pytest.mark.parametrize("extra_questions", [0, 20])
+def test_starting_an_attempt_has_a_fixed_query_budget(
+    student_api, quiz_content, quiz, django_assert_max_num_queries, extra_questions
+):
+    QuestionFactory.create_batch(extra_questions, quiz=quiz)
+    with django_assert_max_num_queries(START_NEW_QUERIES):
+        assert start(student_api, quiz_content).status_code == 201
+    with django_assert_max_num_queries(START_AGAIN_QUERIES):
+        assert start(student_api, quiz_content).status_code == 201

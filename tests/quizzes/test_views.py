@@ -13,7 +13,14 @@ from quizzes.models import Attempt
 from quizzes.services import attempt_start, attempt_submit
 from students.models import ContentCompletion
 from students.services import QUIZ_NOT_BY_HAND
-from tests.factories import EnrollmentFactory, QuestionFactory, QuizContentFactory, UserFactory
+from tests.factories import (
+    ContentFactory,
+    EnrollmentFactory,
+    ModuleFactory,
+    QuestionFactory,
+    QuizContentFactory,
+    UserFactory,
+)
 
 from .conftest import right_answers
 
@@ -178,3 +185,39 @@ def test_question_and_option_text_is_escaped_on_the_study_page(
     html = student_client.get(study_url(quiz_content)).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html
+
+
+# The study page read again, its module's contents cached: session, user, course with the
+# enrollment, contents done, attempts, permissions, unread chat messages. No quiz row.
+STUDY_REPEAT_QUERIES = 7
+
+
+def test_the_study_page_read_again_reads_no_quiz_whatever_the_questions_and_attempts(
+    client, memcached_cache
+):
+    for size in (1, 6):
+        content = QuizContentFactory()
+        QuestionFactory.create_batch(size, quiz=content.item)
+        student = UserFactory()
+        EnrollmentFactory(student=student, course=content.module.course)
+        for _ in range(size):
+            attempt_submit(attempt=attempt_start(student=student, content=content), answers={})
+        client.force_login(student)
+        client.get(study_url(content))  # caches the contents and sets the CSRF cookie
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(study_url(content)).content.decode()
+        assert len(queries) == STUDY_REPEAT_QUERIES
+        assert not [q for q in queries.captured_queries if "courses_quiz" in q["sql"]]
+        assert f"<h4>Attempt {size}</h4>" in html  # the last result, from the cached quiz
+
+
+def test_the_study_page_of_a_module_without_a_quiz_reads_no_attempts(
+    client, quiz_content, enrolled
+):
+    other_module = ModuleFactory(course=quiz_content.module.course)
+    ContentFactory(module=other_module)
+    url = reverse("student_course_detail_module", args=[other_module.course_id, other_module.pk])
+    client.force_login(enrolled)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert not [q for q in queries.captured_queries if "quizzes_attempt" in q["sql"]]
