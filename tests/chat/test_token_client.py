@@ -222,7 +222,11 @@ async def test_a_deletion_reaches_the_other_member(members):
 
 
 async def use_every_feature(student: TokenClient, instructor: TokenClient, course, content):
-    """Each feature once, as the two members would; returns once all of it is stored."""
+    """Each feature once, as the two members would; returns once all of it is stored.
+
+    Each change waits for its own frame on the sender's socket, so that the last frame is the
+    room's last rev (two sockets' changes could otherwise commit in either order).
+    """
     markdown = await student.say("See *this*: https://example.org")
     question = await student.say(f"@{instructor.user.username} why does it stop?", about=content.pk)
     upload = await student.http.post(
@@ -232,9 +236,13 @@ async def use_every_feature(student: TokenClient, instructor: TokenClient, cours
     await student.say("My notes", attachments=[upload.json()["id"]])
     answer = await instructor.say("The condition turns false.", reply_to=question["id"])
     await instructor.send(type="answer", id=question["id"], answer_id=answer["id"])
+    await instructor.receive("message.updated", id=question["id"])
     await instructor.send(type="pin", id=question["id"])
+    await instructor.receive("message.updated", id=question["id"], pinned=True)
     await student.send(type="react", id=answer["id"], emoji="🙏")
+    await student.receive("message.updated", id=answer["id"])
     await student.send(type="edit", id=markdown["id"], message="See **this**: https://example.org")
+    await student.receive("message.updated", id=markdown["id"])
     doomed = await student.say("Never mind")
     await student.send(type="delete", id=doomed["id"])
     await student.receive("message.deleted", id=doomed["id"])
