@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext
 from django.views import View
 from django.views.generic import TemplateView
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from educa.db import BIGINT_MAX
 from educa.protected_media import protected_file_response
@@ -115,10 +117,25 @@ class ChatRoomView(LoginRequiredMixin, TemplateView):
 
 
 class AttachmentView(LoginRequiredMixin, View):
-    """A chat attachment (or its thumbnail) for the members of its room, as a download."""
+    """A chat attachment (or its thumbnail) for the members of its room, as a download.
+
+    Frames link here, and API clients have no session: an `Authorization: Token <key>` header
+    authenticates as it does for the API (an unknown key is a 401, not a login redirect).
+    """
 
     http_method_names = ["get", "head"]
     thumbnail = False
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            authenticated = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed as refusal:
+            response = HttpResponse(str(refusal.detail), status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = TokenAuthentication().authenticate_header(request)
+            return response
+        if authenticated is not None:
+            request.user = authenticated[0]
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, id):
         attachment = attachment_get_for_member(user=request.user, attachment_id=id)

@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image as PILImage
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chat.models import Attachment
@@ -234,6 +235,31 @@ def test_a_member_downloads_a_carried_file_as_an_attachment(course, student, oth
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"] == 'attachment; filename="notes.html"'
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_member_downloads_a_file_with_an_api_token(course, student, other_student):
+    attachment = attachment_create(uploader=student, course=course, upload=upload("a.txt", b"a"))
+    carried(student, course, attachment)
+    key = Token.objects.create(user=other_student).key
+
+    response = Client().get(
+        f"/chat/attachments/{attachment.pk}/", HTTP_AUTHORIZATION=f"Token {key}"
+    )
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"a"
+
+
+def test_an_unknown_token_is_refused_the_file_with_401(course, student):
+    attachment = attachment_create(uploader=student, course=course, upload=upload("a.txt", b"a"))
+    carried(student, course, attachment)
+
+    response = Client().get(
+        f"/chat/attachments/{attachment.pk}/", HTTP_AUTHORIZATION="Token not-a-key"
+    )
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_a_non_member_is_refused_the_file(course, student):

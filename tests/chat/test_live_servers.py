@@ -8,11 +8,16 @@ import websockets
 from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 
-from chat.models import Message, Room
-from chat.selectors import message_updated_frame
 from deploy.processes import RedisServer
 from students.models import Enrollment
-from tests.chat.conftest import session_key_for, token_key_for
+from tests.chat.conftest import (
+    ChatClient,
+    next_of,
+    session_key_for,
+    socket,
+    stored_state,
+    token_of,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,28 +39,6 @@ def own_redis():
 def daphne_and_uvicorn(live_asgi_server, own_redis):
     env = {"REDIS_URL": own_redis.url, **FAST}
     return live_asgi_server("daphne", **env), live_asgi_server("uvicorn", **env)
-
-
-async def token_of(user) -> str:
-    return await database_sync_to_async(token_key_for)(user)
-
-
-def socket(server, course, token, after=None):
-    query = "" if after is None else f"?after={after}"
-    return connect(
-        f"{server.ws_url}/ws/chat/room/{course.pk}/{query}",
-        additional_headers={"Authorization": f"Token {token}"},
-        open_timeout=TIMEOUT,
-        close_timeout=1,
-    )
-
-
-async def next_of(ws, kind, timeout=TIMEOUT):
-    async with asyncio.timeout(timeout):
-        while True:
-            frame = json.loads(await ws.recv())
-            if frame["type"] == kind:
-                return frame
 
 
 async def seqs_until(ws, last_seq, timeout=TIMEOUT):
@@ -235,51 +218,6 @@ async def test_a_flooding_client_is_closed_with_4429(room, live_asgi_server):
 
 
 # --- changes to sent messages, across a reconnect ----------------------------------------------
-
-
-class ChatClient:
-    """What a client knows of the room: each message's latest frame, and where it stands."""
-
-    def __init__(self):
-        self.messages: dict[int, dict] = {}
-        self.last_seq = self.last_rev = 0
-
-    def apply(self, frame: dict) -> None:
-        kind = frame["type"]
-        if kind not in ("message", "message.updated", "message.deleted"):
-            return
-        known = self.messages.get(frame["id"])
-        self.last_rev = max(self.last_rev, frame["rev"])
-        if kind == "message":
-            self.last_seq = max(self.last_seq, frame["seq"])
-        if kind == "message.deleted":
-            # The tombstone's state comes with the next resume; here only what the frame says.
-            known.update(deleted=True, message=None, rev=frame["rev"])
-        elif known is None or frame["rev"] >= known["rev"]:
-            self.messages[frame["id"]] = {k: v for k, v in frame.items() if k in STATE_FIELDS}
-
-    async def read_until(self, ws, *, last_seq, last_rev, timeout=TIMEOUT):
-        async with asyncio.timeout(timeout):
-            while (self.last_seq, self.last_rev) != (last_seq, last_rev):
-                self.apply(json.loads(await ws.recv()))
-
-
-# The fields of a message's state (message.updated's, but its type).
-STATE_FIELDS = (
-    "id", "seq", "rev", "message", "html", "deleted", "edited_at", "reply_to", "mentions",
-    "reactions", "attachments", "pinned", "question", "user", "datetime",
-)  # fmt: skip
-
-
-def stored_state(course) -> tuple[dict[int, dict], int, int]:
-    """Each message's state as the database has it, and the room's last seq and rev."""
-    messages = Message.objects.filter(room_id=course.pk).select_related("user")
-    state = {
-        message.pk: {k: v for k, v in message_updated_frame(message).items() if k != "type"}
-        for message in messages
-    }
-    room = Room.objects.get(pk=course.pk)
-    return state, room.last_seq, room.last_rev
 
 
 async def test_a_client_that_resumes_with_after_and_rev_has_the_databases_state(
