@@ -256,6 +256,15 @@ def test_scrolling_up_loads_older_messages_and_times_are_local(room, browsers):
     expect(messages(page).first).to_contain_text("message 1")
 
 
+def shown_time(page, iso: str) -> str:
+    """A moment as static/js/chat.js shows every time: the page's language, the browser's zone."""
+    return page.evaluate(
+        "iso => new Intl.DateTimeFormat(document.documentElement.lang,"
+        " {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(iso))",
+        iso,
+    )
+
+
 def test_a_refused_message_names_the_end_of_the_mute_as_the_notice_does(room, browsers):
     course, _, (student, _) = room
     server, session = browsers
@@ -267,8 +276,7 @@ def test_a_refused_message_names_the_end_of_the_mute_as_the_notice_does(room, br
 
     say(learner, "let me speak")
 
-    shown = learner.evaluate("iso => new Date(iso).toLocaleString()", until.isoformat())
-    notice = f"You are muted until {shown}."
+    notice = f"You are muted until {shown_time(learner, until.isoformat())}."
     expect(learner.locator("#chat-error")).to_have_text(notice)
     expect(learner.locator("#chat-input")).to_be_disabled()
     learner.reload()
@@ -292,13 +300,7 @@ def test_the_instructor_mutes_through_a_dialog_and_unmutes(room, browsers):
 
     expect(learner.locator("#chat-input")).to_be_disabled()
     expect(learner.get_by_role("button", name="Send")).to_be_disabled()
-    until = Mute.objects.get(user=student).until.isoformat()
-    # As static/js/chat.js shows every time: the page's language, the browser's time zone.
-    shown = learner.evaluate(
-        "iso => new Intl.DateTimeFormat(document.documentElement.lang,"
-        " {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(iso))",
-        until,
-    )
+    shown = shown_time(learner, Mute.objects.get(user=student).until.isoformat())
     expect(learner.locator("#chat-error")).to_have_text(f"You are muted until {shown}.")
     expect(instructor.locator("#chat-error")).to_have_text(
         f"{student.username} is muted until {shown}."

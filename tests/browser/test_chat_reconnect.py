@@ -69,7 +69,8 @@ def test_a_server_restart_makes_the_page_reconnect_at_once_and_resume(room, brow
     page.clock.run_for(RECONNECT_JITTER_MS)
 
     expect(page.locator("#chat-state")).to_have_attribute("data-state", "connected")
-    assert sockets.urls[-1].endswith("?after=1")
+    # Resumed after the last seq and rev it had: its message, the room's first change.
+    assert sockets.urls[-1].endswith("?after=1&rev=1")
     say(page, "after the restart")
     expect(delivered(page)).to_have_count(2)
 
