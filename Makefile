@@ -5,8 +5,9 @@ MANAGE := $(PYTHON) manage.py
 ICU_BUILD_PACKAGES := libicu-dev pkg-config g++
 # iproute2: `ip netns` for the cluster scenarios (tests/cluster/). gettext: msgfmt, which compiles
 # the translations (`make messages`).
+# fonts-noto-color-emoji: the chat's reactions in the browser tests' screenshots.
 DEB_PACKAGES := redis-server redis-sentinel memcached nginx postgresql chromium gettext-base gettext \
-	openssl iproute2 $(ICU_BUILD_PACKAGES)
+	openssl iproute2 fonts-noto-color-emoji $(ICU_BUILD_PACKAGES)
 # What `make prod` needs (no browser).
 PROD_DEB_PACKAGES := redis-server memcached nginx postgresql gettext-base gettext openssl \
 	$(ICU_BUILD_PACKAGES)
