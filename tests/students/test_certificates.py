@@ -3,7 +3,7 @@
 import csv
 import io
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -215,6 +215,38 @@ def test_the_pdf_prints_the_name_the_course_and_the_verification_address(
     assert response["Content-Type"] == "application/pdf"
     assert "Marie Curie" in text and "Analytical engines" in text
     assert f"https://educa.example.com/certificates/{certificate.pk}/" in text
+
+
+ISSUED_ON = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+DATES_BY_LANGUAGE = [("en", "December 5, 2026"), ("es", "5 de diciembre de 2026")]
+
+
+def issued_on_a_known_day(student, course) -> Certificate:
+    certificate = certificate_of(student, course)
+    Certificate.objects.filter(pk=certificate.pk).update(issued_at=ISSUED_ON)
+    return certificate
+
+
+@pytest.mark.parametrize(("language", "shown"), DATES_BY_LANGUAGE)
+def test_the_certificate_page_prints_the_date_as_its_language_does(
+    client, course, student, language, shown
+):
+    certificate = issued_on_a_known_day(student, course)
+
+    page = client.get(certificate.get_absolute_url(), HTTP_ACCEPT_LANGUAGE=language)
+
+    assert shown in page.content.decode()
+
+
+@pytest.mark.parametrize(("language", "shown"), DATES_BY_LANGUAGE)
+def test_the_pdf_prints_the_date_as_its_language_does(client, course, student, language, shown):
+    certificate = issued_on_a_known_day(student, course)
+
+    response = client.get(
+        reverse("certificate_pdf", args=[certificate.pk]), HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    assert shown in pdf_text(response)
 
 
 def test_the_pdf_links_to_the_verification_address(client, settings, course, student):
