@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
@@ -568,6 +568,7 @@ class CourseGradebookView(PermissionRequiredMixin, ListView):
             for enrollment in context["enrollments"]
         ]
         context["sort"] = self.sort
+        context["pagination_query"] = urlencode({"sort": self.sort})
         context["has_quizzes"] = any(column.key.startswith("quiz-") for column in self.columns)
         return context
 

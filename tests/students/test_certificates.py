@@ -445,6 +445,15 @@ def test_the_sorted_column_links_to_its_reverse_order(client, course, student):
     assert 'href="?sort=-progress"' in page and 'aria-sort="ascending"' in page
 
 
+def test_the_gradebook_pages_keep_the_sort(client, course, student):
+    EnrollmentFactory.create_batch(50, course=course)
+    client.force_login(course.owner)
+
+    page = client.get(grades_url(course, sort="-progress")).content.decode()
+
+    assert 'href="?sort=-progress&amp;page=2"' in page and "Page 1 of 2" in page
+
+
 def test_the_gradebook_refuses_an_unknown_format_with_a_400(client, course):
     client.force_login(course.owner)
 
