@@ -10,7 +10,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image as PILImage
-from rest_framework.test import APIClient
 
 from chat.models import Attachment
 from chat.selectors import message_frame, message_list_for_room
@@ -23,6 +22,7 @@ from chat.services import (
     message_create_many,
     message_delete,
 )
+from tests.clients import logged_in
 from tests.courses.test_image_pixels import png_bomb
 from tests.courses.uploads import files_on_disk, image_bytes, png_upload, upload
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
@@ -52,14 +52,8 @@ def other_student(course):
     return EnrollmentFactory(course=course).student
 
 
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def post_file(user, course, name, data, content_type="application/octet-stream"):
-    return api_for(user).post(
+    return logged_in(user).post(
         f"/api/courses/{course.pk}/attachments/",
         {"file": upload(name, data, content_type)},
         format="multipart",
