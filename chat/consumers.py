@@ -5,7 +5,6 @@ place in the process's hub) is chat/runtime/socket.py; this module parses frames
 and calls one function for each.
 """
 
-import json
 import logging
 import time
 from urllib.parse import parse_qs
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course
 from educa.db import BIGINT_MAX
+from educa.json_input import JSONInputError, JSONNumberError, json_loads_strict
 from students.language import language_for_scope
 from students.selectors import course_get_for_member
 
@@ -47,13 +47,6 @@ class FrameError(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
-
-
-def _json_int(digits: str) -> int:
-    """json's parse_int: a number too long for any field is refused before int() reads it."""
-    if len(digits) > NUMBER_DIGITS_MAX:
-        raise FrameError("invalid_frame", _("Numbers in frames are at most 2^63 - 1."))
-    return int(digits)
 
 
 def _query_number(query: dict, name: str, detail: str) -> int | None:
@@ -157,8 +150,14 @@ class ChatConsumer(RoomSocket):
         if text is None:
             raise FrameError("invalid_frame", _("Frames are JSON text, not binary."))
         try:
-            content = json.loads(text, parse_int=_json_int)
-        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
+            content = json_loads_strict(text, int_digits_max=NUMBER_DIGITS_MAX)
+        except JSONNumberError:
+            # Well-formed JSON, but no field takes the number (too long, NaN, 1e400): a bad
+            # frame, as 2^63 is, not bad JSON.
+            raise FrameError(
+                "invalid_frame", _("Numbers in frames are at most 2^63 - 1.")
+            ) from None
+        except JSONInputError:
             raise FrameError("invalid_json", _("The frame is not valid JSON.")) from None
         if not isinstance(content, dict):
             raise FrameError("invalid_frame", _("A frame is a JSON object."))

@@ -32,6 +32,7 @@ from rest_framework.authtoken.models import Token
 
 from courses.models import Content, Course
 from courses.selectors import content_titles_annotate
+from educa.db import first_or_404
 from students.selectors import (
     COURSE_MEMBER_SQL,
     Refusal,
@@ -259,9 +260,10 @@ def attachment_get_for_member(*, user, attachment_id: int) -> Attachment:
     One no message carries yet is its uploader's alone; one of a deleted message is gone
     for everyone (Http404).
     """
-    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
-    if attachment is None:
-        raise Http404(_("No such attachment."))
+    attachment = first_or_404(
+        Attachment.objects.select_related("message").filter(pk=attachment_id),
+        _("No such attachment."),
+    )
     course_get_for_member(user=user, course_id=attachment.room_id)
     if attachment.message is None:
         if attachment.uploader_id != user.pk:

@@ -23,6 +23,8 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from educa.db import first_or_404
+
 from .models import CONTENT_MODELS, Content, Course, Module, Question, Quiz, Subject, Text
 
 # --- public catalogue -------------------------------------------------------------------------
@@ -37,10 +39,7 @@ def subject_list_with_course_counts() -> QuerySet[Subject]:
 
 def subject_get(*, slug: str) -> Subject:
     """The subject with this slug; Http404 when there is none."""
-    subject = Subject.objects.filter(slug=slug).first()
-    if subject is None:
-        raise Http404(_("No such subject."))
-    return subject
+    return first_or_404(Subject.objects.filter(slug=slug), _("No such subject."))
 
 
 def course_list_published(*, subject: Subject | None = None, query: str = "") -> QuerySet[Course]:
@@ -175,10 +174,10 @@ def course_list_for_owner(*, owner) -> QuerySet[Course]:
 
 def course_get_for_owner(*, owner, course_id: int) -> Course:
     """The course if `owner` owns it; Http404 for an unknown course or anyone else's."""
-    course = Course.objects.select_related("subject").filter(pk=course_id, owner=owner).first()
-    if course is None:
-        raise Http404(_("No such course."))
-    return course
+    return first_or_404(
+        Course.objects.select_related("subject").filter(pk=course_id, owner=owner),
+        _("No such course."),
+    )
 
 
 def course_get_for_analytics(*, user, course_id: int) -> Course:
@@ -187,10 +186,7 @@ def course_get_for_analytics(*, user, course_id: int) -> Course:
     courses = Course.objects.select_related("subject").filter(pk=course_id)
     if not user.is_staff:
         courses = courses.filter(owner=user)
-    course = courses.first()
-    if course is None:
-        raise Http404(_("No such course."))
-    return course
+    return first_or_404(courses, _("No such course."))
 
 
 def analytics_is_allowed(*, user) -> bool:
@@ -200,26 +196,20 @@ def analytics_is_allowed(*, user) -> bool:
 
 def module_get_for_owner(*, owner, module_id: int) -> Module:
     """The module, with its course, if `owner` owns the course; Http404 otherwise."""
-    module = (
-        Module.objects.select_related("course__subject")
-        .filter(pk=module_id, course__owner=owner)
-        .first()
+    return first_or_404(
+        Module.objects.select_related("course__subject").filter(pk=module_id, course__owner=owner),
+        _("No such module."),
     )
-    if module is None:
-        raise Http404(_("No such module."))
-    return module
 
 
 def content_get_for_owner(*, owner, content_id: int) -> Content:
     """The content, with module and course, if `owner` owns the course; Http404 otherwise."""
-    content = (
-        Content.objects.select_related("module__course")
-        .filter(pk=content_id, module__course__owner=owner)
-        .first()
+    return first_or_404(
+        Content.objects.select_related("module__course").filter(
+            pk=content_id, module__course__owner=owner
+        ),
+        _("No such content."),
     )
-    if content is None:
-        raise Http404(_("No such content."))
-    return content
 
 
 def content_get_for_owner_by_item(*, owner, module_id: int, kind: str, item_id: int) -> Content:

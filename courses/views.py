@@ -341,25 +341,22 @@ class ModuleContentListView(InstructorRequiredMixin, TemplateView):
         )
 
 
-class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, TemplateView):
-    """Create (no `id`) or edit (`id` is the item's id) one content of the given kind."""
-
-    template_name = "courses/manage/content/form.html"
+class ContentFormMixin(InstructorRequiredMixin):
+    """A content's form page: a new content (no `id` in the URL) goes into the module, an edit
+    loads the content of that kind by its item's id; either must be the user's own (404)."""
 
     def get_permission_required(self):
         return ["courses.change_content" if "id" in self.kwargs else "courses.add_content"]
 
-    def load_owned(self, *, module_id, model_name, id=None):
-        if model_name not in CONTENT_FORMS:
-            raise Http404(_("No such kind of content."))
-        self.kind, self.form_class = model_name, CONTENT_FORMS[model_name]
+    def load_content(self, *, module_id, kind, id=None):
+        self.kind = kind
         user = self.request.user
         if id is None:
             self.content = None
             self.module = selectors.module_get_for_owner(owner=user, module_id=module_id)
         else:
             self.content = selectors.content_get_for_owner_by_item(
-                owner=user, module_id=module_id, kind=model_name, item_id=id
+                owner=user, module_id=module_id, kind=kind, item_id=id
             )
             self.module = self.content.module
 
@@ -368,6 +365,23 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
             kind=self.kind, module=self.module, course=self.module.course, content=self.content,
             **kwargs,
         )  # fmt: skip
+
+    def saved(self, item):
+        """Where a content's form goes once the item is stored."""
+        messages.success(self.request, _("“%(title)s” saved.") % {"title": item.title})
+        return redirect("module_content_list", module_id=self.module.pk)
+
+
+class ContentCreateUpdateView(ContentFormMixin, InvalidSubmissionMixin, TemplateView):
+    """Create (no `id`) or edit (`id` is the item's id) one content of the given kind."""
+
+    template_name = "courses/manage/content/form.html"
+
+    def load_owned(self, *, module_id, model_name, id=None):
+        if model_name not in CONTENT_FORMS:
+            raise Http404(_("No such kind of content."))
+        self.form_class = CONTENT_FORMS[model_name]
+        self.load_content(module_id=module_id, kind=model_name, id=id)
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(form=self._form()))
@@ -384,8 +398,7 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
-                messages.success(request, _("“%(title)s” saved.") % {"title": item.title})
-                return redirect("module_content_list", module_id=self.module.pk)
+                return self.saved(item)
         return self.render_invalid(form=form)
 
     def _form(self, data=None, files=None):
@@ -393,30 +406,13 @@ class ContentCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, T
         return self.form_class(data=data, files=files, instance=instance)
 
 
-class QuizCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, TemplateView):
+class QuizCreateUpdateView(ContentFormMixin, InvalidSubmissionMixin, TemplateView):
     """Create (no `id`) or edit a quiz, its settings and its questions on one page."""
 
     template_name = "courses/manage/content/quiz_form.html"
 
-    def get_permission_required(self):
-        return ["courses.change_content" if "id" in self.kwargs else "courses.add_content"]
-
     def load_owned(self, *, module_id, id=None):
-        user = self.request.user
-        if id is None:
-            self.content = None
-            self.module = selectors.module_get_for_owner(owner=user, module_id=module_id)
-        else:
-            self.content = selectors.content_get_for_owner_by_item(
-                owner=user, module_id=module_id, kind="quiz", item_id=id
-            )
-            self.module = self.content.module
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            kind="quiz", module=self.module, course=self.module.course, content=self.content,
-            **kwargs,
-        )  # fmt: skip
+        self.load_content(module_id=module_id, kind="quiz", id=id)
 
     def get(self, request, *args, **kwargs):
         form, formset = self._forms()
@@ -433,8 +429,7 @@ class QuizCreateUpdateView(InstructorRequiredMixin, InvalidSubmissionMixin, Temp
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
-                messages.success(request, _("“%(title)s” saved.") % {"title": quiz.title})
-                return redirect("module_content_list", module_id=self.module.pk)
+                return self.saved(quiz)
         return self.render_invalid(form=form, formset=formset)
 
     def _forms(self, data=None):

@@ -9,8 +9,7 @@ from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from courses.api.serializers import QuizOptionSerializer
-from courses.models import Question
+from courses.api.serializers import QuestionBaseSerializer, QuizOptionSerializer
 from educa.api_viewsets import ViewSet
 
 from .grading import AnswerError
@@ -32,11 +31,7 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-class AttemptQuestionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=Question.Kind.choices)
-    text = serializers.CharField()
-    points = serializers.IntegerField()
+class AttemptQuestionSerializer(QuestionBaseSerializer):
     options = QuizOptionSerializer(many=True, help_text="In this attempt's order.")
     answer = serializers.JSONField(required=False, help_text="Closed attempts: what was sent.")
     earned = serializers.FloatField(required=False, help_text="Graded attempts: points earned.")

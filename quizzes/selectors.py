@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Question, Quiz
 from courses.selectors import quiz_content_list_for_courses
+from educa.db import first_or_404
 from students.selectors import content_check_member, content_get_for_member
 
 from .models import Attempt
@@ -151,13 +152,12 @@ def quiz_grades_for_student(*, student, course_ids) -> dict[int, list[QuizGrade]
 
 def attempt_get_for_student(*, student, attempt_id: int) -> Attempt:
     """The student's own attempt, in a course they still belong to; Http404 otherwise."""
-    attempt = (
-        Attempt.objects.select_related("content__module__course")
-        .filter(pk=attempt_id, student=student)
-        .first()
+    attempt = first_or_404(
+        Attempt.objects.select_related("content__module__course").filter(
+            pk=attempt_id, student=student
+        ),
+        _("No such attempt."),
     )
-    if attempt is None:
-        raise Http404(_("No such attempt."))
     content_check_member(user=student, content=attempt.content)
     attempt.student = student
     return attempt
@@ -183,7 +183,7 @@ def quiz_with_questions(content) -> tuple[Quiz, list[Question]]:
     questions = list(Question.objects.filter(quiz_id=content.object_id).select_related("quiz"))
     quiz = questions[0].quiz if questions else Quiz.objects.filter(pk=content.object_id).first()
     if quiz is None:
-        raise Http404("This content is not a quiz.")
+        raise Http404(_("This content is not a quiz."))
     content.item = quiz
     return quiz, questions
 

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -72,6 +72,8 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     pdf.setLineWidth(2)
     pdf.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
     centre = width / 2
+    # The language's own way: "December 5, 2026", "5 de diciembre de 2026".
+    issued_on = formats.date_format(timezone.localtime(certificate.issued_at), "DATE_FORMAT")
     lines = [
         (bold, 30, _("Certificate of completion"), 160 * mm),
         (regular, 14, _("This certifies that"), 140 * mm),
@@ -82,7 +84,7 @@ def certificate_pdf(certificate: Certificate) -> bytes:
         (
             regular,
             14,
-            _("on %(date)s") % {"date": formats.date_format(certificate.issued_at, "DATE_FORMAT")},
+            _("on %(date)s") % {"date": issued_on},
             70 * mm,
         ),
     ]

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.cache import module_contents_rendered, module_list_for_course_cached
 from courses.models import Content, Course, Module
 from courses.selectors import course_list_for_owner, quiz_content_list_for_courses
-from educa.db import BIGINT_MAX
+from educa.db import BIGINT_MAX, first_or_404
 from quizzes.models import Attempt
 
 from .models import Certificate, ContentCompletion, CourseCompletion, Enrollment, Profile
@@ -265,9 +265,10 @@ def content_get_for_member(*, user, content_id: int) -> Content:
 
     Same rules as course_get_for_member; an unknown content is a 404.
     """
-    content = Content.objects.select_related("module__course").filter(pk=content_id).first()
-    if content is None:
-        raise Http404(_("No such content."))
+    content = first_or_404(
+        Content.objects.select_related("module__course").filter(pk=content_id),
+        _("No such content."),
+    )
     content_check_member(user=user, content=content)
     return content
 
@@ -489,22 +490,15 @@ def course_progress_from_modules(modules: list[Module]) -> Progress:
 
 def certificate_get_public(*, certificate_id) -> Certificate:
     """The certificate with this id, for anyone who has it (its id is the secret); else 404."""
-    certificate = Certificate.objects.filter(pk=certificate_id).first()
-    if certificate is None:
-        raise Http404(_("No such certificate."))
-    return certificate
+    return first_or_404(Certificate.objects.filter(pk=certificate_id), _("No such certificate."))
 
 
 def certificate_get_for_owner(*, owner, certificate_id) -> Certificate:
     """A certificate of one of the owner's courses; a 404 for anyone else."""
-    certificate = (
-        Certificate.objects.select_related("course")
-        .filter(pk=certificate_id, course__owner=owner)
-        .first()
+    return first_or_404(
+        Certificate.objects.select_related("course").filter(pk=certificate_id, course__owner=owner),
+        _("No such certificate."),
     )
-    if certificate is None:
-        raise Http404(_("No such certificate."))
-    return certificate
 
 
 def certificate_list_for_student(*, student) -> QuerySet[Certificate]:

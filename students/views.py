@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
@@ -156,22 +156,37 @@ class StudentRegistrationDoneView(TemplateView):
     template_name = "students/student/registration_done.html"
 
 
-class AccountActivateView(TemplateView):
-    """The link of the registration e-mail: a button that opens the account and logs in.
+class EmailLinkView(TemplateView):
+    """A link sent by e-mail that acts for the account it names, no log-in needed.
 
-    GET only shows the button: mail scanners that fetch links must not spend them.
+    GET only shows a button and POST acts: mail scanners that fetch links must neither spend
+    them nor change anything. A link that names no account is a 400 with `link_invalid`.
     """
 
-    template_name = "students/student/activate.html"
+    link_invalid = None
 
-    def dispatch(self, request, *args, uidb64, token, **kwargs):
-        self.account = user_get_for_activation(uidb64=uidb64, token=token)
+    def account_for_link(self, **url_kwargs):
+        """The account the link's URL names, or None."""
+        raise NotImplementedError
+
+    def dispatch(self, request, *args, **kwargs):
+        self.account = self.account_for_link(**kwargs)
         if self.account is None:
-            return bad_request(request, [ACTIVATION_LINK_INVALID])
-        return super().dispatch(request, *args, **kwargs)
+            return bad_request(request, [self.link_invalid])
+        return super().dispatch(request, *args)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(account=self.account, **kwargs)
+
+
+class AccountActivateView(EmailLinkView):
+    """The link of the registration e-mail: a button that opens the account and logs in."""
+
+    template_name = "students/student/activate.html"
+    link_invalid = ACTIVATION_LINK_INVALID
+
+    def account_for_link(self, *, uidb64, token):
+        return user_get_for_activation(uidb64=uidb64, token=token)
 
     def post(self, request):
         user = user_activate(user=self.account)
@@ -180,22 +195,14 @@ class AccountActivateView(TemplateView):
         return redirect("student_course_list")
 
 
-class MentionEmailsOffView(TemplateView):
-    """The link in every mention e-mail: a button that turns those e-mails off, no log-in needed.
-
-    GET only shows the button: mail scanners that fetch links must not change the setting.
-    """
+class MentionEmailsOffView(EmailLinkView):
+    """The link in every mention e-mail: a button that turns those e-mails off."""
 
     template_name = "students/account/mention_emails_off.html"
+    link_invalid = MENTION_EMAILS_LINK_INVALID
 
-    def dispatch(self, request, *args, token, **kwargs):
-        self.account = user_get_for_mention_emails_off(token=token)
-        if self.account is None:
-            return bad_request(request, [MENTION_EMAILS_LINK_INVALID])
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(account=self.account, **kwargs)
+    def account_for_link(self, *, token):
+        return user_get_for_mention_emails_off(token=token)
 
     def post(self, request):
         mention_emails_set(user=self.account, enabled=False)
@@ -568,6 +575,7 @@ class CourseGradebookView(PermissionRequiredMixin, ListView):
             for enrollment in context["enrollments"]
         ]
         context["sort"] = self.sort
+        context["pagination_query"] = urlencode({"sort": self.sort})
         context["has_quizzes"] = any(column.key.startswith("quiz-") for column in self.columns)
         return context
 

@@ -34,22 +34,24 @@ def questions_for(questions_by_content, content_id) -> list:
     return questions_by_content.get(content_id, []) if questions_by_content else []
 
 
+def _room_count(chat_rooms, course_id, count: str) -> int:
+    """The `count` attribute of the course's room among chat_rooms; 0 if it is not there."""
+    for room in chat_rooms or ():
+        if room.pk == course_id:
+            return getattr(room, count)
+    return 0
+
+
 @register.filter
 def unread_for(chat_rooms, course_id) -> int:
     """`{{ chat_rooms|unread_for:course.pk }}`: unread messages in the course's room (0 if none)."""
-    for room in chat_rooms or ():
-        if room.pk == course_id:
-            return room.unread
-    return 0
+    return _room_count(chat_rooms, course_id, "unread")
 
 
 @register.filter
 def mentions_for(chat_rooms, course_id) -> int:
     """`{{ chat_rooms|mentions_for:course.pk }}`: the user's unread mentions in the room."""
-    for room in chat_rooms or ():
-        if room.pk == course_id:
-            return room.mentions
-    return 0
+    return _room_count(chat_rooms, course_id, "mentions")
 
 
 @register.inclusion_tag("chat/_room_link.html", takes_context=True)

@@ -152,11 +152,16 @@ class QuizOptionSerializer(serializers.Serializer):
     correct = serializers.BooleanField(required=False, help_text=_OWNER_ONLY)
 
 
-class QuizQuestionSerializer(serializers.Serializer):
+# What every view of a question shows: the quiz's (below) and an attempt's (quizzes.api). A
+# comment, not a docstring: drf-spectacular would print a docstring into both schemas.
+class QuestionBaseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Question.Kind.choices)
     text = serializers.CharField()
     points = serializers.IntegerField()
+
+
+class QuizQuestionSerializer(QuestionBaseSerializer):
     options = QuizOptionSerializer(many=True, help_text="Choice questions; else empty.")
     feedback = serializers.CharField(required=False, help_text=_OWNER_ONLY)
     partial_credit = serializers.BooleanField(required=False, help_text=_OWNER_ONLY)

@@ -329,6 +329,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 # Compiled by `make messages` (the .mo files are not in git).
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates print in each language's own way ({{ value|date:"DATE_FORMAT" }}); educa/formats holds
+# where the project's differ from Django's.
+FORMAT_MODULE_PATH = ["educa.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -6,15 +6,10 @@ from rest_framework.test import APIClient
 from chat.selectors import message_frame
 from chat.services import message_create, message_delete
 from courses.models import Course
+from tests.clients import logged_in
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

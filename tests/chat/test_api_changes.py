@@ -1,18 +1,12 @@
 """The chat API for changed messages: resume with since_rev, pins, earlier texts."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from chat.services import message_create, message_edit, message_pin, message_react
+from tests.clients import logged_in
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

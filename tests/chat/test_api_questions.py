@@ -1,18 +1,12 @@
 """The questions API: a course room's questions about its content, with their answers."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from chat.services import message_create, question_answer
+from tests.clients import logged_in
 from tests.factories import ContentFactory, CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

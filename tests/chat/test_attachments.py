@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image as PILImage
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from chat.models import Attachment
 from chat.selectors import message_frame, message_list_for_room
@@ -24,6 +23,7 @@ from chat.services import (
     message_create_many,
     message_delete,
 )
+from tests.clients import logged_in
 from tests.courses.test_image_pixels import png_bomb
 from tests.courses.uploads import files_on_disk, image_bytes, png_upload, upload
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
@@ -53,14 +53,8 @@ def other_student(course):
     return EnrollmentFactory(course=course).student
 
 
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def post_file(user, course, name, data, content_type="application/octet-stream"):
-    return api_for(user).post(
+    return logged_in(user).post(
         f"/api/courses/{course.pk}/attachments/",
         {"file": upload(name, data, content_type)},
         format="multipart",

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from chat.models import Mention
 from chat.selectors import course_list_for_chat
 from chat.services import message_create, message_delete, read_marker_update
+from tests.clients import logged_in
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,12 +30,6 @@ def bob(course):
 
 def say(course, author, text):
     return message_create(author=author, course=course, text=text)[0]
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def notifications(user) -> list[dict]:

@@ -2,11 +2,11 @@
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from chat.api import SEARCH_BLANK
 from chat.selectors import _excerpt_without_search_engine
 from chat.services import message_create, message_delete
+from tests.clients import logged_in
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,12 +20,6 @@ def course():
 @pytest.fixture
 def student(course):
     return EnrollmentFactory(course=course).student
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def say(course, author, text):

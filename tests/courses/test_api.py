@@ -12,6 +12,7 @@ from courses import services
 from courses.models import Content, Course, File, Image, Module, Text
 from courses.validators import SLUG_RESERVED, VIDEO_URL_UNSUPPORTED
 from educa.db import BIGINT_MAX
+from tests.clients import logged_in
 from tests.factories import (
     ContentFactory,
     CourseFactory,
@@ -38,12 +39,6 @@ def _throttle_counters_in_memory(throttle_in_memory):
 @pytest.fixture
 def api():
     return APIClient()
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def cold_queries(client, url) -> int:

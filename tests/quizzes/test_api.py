@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from courses.models import Content, Quiz
 from quizzes.models import Attempt
 from quizzes.services import ATTEMPT_EXPIRED, ATTEMPTS_USED_UP
 from students.models import ContentCompletion, CourseCompletion
+from tests.clients import logged_in
 from tests.factories import ContentFactory, EnrollmentFactory, QuestionFactory, UserFactory
 
 from .conftest import right_answers
@@ -20,12 +20,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _throttle_counters_in_memory(throttle_in_memory):
     pass
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

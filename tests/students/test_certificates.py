@@ -3,7 +3,7 @@
 import csv
 import io
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -217,6 +217,38 @@ def test_the_pdf_prints_the_name_the_course_and_the_verification_address(
     assert f"https://educa.example.com/certificates/{certificate.pk}/" in text
 
 
+ISSUED_ON = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+DATES_BY_LANGUAGE = [("en", "December 5, 2026"), ("es", "5 de diciembre de 2026")]
+
+
+def issued_on_a_known_day(student, course) -> Certificate:
+    certificate = certificate_of(student, course)
+    Certificate.objects.filter(pk=certificate.pk).update(issued_at=ISSUED_ON)
+    return certificate
+
+
+@pytest.mark.parametrize(("language", "shown"), DATES_BY_LANGUAGE)
+def test_the_certificate_page_prints_the_date_as_its_language_does(
+    client, course, student, language, shown
+):
+    certificate = issued_on_a_known_day(student, course)
+
+    page = client.get(certificate.get_absolute_url(), HTTP_ACCEPT_LANGUAGE=language)
+
+    assert shown in page.content.decode()
+
+
+@pytest.mark.parametrize(("language", "shown"), DATES_BY_LANGUAGE)
+def test_the_pdf_prints_the_date_as_its_language_does(client, course, student, language, shown):
+    certificate = issued_on_a_known_day(student, course)
+
+    response = client.get(
+        reverse("certificate_pdf", args=[certificate.pk]), HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    assert shown in pdf_text(response)
+
+
 def test_the_pdf_links_to_the_verification_address(client, settings, course, student):
     settings.SITE_URL = "https://educa.example.com"
     certificate = certificate_of(student, course)
@@ -411,6 +443,15 @@ def test_the_sorted_column_links_to_its_reverse_order(client, course, student):
     page = client.get(grades_url(course, sort="progress")).content.decode()
 
     assert 'href="?sort=-progress"' in page and 'aria-sort="ascending"' in page
+
+
+def test_the_gradebook_pages_keep_the_sort(client, course, student):
+    EnrollmentFactory.create_batch(50, course=course)
+    client.force_login(course.owner)
+
+    page = client.get(grades_url(course, sort="-progress")).content.decode()
+
+    assert 'href="?sort=-progress&amp;page=2"' in page and "Page 1 of 2" in page
 
 
 def test_the_gradebook_refuses_an_unknown_format_with_a_400(client, course):
