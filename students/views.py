@@ -405,9 +405,10 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             if is_owner or module is None or not module.quiz_count
             else attempt_list_for_module(student=user, module=module)
         )
+        # "Your grades" lists the course's quizzes: a course without one has none to read.
         grades = (
             []
-            if is_owner
+            if is_owner or not any(item.quiz_count for item in modules)
             else quiz_grades_for_student(student=user, course_ids=[course.pk])[course.pk]
         )
 
