@@ -289,7 +289,8 @@ class ChatConsumer(RoomSocket):
         )
         if not changed:
             # Its sender still learns the message's state; the others had it already.
-            await self.send_json(selectors.message_updated_frame(message))
+            # Built in a thread: a message's mentions and files may need a query.
+            await self.send_json(await db(selectors.message_updated_frame)(message))
 
     async def frame_answer(self, content: dict):
         if "answer_id" not in content:
@@ -301,7 +302,8 @@ class ChatConsumer(RoomSocket):
             answer_id=content["answer_id"],
         )
         if not changed:
-            await self.send_json(selectors.message_updated_frame(message))
+            # Built in a thread: a message's mentions and files may need a query.
+            await self.send_json(await db(selectors.message_updated_frame)(message))
 
     async def frame_mute(self, content: dict):
         await db(services.member_mute)(

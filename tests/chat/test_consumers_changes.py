@@ -104,6 +104,20 @@ async def test_the_owner_pins_and_a_member_may_not(room):
     await instructor.disconnect()
 
 
+async def test_pinning_a_pinned_message_answers_the_owner_with_its_state(room):
+    course, owner, students = room
+    author, instructor = await join(course, students[0]), await join(course, owner)
+    # A mention: its names are read from the database when the frame is built.
+    frame = await sent(author, instructor, f"see @{owner.username}")
+    await send(instructor, type="pin", id=frame["id"])
+    await receive_type(instructor, "message.updated")
+    await send(instructor, type="pin", id=frame["id"])
+    again = await receive_type(instructor, "message.updated")
+    assert (again["pinned"], again["mentions"]) == (True, [owner.username])
+    await author.disconnect()
+    await instructor.disconnect()
+
+
 async def test_history_items_carry_the_whole_state(room):
     course, owner, students = room
     author = await join(course, students[0])
