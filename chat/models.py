@@ -1,6 +1,4 @@
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -80,15 +78,11 @@ class Message(models.Model):
         "self", null=True, blank=True, related_name="answered", on_delete=models.SET_NULL
     )
 
+    # Full-text search (chat.selectors.message_search) has a GIN index on PostgreSQL, made by
+    # its migration outside the model's state.
     class Meta:
         ordering = ["room", "seq"]
-        indexes = [
-            models.Index(fields=["room", "rev"], name="chat_message_room_rev"),
-            # Full-text search over the text (chat.selectors.message_search); the query repeats
-            # this expression so that PostgreSQL can use the index. The migration skips it
-            # elsewhere.
-            GinIndex(SearchVector("text", config="simple"), name="chat_message_search"),
-        ]
+        indexes = [models.Index(fields=["room", "rev"], name="chat_message_room_rev")]
         constraints = [
             models.UniqueConstraint(fields=["room", "seq"], name="chat_message_seq_unique"),
             models.UniqueConstraint(

@@ -445,7 +445,7 @@ def message_search(
     limit = max(1, min(limit, HISTORY_LIMIT_MAX))
     messages = _messages(course_id=course_id).filter(deleted_at__isnull=True)
     if connection.vendor == "postgresql":
-        # The same expression as the index (Message.Meta.indexes), so that the index serves.
+        # The expression of the index (chat/migrations/0004_mentions_search.py), so it serves.
         vector = SearchVector("text", config="simple")
         query = SearchQuery(words, config="simple", search_type="websearch")
         unmarkable = Replace(Replace("text", Value(_MARK_START)), Value(_MARK_STOP))

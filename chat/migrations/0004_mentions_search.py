@@ -7,17 +7,23 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-class AddIndexOnPostgreSQL(migrations.AddIndex):
-    """AddIndex that creates the index on PostgreSQL only (SQLite has no GIN nor tsvector);
-    the model state carries it everywhere."""
+def _search_index():
+    return django.contrib.postgres.indexes.GinIndex(
+        django.contrib.postgres.search.SearchVector("text", config="simple"),
+        name="chat_message_search",
+    )
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+def search_index_create(apps, schema_editor):
+    """The full-text index, on PostgreSQL only (SQLite has no GIN nor tsvector). It stays out of
+    the model's state: SQLite rebuilds a table from that state whenever a column is added."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.add_index(apps.get_model("chat", "Message"), _search_index())
+
+
+def search_index_drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.remove_index(apps.get_model("chat", "Message"), _search_index())
 
 
 class Migration(migrations.Migration):
@@ -39,10 +45,7 @@ class Migration(migrations.Migration):
                 'ordering': ['message', 'user'],
             },
         ),
-        AddIndexOnPostgreSQL(
-            model_name='message',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.search.SearchVector('text', config='simple'), name='chat_message_search'),
-        ),
+        migrations.RunPython(search_index_create, search_index_drop),
         migrations.AddField(
             model_name='mention',
             name='message',
