@@ -155,9 +155,12 @@ def fill_racing(client: Client, change) -> None:
             fill = asyncio.create_task(client.gap_fill())
             await paused.position_read.wait()
             message, frame = await sync_to_async(commit)()
-            await client.seq_send(message.seq, message.rev, frame, False)
+            # A task: a stream that answered the gap with a fill of its own would wait here.
+            live = asyncio.create_task(client.seq_send(message.seq, message.rev, frame, False))
+            await asyncio.sleep(0)
             paused.resume.set()
-            await fill
+            async with asyncio.timeout(10):
+                await asyncio.gather(fill, live)
 
     async_to_sync(race)()
 
