@@ -340,12 +340,17 @@ def message_list_between(*, course_id: int, after: int, upto: int | None = None)
     return messages_with_attachments(list(messages.order_by("seq")[:REPLAY_BATCH]))
 
 
-def message_list_changed(*, course_id: int, upto_seq: int, after_rev: int) -> list[Message]:
-    """Messages with seq <= upto_seq changed after `after_rev`, in rev order, in one batch.
+def message_list_changed(
+    *, course_id: int, upto_seq: int, after_rev: int, upto_rev: int | None = None
+) -> list[Message]:
+    """Messages with seq <= upto_seq changed after `after_rev` (and last changed at or before
+    `upto_rev`, if given), in rev order, in one batch.
 
     At most REPLAY_BATCH rows: callers loop (from the last rev read) until they have all.
     """
     messages = _messages(course_id=course_id).filter(seq__lte=upto_seq, rev__gt=after_rev)
+    if upto_rev is not None:
+        messages = messages.filter(rev__lte=upto_rev)
     return messages_with_attachments(list(messages.order_by("rev")[:REPLAY_BATCH]))
 
 

@@ -47,7 +47,7 @@ class Hub:
 
     def __init__(self):
         self.process_id = uuid.uuid4().hex[:16]
-        self.rooms = RoomRegistry()
+        self.rooms = RoomRegistry(grace_post=lambda event: self._inbox.put_nowait((True, event)))
         self.link = LayerLink(
             receive=lambda local, event: self._inbox.put_nowait((local, event)),
             room_groups=lambda: {events.room_group(room_id) for room_id in self.rooms.rooms},
@@ -245,6 +245,8 @@ class Hub:
         kind = event.get("type")
         if kind == "hub.reconcile":
             await self.rooms.reconcile()
+        elif kind == "hub.gap_grace":
+            await self.rooms.gap_grace_over(event)
         elif kind == "hub.recovered":
             await self.rooms.reconcile()
             presence_resync(self.rooms)

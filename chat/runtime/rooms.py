@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from .. import selectors
 from .db import db
@@ -15,11 +16,17 @@ logger = logging.getLogger(__name__)
 class Room(SeqStream):
     __slots__ = (
         "room_id", "sockets", "users", "last_seq", "last_rev", "filling", "ready", "failed",
-        "joining",
+        "joining", "held", "grace", "fill_ahead", "grace_post",
     )  # fmt: skip
 
-    def __init__(self, room_id: int):
+    def __init__(self, room_id: int, grace_post: Callable[[dict], None] | None = None):
         self.room_id = room_id
+        # How the end of a grace reaches the hub's dispatch loop (where the room's events are
+        # handled one at a time); without a hub, a task of its own.
+        self.grace_post = grace_post
+        self.held = None
+        self.grace = None
+        self.fill_ahead = None
         self.sockets: set = set()
         # Local sockets per username: a person with three tabs is online once.
         self.users: Counter[str] = Counter()
@@ -37,7 +44,13 @@ class Room(SeqStream):
         for socket in list(self.sockets):
             await socket.deliver(seq, rev, text, new)
 
-    async def gap_fill(self, **kwargs) -> None:
+    def seq_grace_over(self) -> None:
+        if self.grace_post is not None:
+            self.grace_post({"type": "hub.gap_grace", "room": self.room_id})
+        else:
+            asyncio.get_running_loop().create_task(self.gap_fill())
+
+    async def seq_fill(self, **kwargs) -> None:
         """Read what the room missed once, and hand it to every socket that was where the room
         was; the others (and all, after a long outage) fill on their own."""
         start = (self.last_seq, self.last_rev)
@@ -48,6 +61,7 @@ class Room(SeqStream):
                 socket.hub_put({"type": "chat.gap_fill"})
             return
         self.last_seq, self.last_rev = fill.last_seq, fill.last_rev
+        self._ahead_note(fill.ahead)
         for socket in list(self.sockets):
             await socket.deliver_fill(start, fill)
 
@@ -62,7 +76,8 @@ class Room(SeqStream):
 class RoomRegistry:
     """The rooms of one hub and their local sockets, also by user."""
 
-    def __init__(self):
+    def __init__(self, grace_post: Callable[[dict], None] | None = None):
+        self.grace_post = grace_post
         self.rooms: dict[int, Room] = {}
         self.by_user: dict[int, set] = defaultdict(set)
 
@@ -71,7 +86,7 @@ class RoomRegistry:
         room = self.rooms.get(room_id)
         created = room is None or room.failed
         if created:
-            room = self.rooms[room_id] = Room(room_id)
+            room = self.rooms[room_id] = Room(room_id, self.grace_post)
         room.joining += 1
         return room, created
 
@@ -120,6 +135,12 @@ class RoomRegistry:
             # A person's own sockets know they are online: the snapshot already says so.
             frame = {"type": f"presence.{event['action']}", "user": event["user"]}
             room.frame_fan_out(frame, skip_username=event["user"])
+
+    async def gap_grace_over(self, event: dict) -> None:
+        """A room's held items waited their grace: fill its gap, unless it closed meanwhile."""
+        room = self.rooms.get(event["room"])
+        if room is not None and room.held and room.ready.is_set():
+            await room.gap_fill()
 
     async def reconcile(self) -> None:
         """Compare every ready room with the database (one query) and fill what it missed."""

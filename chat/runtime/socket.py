@@ -299,7 +299,13 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
 
     def _direct(self) -> bool:
         """True when the hub may write to the client itself (nothing waits in the queue)."""
-        return self.live and not self.closed and not self.overflowed and not self.filling
+        return (
+            self.live
+            and not self.closed
+            and not self.overflowed
+            and not self.filling
+            and not self.held
+        )
 
     def hub_put(self, item: dict) -> None:
         """Called by the hub; never blocks. A socket too far behind is closed instead."""
@@ -316,6 +322,9 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
 
     def seq_stopped(self) -> bool:
         return self.closed
+
+    def seq_grace_over(self) -> None:
+        self.hub_put({"type": "chat.gap_fill", "grace": True})
 
     async def chat_frame(self, item: dict):
         if self.closed:
@@ -339,11 +348,14 @@ class RoomSocket(SeqStream, AsyncJsonWebsocketConsumer):
             self.last_seq, self.last_rev = fill.last_seq, fill.last_rev
             for text in fill.texts:
                 await self.send(text_data=text)
+            if self.held:
+                await self.seq_release()
         else:
             await self.chat_gap_fill(item)
 
     async def chat_gap_fill(self, item: dict):
-        if self.closed:
+        if self.closed or (item.get("grace") and not self.held):
+            # The held items' missing change arrived after all.
             return
         try:
             await self.gap_fill()

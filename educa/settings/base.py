@@ -438,6 +438,9 @@ CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=40)
 # Each process compares its rooms with the database this often and sends what its sockets
 # missed (layer over capacity, Redis down).
 CHAT_RECONCILE_INTERVAL = env.float("CHAT_RECONCILE_INTERVAL", default=3)
+# Seconds a room's change waits for an earlier one still on its way (several transactions
+# commit and publish side by side) before the gap is read from the database.
+CHAT_GAP_GRACE = env.float("CHAT_GAP_GRACE", default=0.1)
 # A sender hears within this many seconds: its message, or `unavailable` (not confirmed).
 CHAT_WRITE_TIMEOUT = env.float("CHAT_WRITE_TIMEOUT", default=2)
 # On SIGTERM a Daphne process drains: its sockets finish what they received and are closed with

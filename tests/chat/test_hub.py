@@ -1,5 +1,6 @@
 """The per-process hub: sockets get every seq even when the channel layer lost events."""
 
+import asyncio
 import importlib
 import logging
 
@@ -9,7 +10,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from chat import events
 from chat.models import Message, Room
+from chat.runtime import rooms
+from chat.runtime.seq import SeqStream
+from chat.services import message_create, message_react
 from educa.settings import base
 from tests.chat.conftest import join, receive_type, send
 
@@ -97,3 +102,82 @@ def test_a_crashed_processs_presence_expires_within_a_minute_by_default():
     # next heartbeat.
     assert base.CHAT_PRESENCE_TTL + base.CHAT_HEARTBEAT <= 60
     assert base.CHAT_HEARTBEAT < base.CHAT_PRESENCE_TTL
+
+
+def fills_counted(monkeypatch) -> list:
+    """Every database fill of a room or a socket, as it starts."""
+    started = []
+    room_fill, stream_fill = rooms.fill_read, SeqStream._fill
+
+    async def room_fill_counted(**kwargs):
+        started.append("room")
+        return await room_fill(**kwargs)
+
+    async def stream_fill_counted(stream, **kwargs):
+        started.append("socket")
+        return await stream_fill(stream, **kwargs)
+
+    monkeypatch.setattr(rooms, "fill_read", room_fill_counted)
+    monkeypatch.setattr(SeqStream, "_fill", stream_fill_counted)
+    return started
+
+
+async def test_changes_published_out_of_order_reach_every_socket_in_rev_order_once(
+    room, settings, monkeypatch
+):
+    settings.CHAT_RECONCILE_INTERVAL = 60
+    settings.CHAT_GAP_GRACE = 1
+    course, owner, students = room
+    readers = [await join(course, owner), await join(course, students[1])]
+    fills = fills_counted(monkeypatch)
+    # Two transactions commit (a message, then a reaction to it); their events are published
+    # after the commits, the reaction's first, as two threads may.
+    committed = []
+    monkeypatch.setattr(events, "events_publish_now", committed.extend)
+
+    def commit_both():
+        message, _ = message_create(author=owner, course=course, text="hello")
+        message_react(actor=students[0], course=course, message_id=message.pk, emoji="👍")
+
+    await database_sync_to_async(commit_both)()
+    message_event, reaction_event = committed
+    await events.event_publish(*reaction_event)
+    await asyncio.sleep(0.05)
+    await events.event_publish(*message_event)
+
+    for reader in readers:
+        frames = [
+            await receive_type(reader, "message"),
+            await receive_type(reader, "message.updated"),
+        ]
+        assert [(frame["seq"], frame["rev"]) for frame in frames] == [(1, 1), (1, 2)]
+        assert await reader.receive_nothing(timeout=0.3)
+    assert fills == []
+    for reader in readers:
+        await reader.disconnect()
+
+
+async def test_a_change_never_published_is_filled_once_the_grace_is_over(
+    room, settings, monkeypatch
+):
+    settings.CHAT_RECONCILE_INTERVAL = 60
+    settings.CHAT_GAP_GRACE = 0.2
+    course, owner, students = room
+    reader = await join(course, owner)
+    fills = fills_counted(monkeypatch)
+    committed = []
+    monkeypatch.setattr(events, "events_publish_now", committed.extend)
+
+    def commit_both():
+        message, _ = message_create(author=owner, course=course, text="hello")
+        message_react(actor=students[0], course=course, message_id=message.pk, emoji="👍")
+
+    await database_sync_to_async(commit_both)()
+    _, reaction_event = committed
+    await events.event_publish(*reaction_event)
+
+    frame = await receive_type(reader, "message")
+    assert (frame["seq"], frame["rev"], len(frame["reactions"])) == (1, 2, 1)
+    assert await reader.receive_nothing(timeout=0.3)
+    assert fills == ["room"]
+    await reader.disconnect()

@@ -1,5 +1,6 @@
 """A room's stream of messages and changes (chat/runtime/seq.py): what a fill reads and sends."""
 
+import asyncio
 import json
 
 import pytest
@@ -7,9 +8,10 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from chat import selectors
 from chat.models import Message
 from chat.runtime.seq import SeqStream
-from chat.selectors import message_frame
+from chat.selectors import message_frame, message_updated_frame
 from chat.services import message_create, message_edit, message_react
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
@@ -114,3 +116,78 @@ def test_a_live_item_already_covered_by_a_fill_is_not_sent_again(course, student
     async_to_sync(client.gap_fill)()
     async_to_sync(client.seq_send)(1, 1, "{}", True)
     assert len(client.frames) == 1
+
+
+class PausedFill:
+    """The fill's queries, with a pause right after it read the room's position: the test
+    commits and publishes a change there, then lets the fill read its rows."""
+
+    def __init__(self):
+        self.position_read = asyncio.Event()
+        self.resume = asyncio.Event()
+
+    def db(self, function):
+        run = sync_to_async(function, thread_sensitive=True)
+        if function is not selectors.room_position:
+            return run
+
+        async def paused(**kwargs):
+            position = await run(**kwargs)
+            self.position_read.set()
+            await self.resume.wait()
+            return position
+
+        return paused
+
+
+def fill_racing(client: Client, change) -> None:
+    """Run the client's fill; between its position and its rows, `change()` commits a change,
+    whose live item then reaches the client while the fill goes on."""
+    paused = PausedFill()
+
+    def commit():
+        message = change()
+        return message, json.dumps(message_updated_frame(message))
+
+    async def race():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("chat.runtime.seq.db", paused.db)
+            fill = asyncio.create_task(client.gap_fill())
+            await paused.position_read.wait()
+            message, frame = await sync_to_async(commit)()
+            # A task: a stream that answered the gap with a fill of its own would wait here.
+            live = asyncio.create_task(client.seq_send(message.seq, message.rev, frame, False))
+            await asyncio.sleep(0)
+            paused.resume.set()
+            async with asyncio.timeout(10):
+                await asyncio.gather(fill, live)
+
+    async_to_sync(race)()
+
+
+def test_a_change_committed_during_a_fill_is_sent_once(course, student):
+    first, second = (message_create(author=student, course=course, text=t)[0] for t in "ab")
+    message_edit(actor=student, course=course, message_id=first.pk, text="a!")
+    client = Client(course.pk, last_seq=2, last_rev=2)
+
+    fill_racing(
+        client,
+        lambda: message_react(actor=student, course=course, message_id=second.pk, emoji="👍"),
+    )
+
+    assert [(frame["seq"], frame["rev"]) for frame in client.frames] == [(1, 3), (2, 4)]
+    assert (client.last_seq, client.last_rev) == (2, 4)
+
+
+def test_a_new_message_changed_during_a_fill_is_sent_once_in_its_newer_state(course, student):
+    message = message_create(author=student, course=course, text="a")[0]
+    client = Client(course.pk, last_seq=0, last_rev=0)
+
+    fill_racing(
+        client,
+        lambda: message_react(actor=student, course=course, message_id=message.pk, emoji="👍"),
+    )
+
+    assert [(frame["type"], frame["rev"]) for frame in client.frames] == [("message", 2)]
+    assert client.frames[0]["reactions"]
+    assert (client.last_seq, client.last_rev, client.fill_ahead) == (1, 2, None)
