@@ -423,10 +423,27 @@ def course_get_for_study(*, user, course_id: int) -> tuple[Course, Enrollment | 
          course.enrollment_last_module_id],
     )  # fmt: skip
     enrollment.course = course
-    enrollment.completed_at = course.enrollment_completed_at
-    enrollment.certificate_id = course.enrollment_certificate_id
-    enrollment.certificate_revoked_at = course.enrollment_certificate_revoked_at
+    completed = CourseCompletion._meta.get_field("completed")
+    enrollment.completed_at = _from_db(course.enrollment_completed_at, completed)
+    enrollment.certificate_id = _from_db(
+        course.enrollment_certificate_id, Certificate._meta.get_field("id")
+    )
+    enrollment.certificate_revoked_at = _from_db(
+        course.enrollment_certificate_revoked_at, Certificate._meta.get_field("revoked_at")
+    )
     return course, enrollment
+
+
+def _from_db(value, field):
+    """A column a raw query read beside its model's, as the field reads it: SQLite returns
+    datetimes and uuids as text."""
+    if value is None:
+        return None
+    expression = Value(value, output_field=field)
+    converters = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+    for converter in converters:
+        value = converter(value, expression, connection)
+    return value
 
 
 def content_done_ids_by_module(*, student, course: Course) -> dict[int, set[int]]:
