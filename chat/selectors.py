@@ -1,13 +1,11 @@
 """Reads about chat rooms: messages, history pages, unread counts and access re-checks."""
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user, get_user_model
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import (
@@ -32,6 +30,7 @@ from rest_framework.authtoken.models import Token
 
 from courses.models import Content, Course
 from courses.selectors import content_titles_annotate
+from educa.cache_tokens import cache_token, cache_token_bump
 from educa.db import first_or_404
 from students.selectors import (
     COURSE_MEMBER_SQL,
@@ -586,22 +585,13 @@ def _questions_version_key(course_id: int) -> str:
 
 def questions_version(*, course_id: int) -> str:
     """A token that changes whenever a question of the course, or its answer, changes: part of
-    the cache keys of whatever shows them.
-
-    A random token rather than a counter: after a cache restart the new token cannot name an
-    entry built before it.
-    """
-    key = _questions_version_key(course_id)
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, uuid.uuid4().hex, None)
-        version = cache.get(key) or ""
-    return version
+    the cache keys of whatever shows them."""
+    return cache_token(_questions_version_key(course_id))
 
 
 def questions_version_bump(*, course_id: int) -> None:
     """Make everything cached under the course's questions version stale."""
-    cache.set(_questions_version_key(course_id), uuid.uuid4().hex, None)
+    cache_token_bump(_questions_version_key(course_id))
 
 
 def _questions() -> QuerySet[Message]:

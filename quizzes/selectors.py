@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Question, Quiz
 from courses.selectors import quiz_content_list_for_courses
+from educa.cache_tokens import cache_token, cache_token_bump
 from educa.db import first_or_404
 from students.selectors import content_check_member, content_get_for_member
 
@@ -101,6 +102,20 @@ def quiz_progress_for_contents(*, student, contents) -> dict[int, QuizProgress]:
 
 def quiz_progress_get(*, student, content) -> QuizProgress:
     return quiz_progress_for_contents(student=student, contents=[content])[content.pk]
+
+
+def _attempts_version_key(*, student_id: int, course_id: int) -> str:
+    return f"quizzes:attempts:{course_id}:{student_id}"
+
+
+def attempts_version(*, student_id: int, course_id: int) -> str:
+    """A token that changes whenever one of the student's attempts in the course starts or
+    ends: part of the cache keys of what shows them (the study page's quiz panels and grades)."""
+    return cache_token(_attempts_version_key(student_id=student_id, course_id=course_id))
+
+
+def attempts_version_bump(*, student_id: int, course_id: int) -> None:
+    cache_token_bump(_attempts_version_key(student_id=student_id, course_id=course_id))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from students.services import content_completion_create
 
 from .grading import answers_clean, attempt_grade
 from .models import Attempt
-from .selectors import QuizProgress, quiz_with_questions
+from .selectors import QuizProgress, attempts_version_bump, quiz_with_questions
 
 # A submission that left the browser just before the deadline still counts.
 DEADLINE_GRACE = timedelta(seconds=30)
@@ -89,6 +89,7 @@ def attempt_start_with_progress(
         attempt, attempts, refusal = _attempt_open_or_create(
             student=student, content=content, now=now
         )
+        _attempts_changed(student_id=student.pk, content=content)
     if refusal is not None:
         raise AttemptConflict(refusal)
     return attempt, QuizProgress(quiz=content.item, attempts=attempts)
@@ -170,9 +171,23 @@ def attempt_submit(*, attempt: Attempt, answers, now=None) -> Attempt:
         answers_clean(attempt.questions, answers)
         if attempt.is_open:
             _update_while_open(attempt, status=Attempt.Status.EXPIRED)
+    _attempts_changed(student_id=attempt.student_id, content=attempt.content)
     if attempt.status == Attempt.Status.EXPIRED:
         raise AttemptConflict(ATTEMPT_EXPIRED)
     return attempt
+
+
+def _attempts_changed(*, student_id: int, content: Content) -> None:
+    """What shows the student's attempts in the course is stale (the study page's fragment key
+    has the attempts version): now, and again once committed, so that a page rendered meanwhile
+    from the rows before the commit is not kept under the new version."""
+    course_id = content.module.course_id
+
+    def bump():
+        attempts_version_bump(student_id=student_id, course_id=course_id)
+
+    bump()
+    transaction.on_commit(bump, robust=True)
 
 
 def _update_while_open(attempt: Attempt, **values) -> bool:

@@ -24,6 +24,7 @@ from educa.site import site_url
 from educa.views import InvalidSubmissionMixin
 from quizzes.selectors import (
     attempt_list_for_module,
+    attempts_version,
     quiz_grades_for_student,
     quiz_panel,
     quiz_progress_for_module,
@@ -398,19 +399,17 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
         if module is not None and enrollment is not None and enrollment.last_module_id != module.pk:
             enrollment_visit_module(student=user, module=module)
 
-        # Quiz attempts change the page (result, form, attempts left): the fragment key has them.
-        # A module without a quiz (its cached quiz_count) has none to read.
-        attempts = (
-            []
-            if is_owner or module is None or not module.quiz_count
-            else attempt_list_for_module(student=user, module=module)
+        # Quiz attempts change the page (result, form, attempts left, grades): the fragment key
+        # has the student's attempts version, and they are read only to render it again.
+        has_quizzes = not is_owner and any(item.quiz_count for item in modules)
+        attempts_token = (
+            attempts_version(student_id=user.pk, course_id=course.pk) if has_quizzes else ""
         )
-        # "Your grades" lists the course's quizzes: a course without one has none to read.
-        grades = (
-            []
-            if is_owner or not any(item.quiz_count for item in modules)
-            else quiz_grades_for_student(student=user, course_ids=[course.pk])[course.pk]
-        )
+
+        def grades():
+            if not has_quizzes:
+                return []
+            return quiz_grades_for_student(student=user, course_ids=[course.pk])[course.pk]
 
         def contents():
             # Called by the template only when the page's cached fragment is missing.
@@ -421,6 +420,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             panels = {}
             if not is_owner and any(content.kind == "quiz" for content, _ in rendered):
                 quizzes = {content.id: content.quiz for content, _ in rendered if content.quiz}
+                attempts = attempt_list_for_module(student=user, module=module)
                 progress = quiz_progress_for_module(quizzes=quizzes, attempts=attempts)
                 panels = {pk: quiz_panel(state) for pk, state in progress.items()}
             return [(content, is_done, panels.get(content.id)) for content, is_done in rendered]
@@ -441,7 +441,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
             content_questions=SimpleLazyObject(content_questions),
             enrollment=enrollment,
             progress=progress,
-            grades=grades,
+            grades=SimpleLazyObject(grades),
             is_owner=is_owner,
             has_full_name=student_has_full_name(user),
             fragment_key=_study_fragment_key(
@@ -450,8 +450,7 @@ class StudentCourseDetailView(LoginRequiredMixin, TemplateView):
                 module=module,
                 done_by_module=done_by_module,
                 enrollment=enrollment,
-                attempts=attempts,
-                grades=grades,
+                attempts_token=attempts_token,
             ),
             fragment_timeout=STUDY_FRAGMENT_TIMEOUT,
             **kwargs,
@@ -475,15 +474,16 @@ def _completion_state(enrollment, user) -> str:
 
 
 def _study_fragment_key(
-    request, *, course, module, done_by_module, enrollment, attempts=(), grades=()
+    request, *, course, module, done_by_module, enrollment, attempts_token=""
 ) -> str | None:
     """Everything the study page's main part shows depends on, or None not to cache it.
 
     The part holds the user's progress, quiz attempts and grades, completion and certificate, the
     course chat's questions about the contents, and forms whose CSRF token is valid for this
-    browser's CSRF secret only: the key names the user, what they have done, their attempts and
-    grades, the completion's state, the course's questions version and a digest of the secret.
-    Without a CSRF cookie the secret is new on every request, so nothing is cached.
+    browser's CSRF secret only: the key names the user, what they have done, their attempts
+    version (quizzes.selectors.attempts_version), the completion's state, the course's questions
+    version and a digest of the secret. Without a CSRF cookie the secret is new on every
+    request, so nothing is cached.
     """
     secret = request.META.get("CSRF_COOKIE")
     if not secret:
@@ -497,8 +497,7 @@ def _study_fragment_key(
             str(module.pk if module is not None else ""),
             text_digest(",".join(map(str, done))),
             text_digest(_completion_state(enrollment, request.user)),
-            text_digest(",".join(f"{attempt.pk}.{attempt.status}" for attempt in attempts)),
-            text_digest(",".join(f"{g.content_id}.{g.best}.{g.used}.{g.passed}" for g in grades)),
+            attempts_token,
             text_digest(secret),
             questions_version(course_id=course.pk),
         ]
