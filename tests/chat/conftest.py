@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 
 from chat.models import Message, Room
 from chat.selectors import message_updated_frame
+from chat.services import message_create
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 ORIGIN = "http://localhost"
@@ -211,3 +212,28 @@ def stored_state(course) -> tuple[dict[int, dict], int, int]:
     }
     room = Room.objects.get(pk=course.pk)
     return state, room.last_seq, room.last_rev
+
+
+# --- a room with two members, alice and bob (mentions, notifications, their e-mails) ---------
+
+
+@pytest.fixture
+def course():
+    return CourseFactory(owner=UserFactory(username="teacher"), title="Algebra")
+
+
+@pytest.fixture
+def alice(course):
+    return EnrollmentFactory(
+        course=course, student__username="alice", student__email="alice@example.com"
+    ).student
+
+
+@pytest.fixture
+def bob(course):
+    return EnrollmentFactory(course=course, student__username="bob").student
+
+
+def say(course, author, text):
+    """A message stored in the course's room, as its author sent it."""
+    return message_create(author=author, course=course, text=text)[0]

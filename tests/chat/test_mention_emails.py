@@ -12,26 +12,9 @@ from chat.mention_emails import mention_emails_send
 from chat.models import Message
 from chat.services import message_create, message_delete, read_marker_update
 from students.email_preferences import mention_emails_set, mention_emails_wanted
-from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+from tests.factories import CourseFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def course():
-    return CourseFactory(owner=UserFactory(username="teacher"), title="Algebra")
-
-
-@pytest.fixture
-def alice(course):
-    return EnrollmentFactory(
-        course=course, student__username="alice", student__email="alice@example.com"
-    ).student
-
-
-@pytest.fixture
-def bob(course):
-    return EnrollmentFactory(course=course, student__username="bob").student
 
 
 @pytest.fixture(autouse=True)

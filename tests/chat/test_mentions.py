@@ -7,32 +7,13 @@ from django.test.utils import CaptureQueriesContext
 from chat.mentions import mention_candidates
 from chat.models import Mention
 from chat.selectors import message_frame, message_list_for_room
-from chat.services import MessageDraft, message_create, message_create_many, message_delete
+from chat.services import MessageDraft, message_create_many, message_delete
 from courses.models import Course
 from students.selectors import course_members_named, course_membership_refusals
-from tests.chat.conftest import join, receive_type, send
+from tests.chat.conftest import join, receive_type, say, send
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def course():
-    return CourseFactory(owner=UserFactory(username="teacher"))
-
-
-@pytest.fixture
-def alice(course):
-    return EnrollmentFactory(course=course, student__username="alice").student
-
-
-@pytest.fixture
-def bob(course):
-    return EnrollmentFactory(course=course, student__username="bob").student
-
-
-def say(course, author, text):
-    return message_create(author=author, course=course, text=text)[0]
 
 
 def test_an_at_sign_inside_a_word_is_no_mention():

@@ -6,30 +6,12 @@ from rest_framework.test import APIClient
 
 from chat.models import Mention
 from chat.selectors import course_list_for_chat
-from chat.services import message_create, message_delete, read_marker_update
+from chat.services import message_delete, read_marker_update
+from tests.chat.conftest import say
 from tests.clients import logged_in
-from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+from tests.factories import CourseFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def course():
-    return CourseFactory(owner=UserFactory(username="teacher"))
-
-
-@pytest.fixture
-def alice(course):
-    return EnrollmentFactory(course=course, student__username="alice").student
-
-
-@pytest.fixture
-def bob(course):
-    return EnrollmentFactory(course=course, student__username="bob").student
-
-
-def say(course, author, text):
-    return message_create(author=author, course=course, text=text)[0]
 
 
 def notifications(user) -> list[dict]:
