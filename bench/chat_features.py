@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import connect
 
-from bench.chat_load import HANDSHAKES_AT_ONCE, LOCAL_TLS, percentile
+from bench.chat_load import HANDSHAKES_AT_ONCE, LOCAL_TLS, latency_ms
 
 REPLY_EVERY = 4
 REACTION_EVERY = 10
@@ -365,9 +365,6 @@ async def chat_features_scenario(
     deliveries = sum(len(client.received) for client in clients)
     elapsed = run.last_delivery - first_send if deliveries else 0.0
 
-    def ms(value):
-        return None if value is None else round(value * 1000, 1)
-
     return {
         "rooms": len(rooms),
         "clients": len(clients),
@@ -403,14 +400,10 @@ async def chat_features_scenario(
         "errors": dict(run.errors),
         "connect_failures": run.connect_failures,
         "deliveries_per_s": round(deliveries / elapsed, 1) if elapsed > 0 else None,
-        "latency_ms": {
-            name: ms(percentile(run.latencies, fraction))
-            for name, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
-        },
-        "reaction_latency_ms": {
-            name: ms(percentile(run.reaction_latencies, fraction))
-            for name, fraction in (("p50", 0.5), ("p99", 0.99))
-        },
+        "latency_ms": latency_ms(run.latencies),
+        "reaction_latency_ms": latency_ms(
+            run.reaction_latencies, percentiles=(("p50", 0.5), ("p99", 0.99))
+        ),
     }
 
 

@@ -68,6 +68,18 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
+
+
+def latency_ms(seconds: list[float], percentiles=PERCENTILES) -> dict[str, float | None]:
+    """Latencies in seconds as the reports show them: percentiles in milliseconds."""
+    result = {}
+    for name, fraction in percentiles:
+        value = percentile(seconds, fraction)
+        result[name] = None if value is None else round(value * 1000, 1)
+    return result
+
+
 async def _receive(ws, client: Client, run: Run, done: asyncio.Event) -> None:
     async for frame in ws:
         now = time.perf_counter()
@@ -191,9 +203,6 @@ async def chat_scenario(
     deliveries = sum(len(client.received) for client in clients)
     elapsed = run.last_delivery - first_send if deliveries else 0.0
 
-    def ms(value):
-        return None if value is None else round(value * 1000, 1)
-
     return {
         "rooms": len(rooms),
         "clients": len(clients),
@@ -216,10 +225,7 @@ async def chat_scenario(
         "errors": dict(run.errors),
         "connect_failures": run.connect_failures,
         "deliveries_per_s": round(deliveries / elapsed, 1) if elapsed > 0 else None,
-        "latency_ms": {
-            name: ms(percentile(run.latencies, fraction))
-            for name, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
-        },
+        "latency_ms": latency_ms(run.latencies),
     }
 
 

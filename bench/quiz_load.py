@@ -13,7 +13,7 @@ from datetime import datetime
 
 import httpx
 
-from bench.chat_load import percentile
+from bench.chat_load import latency_ms
 
 # Right answers to bench_setup's BENCH_QUESTIONS, by kind (option ids are fixed there).
 BENCH_QUIZ_ANSWERS = {
@@ -86,18 +86,12 @@ async def quiz_scenario(*, base_url: str, content_id: int, tokens: list[str]) ->
         await asyncio.gather(*(_student(client, content_id, token, run) for token in tokens))
         elapsed = time.perf_counter() - started
 
-    def ms(value):
-        return None if value is None else round(value * 1000, 1)
-
     return {
         "students": len(tokens),
         "requests": len(run["latencies"]),
         "elapsed_s": round(elapsed, 2),
         "attempts_per_s": round(len(run["submitted"]) / elapsed, 1),
-        "latency_ms": {
-            name: ms(percentile(run["latencies"], fraction))
-            for name, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
-        },
+        "latency_ms": latency_ms(run["latencies"]),
         "errors": run["errors"],
         "passed": run["passed"],
         "recorded_twice": run["recorded_twice"],

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.chat_load import percentile
+from bench.chat_load import latency_ms
 from bench.process_stats import rss_kib, wait_quiet
 
 HANDSHAKES_AT_ONCE = 20
@@ -60,17 +60,6 @@ class Soak:
     page_latencies: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     closing: bool = False
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value * 1000, 1)
-
-
-def _percentiles(values: list[float]) -> dict:
-    return {
-        name: _ms(percentile(values, fraction))
-        for name, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
-    }
 
 
 async def _connect(client: SoakClient, soak: Soak, url: str, handshakes: asyncio.Semaphore):
@@ -249,8 +238,8 @@ async def soak_scenario(
         "deliveries": deliveries,
         "lost": lost,
         "pages": len(soak.page_latencies),
-        "page_latency_ms": _percentiles(soak.page_latencies),
-        "latency_ms": _percentiles(soak.latencies),
+        "page_latency_ms": latency_ms(soak.page_latencies),
+        "latency_ms": latency_ms(soak.latencies),
         "errors": dict(soak.errors),
         "error_count": sum(soak.errors.values()),
         "rss_after_warmup_kib": after_warmup,
