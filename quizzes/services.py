@@ -6,6 +6,7 @@ Grading happens here only, against the attempt's own copy of its questions.
 import random
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,7 @@ DEADLINE_GRACE = timedelta(seconds=30)
 
 ATTEMPTS_USED_UP = _("You have used all your attempts at this quiz.")
 QUIZ_ALREADY_PASSED = _("You have passed this quiz already.")
+OWNER_TAKES_NO_QUIZ = _("You teach this course: its students take the quiz.")
 QUIZ_HAS_NO_QUESTIONS = _("This quiz has no questions yet.")
 ATTEMPT_START_RACED = _("Another attempt was started at the same moment; please try again.")
 ATTEMPT_EXPIRED = _(
@@ -83,7 +85,12 @@ def attempt_start(*, student, content: Content, now=None) -> Attempt:
 def attempt_start_with_progress(
     *, student, content: Content, now=None
 ) -> tuple[Attempt, QuizProgress]:
-    """attempt_start, with the student's attempts at the quiz as they now are (no re-read)."""
+    """attempt_start, with the student's attempts at the quiz as they now are (no re-read).
+
+    PermissionDenied(OWNER_TAKES_NO_QUIZ) for the course's owner, who previews the quiz.
+    """
+    if content.module.course.owner_id == student.pk:
+        raise PermissionDenied(OWNER_TAKES_NO_QUIZ)
     now = now or timezone.now()
     with transaction.atomic():
         attempt, attempts, refusal = _attempt_open_or_create(

@@ -2,7 +2,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
@@ -197,3 +197,8 @@ def test_a_refused_start_still_records_a_late_attempt_as_expired(quiz_content, q
             student=enrolled, content=quiz_content, now=timezone.now() + timedelta(minutes=2)
         )
     assert Attempt.objects.get(pk=attempt.pk).status == Attempt.Status.EXPIRED
+
+
+def test_the_course_owner_starts_no_attempt(quiz_content):
+    with pytest.raises(PermissionDenied):
+        attempt_start(student=quiz_content.module.course.owner, content=quiz_content)
