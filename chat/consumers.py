@@ -196,21 +196,27 @@ class ChatConsumer(RoomSocket):
         )
         # Answered by a task of its own: the socket's next frames do not wait for this commit,
         # so each message's sender hears within CHAT_WRITE_TIMEOUT of sending it.
-        self.answer_soon(self._message_answer(draft))
+        self.answer_soon(
+            self._stored_or_refused(
+                self.message_store(draft),
+                client_id=draft.client_id,
+                unconfirmed=_("Not confirmed: resend it with the same client_id to know."),
+            )
+        )
 
-    async def _message_answer(self, draft: services.MessageDraft):
-        """Store a message frame's draft and answer its sender: the message, or an error."""
+    async def _stored_or_refused(self, store, *, client_id=None, unconfirmed: str):
+        """Await a write through the process's writer; tell the sender if it was refused, not
+        confirmed within CHAT_WRITE_TIMEOUT (`unconfirmed` says what to do) or not stored."""
         try:
-            await self.message_store(draft)
+            await store
         except ValidationError as error:
-            await self._refusal(error, draft.client_id)
+            await self._refusal(error, client_id)
         except TimeoutError:
-            logger.warning("Chat message not confirmed within CHAT_WRITE_TIMEOUT")
-            detail = _("Not confirmed: resend it with the same client_id to know.")
-            await self._error("unavailable", detail, draft.client_id)
+            logger.warning("Chat write not confirmed within CHAT_WRITE_TIMEOUT")
+            await self._error("unavailable", unconfirmed, client_id)
         except DatabaseError as error:
-            logger.warning("Chat message not stored, database unavailable: %s", error)
-            await self._error("unavailable", _("Not stored: try again later."), draft.client_id)
+            logger.warning("Chat write not stored, database unavailable: %s", error)
+            await self._error("unavailable", _("Not stored: try again later."), client_id)
 
     def _course(self) -> Course:
         """The room's course as the services need it: its id and owner."""
@@ -270,11 +276,21 @@ class ChatConsumer(RoomSocket):
         )
 
     async def frame_react(self, content: dict):
-        await db(services.message_react)(
+        draft = services.ReactionDraft(
             actor=self.user,
-            course=self._course(),
+            course_id=self.room_id,
             message_id=_message_id(content),
-            emoji=content.get("emoji"),
+            emoji=services.emoji_clean(content.get("emoji")),
+        )
+        # Through the process's writer, with the room's messages (one transaction for many),
+        # and answered, like a message, without holding up the socket's next frames.
+        self.answer_soon(
+            self._stored_or_refused(
+                self.hub.writer.write(draft),
+                unconfirmed=_(
+                    "Not confirmed: the message's next update shows whether it was stored."
+                ),
+            )
         )
 
     async def frame_pin(self, content: dict):

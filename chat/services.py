@@ -215,17 +215,33 @@ def _rooms_locked(course_ids: list[int]) -> dict[int, Room]:
     return rooms
 
 
+def _rooms_counters_save(rooms) -> None:
+    """Store the rooms' last_seq and last_rev (a statement per room, sent together: cheaper to
+    build than bulk_update's CASE, on the writer's hot path)."""
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE chat_room SET last_seq = %s, last_rev = %s WHERE course_id = %s",
+            [(room.last_seq, room.last_rev, room.pk) for room in rooms],
+        )
+
+
 def _messages_stored(drafts: list[MessageDraft]) -> dict[tuple, Message]:
     """Messages already stored under the drafts' (room, author, client_id) keys."""
     keyed = [draft for draft in drafts if draft.client_id is not None]
     if not keyed:
         return {}
-    stored = messages_with_mentions(
+    ids = list(
         Message.objects.filter(
             room_id__in={draft.course_id for draft in keyed},
             user_id__in={draft.author.pk for draft in keyed},
             client_id__in={draft.client_id for draft in keyed},
-        ).select_related("user", "reply_to__user")
+        ).values_list("pk", flat=True)
+    )
+    if not ids:
+        # Resends are rare: the plain lookup costs the batch far less than a full one.
+        return {}
+    stored = messages_with_mentions(Message.objects.filter(pk__in=ids)).select_related(
+        "user", "reply_to__user"
     )
     return {
         (message.room_id, message.user_id, message.client_id): message
@@ -263,20 +279,56 @@ def questions_changed_on_commit(course_ids) -> None:
         )
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class ReactionDraft:
+    """A member's reaction to toggle: who (a member of the course), in which room, on which
+    message, with which emoji."""
+
+    actor: object
+    course_id: int
+    message_id: object
+    emoji: object
+
+
+def emoji_clean(emoji) -> str:
+    """One of REACTION_EMOJI, else ValidationError coded invalid_frame."""
+    if not isinstance(emoji, str) or emoji not in REACTION_EMOJI:
+        raise ValidationError(EMOJI_INVALID, code="invalid_frame")
+    return emoji
+
+
 def message_create_many(
     drafts: list[MessageDraft], *, over_rate: frozenset[int] = frozenset()
 ) -> list[tuple[Message, bool] | ValidationError]:
-    """Store messages in one transaction (group commit); for each draft, in order, either
-    (message, created) or the ValidationError (coded empty, too_long, invalid_frame, not_found,
-    muted or rate_limited) that refused it. A reply must answer a message of the same room, a
-    question ask about a content of the room's course.
+    """Store messages in one transaction (group commit): room_changes_store without
+    reactions."""
+    return room_changes_store(drafts, [], over_rate=over_rate)[0]
 
+
+@transaction.atomic
+def room_changes_store(
+    drafts: list[MessageDraft],
+    reactions: list[ReactionDraft],
+    *,
+    over_rate: frozenset[int] = frozenset(),
+) -> tuple[list[tuple[Message, bool] | ValidationError], list[Message | ValidationError]]:
+    """Store messages and toggle reactions in one transaction (the process's writer batches
+    both, the two changes a busy room makes most).
+
+    For each draft, in order, either (message, created) or the ValidationError (coded empty,
+    too_long, invalid_frame, not_found, muted or rate_limited) that refused it. A reply must
+    answer a message of the same room, a question ask about a content of the room's course.
     Each stored message takes its room's next seq. A draft whose author already stored its
     client_id in the room (now or earlier in the batch) gets that message back, created False,
     even when its index is in `over_rate` (its sender is over CHAT_RATE_LIMIT); any other draft
-    there is refused as rate_limited. One event per room is published after the commit.
-    Precondition: every author is a member.
+    there is refused as rate_limited.
+
+    For each reaction, in order, the message as it now is, or the ValidationError (coded
+    invalid_frame or not_found) that refused it (see reactions_toggle).
+
+    Every room of the batch is locked once, in id order; the new messages take their revs
+    first, then each message whose reactions changed one more. After the commit one event per
+    room carries both (messages_event). Precondition: every author and actor is a member.
     """
     results: list = [None] * len(drafts)
     valid = []
@@ -306,13 +358,50 @@ def message_create_many(
                 ),
             )
         )
+    reaction_results: list = [None] * len(reactions)
+    toggles = []
+    for index, reaction in enumerate(reactions):
+        try:
+            toggles.append((index, replace(reaction, emoji=emoji_clean(reaction.emoji))))
+        except ValidationError as error:
+            reaction_results[index] = error
+    if not valid and not toggles:
+        return results, reaction_results
+    course_ids = {draft.course_id for _, draft in valid} | {r.course_id for _, r in toggles}
+    rooms = _rooms_locked(sorted(course_ids))
+    created = _messages_create(valid, rooms=rooms, results=results, over_rate=over_rate)
+    reacted = _reactions_toggle(toggles, rooms=rooms, results=reaction_results)
+    changed = {message.room_id: rooms[message.room_id] for message in [*created, *reacted]}
+    if changed:
+        _rooms_counters_save(changed.values())
+        events_publish_on_commit(
+            [
+                (room_group(room_id), messages_event(room_id, created, reacted))
+                for room_id in sorted(changed)
+            ]
+        )
+    questions_changed_on_commit(m.room_id for m in created if m.about_id is not None)
+    return results, reaction_results
+
+
+def _messages_create(
+    valid: list[tuple[int, MessageDraft]],
+    *,
+    rooms: dict[int, Room],
+    results: list,
+    over_rate: frozenset[int],
+) -> list[Message]:
+    """Store the checked drafts (see room_changes_store), each result at its index; the new
+    messages. Precondition: their rooms are locked; the caller saves the rooms' counters."""
     if not valid:
-        return results
-    rooms = _rooms_locked(sorted({draft.course_id for _, draft in valid}))
+        return []
     stored = _messages_stored([draft for _, draft in valid])
     replied = _messages_replied([draft for _, draft in valid])
     asked = _contents_asked([draft for _, draft in valid])
-    muted = mutes_active(course_ids=rooms.keys(), user_ids={draft.author.pk for _, draft in valid})
+    muted = mutes_active(
+        course_ids={draft.course_id for _, draft in valid},
+        user_ids={draft.author.pk for _, draft in valid},
+    )
     unused = _attachments_unused([draft for _, draft in valid])
     claimed: list[Attachment] = []
     created: list[Message] = []
@@ -375,13 +464,7 @@ def message_create_many(
                 for attachment in message.attachment_list:
                     attachment.message_id = message.pk
             Attachment.objects.bulk_update(claimed, ["message"])
-        changed = {message.room_id: rooms[message.room_id] for message in created}
-        Room.objects.bulk_update(changed.values(), ["last_seq", "last_rev"])
-        events_publish_on_commit(
-            [(room_group(room_id), messages_event(room_id, created)) for room_id in changed]
-        )
-        questions_changed_on_commit(m.room_id for m in created if m.about_id is not None)
-    return results
+    return created
 
 
 def _mentions_for(messages: list[Message]) -> list[Mention]:
@@ -437,14 +520,20 @@ def _attachments_unused(drafts: list[MessageDraft]) -> dict[int, Attachment]:
     }
 
 
-def messages_event(room_id: int, messages: list[Message]) -> dict:
-    """The channel-layer event carrying a room's new messages (in seq order)."""
+def messages_event(room_id: int, messages: list[Message], updated: list[Message]) -> dict:
+    """The channel-layer event carrying what one transaction did to a room: its new messages
+    (in seq order), then the messages it changed (`message.updated`, in rev order)."""
     return {
         "type": "chat.messages",
         "room": room_id,
         "messages": [
             {"seq": message.seq, "rev": message.rev, "frame": message_frame(message)}
             for message in messages
+            if message.room_id == room_id
+        ],
+        "updates": [
+            {"seq": message.seq, "rev": message.rev, "frame": message_updated_frame(message)}
+            for message in updated
             if message.room_id == room_id
         ],
     }
@@ -642,22 +731,87 @@ def message_edit(*, actor, course: Course, message_id, text) -> Message:
     return message
 
 
-@transaction.atomic
 def message_react(*, actor, course: Course, message_id, emoji) -> Message:
-    """Add the member's reaction to a message, or take it back if it is there.
+    """Add the member's reaction to a message, or take it back if it is there (see
+    room_changes_store, which the chat's writer calls with many).
 
     Raises ValidationError coded invalid_frame (not one of REACTION_EMOJI) or not_found.
     Precondition: the actor is a member.
     """
-    if not isinstance(emoji, str) or emoji not in REACTION_EMOJI:
-        raise ValidationError(EMOJI_INVALID, code="invalid_frame")
-    message, rev = _message_for_change(course_id=course.pk, message_id=message_id)
-    removed, _ = Reaction.objects.filter(message=message, user=actor, emoji=emoji).delete()
-    if not removed:
-        Reaction.objects.create(message=message, user=actor, emoji=emoji)
-    message.reactions = _reactions_summary(message)
-    _message_changed(message, rev=rev, fields=["reactions"])
-    return message
+    draft = ReactionDraft(actor=actor, course_id=course.pk, message_id=message_id, emoji=emoji)
+    (result,) = room_changes_store([], [draft])[1]
+    if isinstance(result, ValidationError):
+        raise result
+    return result
+
+
+def _reactions_toggle(
+    toggles: list[tuple[int, ReactionDraft]], *, rooms: dict[int, Room], results: list
+) -> list[Message]:
+    """Toggle the reactions in order, each result (the message, or not_found) at its index; the
+    messages changed, each under its room's next rev, in the order first toggled.
+
+    A few queries whatever their number. Precondition: the rooms are locked; the caller saves
+    their counters.
+    """
+    if not toggles:
+        return []
+    ids = {draft.message_id for _, draft in toggles}
+    invalid = {pk for pk in ids if isinstance(pk, bool) or not isinstance(pk, int)}
+    live = messages_with_mentions(
+        Message.objects.filter(room_id__in=rooms.keys(), pk__in=ids - invalid, deleted_at=None)
+    ).select_related("user", "reply_to__user")
+    messages = {message.pk: message for message in messages_with_attachments(list(live))}
+    # (message, user, emoji) -> the stored reaction's id, or None for one added in this batch.
+    present: dict[tuple[int, int, str], int | None] = {
+        (message_id, user_id, emoji): pk
+        for pk, message_id, user_id, emoji in Reaction.objects.filter(
+            message_id__in=messages, user_id__in={draft.actor.pk for _, draft in toggles}
+        ).values_list("pk", "message_id", "user_id", "emoji")
+    }
+    removed: list[int] = []
+    changed: dict[int, Message] = {}
+    for index, draft in toggles:
+        if draft.message_id in invalid:
+            results[index] = ValidationError(MESSAGE_ID_INVALID, code="invalid_frame")
+            continue
+        message = messages.get(draft.message_id)
+        if message is None or message.room_id != draft.course_id:
+            results[index] = ValidationError(MESSAGE_NOT_FOUND, code="not_found")
+            continue
+        key = (message.pk, draft.actor.pk, draft.emoji)
+        if key in present:
+            stored = present.pop(key)
+            if stored is not None:
+                removed.append(stored)
+        else:
+            present[key] = None
+        changed.setdefault(message.pk, message)
+        results[index] = message
+    if not changed:
+        return []
+    Reaction.objects.filter(pk__in=removed).delete()
+    Reaction.objects.bulk_create(
+        Reaction(message_id=message_id, user_id=user_id, emoji=emoji)
+        for (message_id, user_id, emoji), pk in present.items()
+        if pk is None
+    )
+    summaries = _reactions_summaries(list(changed))
+    for message in changed.values():
+        room = rooms[message.room_id]
+        room.last_rev += 1
+        message.rev = room.last_rev
+        message.reactions = summaries.get(message.pk, [])
+    reactions = Message._meta.get_field("reactions")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE chat_message SET reactions = %s, rev = %s WHERE id = %s",
+            [
+                (reactions.get_db_prep_save(message.reactions, connection), message.rev, message.pk)
+                for message in changed.values()
+            ],
+        )
+    return list(changed.values())
 
 
 @transaction.atomic
@@ -668,21 +822,26 @@ def reactions_remove_for_user(*, user) -> None:
     if not message_ids:
         return
     Reaction.objects.filter(user=user).delete()
-    # Room by room in id order, as message_create_many locks them: no deadlock.
+    summaries = _reactions_summaries(message_ids)
+    # Room by room in id order, as room_changes_store locks them: no deadlock.
     messages = Message.objects.filter(pk__in=message_ids).select_related("user", "reply_to__user")
     for message in messages.order_by("room_id", "seq"):
         rev = _room_rev_take(message.room_id)
-        message.reactions = _reactions_summary(message)
+        message.reactions = summaries.get(message.pk, [])
         _message_changed(message, rev=rev, fields=["reactions"])
 
 
-def _reactions_summary(message: Message) -> list:
-    """The message's reactions as stored in Message.reactions: [[emoji, [username, ...]], ...]."""
-    summary: dict[str, list[str]] = {}
-    rows = Reaction.objects.filter(message=message).order_by("id")
-    for emoji, username in rows.values_list("emoji", "user__username"):
-        summary.setdefault(emoji, []).append(username)
-    return [[emoji, names] for emoji, names in summary.items()]
+def _reactions_summaries(message_ids) -> dict[int, list]:
+    """The messages' reactions as Message.reactions stores them, by message id:
+    [[emoji, [username, ...]], ...], first reaction first. One query."""
+    summaries: dict[int, dict[str, list[str]]] = {}
+    rows = Reaction.objects.filter(message_id__in=message_ids).order_by("id")
+    for message_id, emoji, username in rows.values_list("message_id", "emoji", "user__username"):
+        summaries.setdefault(message_id, {}).setdefault(emoji, []).append(username)
+    return {
+        message_id: [[emoji, names] for emoji, names in by_emoji.items()]
+        for message_id, by_emoji in summaries.items()
+    }
 
 
 @transaction.atomic

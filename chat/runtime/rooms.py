@@ -124,6 +124,9 @@ class RoomRegistry:
             for message in event["messages"]:
                 text = json.dumps(message["frame"])
                 await room.seq_send(message["seq"], message["rev"], text, True)
+            for change in event["updates"]:
+                text = json.dumps(change["frame"])
+                await room.seq_send(change["seq"], change["rev"], text, False)
         elif kind in ("chat.updated", "chat.deleted"):
             await room.seq_send(event["seq"], event["rev"], json.dumps(event["frame"]), False)
         elif kind == "chat.typing":

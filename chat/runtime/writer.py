@@ -1,10 +1,12 @@
-"""Group commit: the messages of every socket of a process, stored a batch per transaction.
+"""Group commit: the messages and reactions of every socket of a process, stored a batch per
+transaction.
 
-A socket hands its message to the process's writer and waits; the writer stores everything
-that has arrived since its last transaction in one (chat/services.py message_create_many), so a
-busy room costs a few transactions a second instead of one per message. Each sender learns its
-message's fate after the commit, or at CHAT_WRITE_TIMEOUT that it is not confirmed; the
-broadcast still follows the commit.
+A socket hands its message (or reaction) to the process's writer and waits; the writer stores
+everything that has arrived since its last transaction in one (chat/services.py
+room_changes_store), so a busy room costs a few transactions a second instead of one per
+message, and its reactions do not queue on the room's lock between them. Each sender learns its
+draft's fate after the commit, or at CHAT_WRITE_TIMEOUT that it is not confirmed; the broadcast
+still follows the commit.
 """
 
 import asyncio
@@ -18,10 +20,13 @@ from django.db import DatabaseError
 from educa.ratelimit import rate_parse
 
 from .. import services
+from ..services import MessageDraft, ReactionDraft
+
+Draft = MessageDraft | ReactionDraft
 
 logger = logging.getLogger(__name__)
 
-# The most messages one transaction stores; more wait for the next one.
+# The most drafts one transaction stores; more wait for the next one.
 BATCH_MAX = 500
 
 
@@ -33,13 +38,14 @@ class MessageWriter:
         self._rate_allow_many = rate_allow_many
         # Takes back the newest count of each (room, user) listed: messages not stored anew.
         self._rate_refund_many = rate_refund_many
-        self._waiting: list[tuple[services.MessageDraft, asyncio.Future]] = []
+        self._waiting: list[tuple[Draft, asyncio.Future]] = []
         self._task: asyncio.Task | None = None
 
-    async def write(self, draft: services.MessageDraft):
-        """Store the draft with whatever else is waiting: (message, created) once committed.
+    async def write(self, draft: Draft):
+        """Store the draft with whatever else is waiting, once committed: (message, created)
+        for a message, the message as it now is for a reaction.
 
-        Raises the draft's ValidationError (rate_limited when its sender is over
+        Raises the draft's ValidationError (a message's rate_limited when its sender is over
         CHAT_RATE_LIMIT in the room and it is no resend), the DatabaseError that failed its
         batch, or TimeoutError when its batch has not committed within CHAT_WRITE_TIMEOUT
         seconds: the message is then not confirmed (a commit under way may still store it).
@@ -83,18 +89,36 @@ class MessageWriter:
 
     async def _store(self, batch: list) -> list:
         """Per entry of the batch: its result, or None for a draft to store in the next batch."""
-        drafts = [draft for draft, _ in batch]
+        messages = [i for i, (draft, _) in enumerate(batch) if isinstance(draft, MessageDraft)]
+        reactions = [i for i, (draft, _) in enumerate(batch) if isinstance(draft, ReactionDraft)]
+        message_results, reaction_results = await self._changes_store(
+            [batch[i][0] for i in messages], [batch[i][0] for i in reactions]
+        )
+        results = [None] * len(batch)
+        for indexes, outcomes in ((messages, message_results), (reactions, reaction_results)):
+            for index, outcome in zip(indexes, outcomes, strict=True):
+                results[index] = outcome
+        return results
+
+    async def _changes_store(
+        self, drafts: list[MessageDraft], reactions: list[ReactionDraft]
+    ) -> tuple[list, list]:
+        """The drafts' results (None: store in the next batch) and the reactions'."""
         senders = [(draft.course_id, draft.author.pk) for draft in drafts]
         rate = rate_parse(settings.CHAT_RATE_LIMIT)
-        allowed = await self._rate_allow_many(senders, rate=rate)
+        allowed = await self._rate_allow_many(senders, rate=rate) if drafts else []
         over_rate = frozenset(index for index, ok in enumerate(allowed) if not ok)
         # A resend over the rate is still answered with its stored message, so the database is
-        # asked unless every draft is over the rate and none can be a resend.
-        if len(over_rate) == len(drafts) and all(draft.client_id is None for draft in drafts):
-            return [ValidationError(services.RATE_LIMITED, code="rate_limited") for _ in drafts]
+        # asked unless every draft is over the rate, none can be a resend and no reaction waits.
+        if (
+            not reactions
+            and len(over_rate) == len(drafts)
+            and all(draft.client_id is None for draft in drafts)
+        ):
+            return [ValidationError(services.RATE_LIMITED, code="rate_limited") for _ in drafts], []
         try:
-            results = await self._run_in_thread(services.message_create_many)(
-                drafts, over_rate=over_rate
+            results, reaction_results = await self._run_in_thread(services.room_changes_store)(
+                drafts, reactions, over_rate=over_rate
             )
         except Exception:
             # Nothing was stored: the senders' resends must not count twice.
@@ -116,7 +140,7 @@ class MessageWriter:
                 if freed[senders[index]] and getattr(refused, "code", None) == "rate_limited":
                     freed[senders[index]] -= 1
                     results[index] = None
-        return results
+        return results, reaction_results
 
     async def _refund(self, indexes: list[int], senders: list[tuple[int, int]]) -> None:
         if indexes:

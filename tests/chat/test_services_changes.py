@@ -20,6 +20,7 @@ from chat.selectors import (
 )
 from chat.services import (
     MessageDraft,
+    ReactionDraft,
     member_mute,
     message_create,
     message_create_many,
@@ -28,6 +29,7 @@ from chat.services import (
     message_pin,
     message_react,
     message_tombstone,
+    room_changes_store,
 )
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
@@ -241,6 +243,90 @@ def test_reacting_to_a_deleted_message_is_not_found(course, student):
     message_delete(actor=student, course=course, message_id=message.pk)
     call = lambda: message_react(actor=student, course=course, message_id=message.pk, emoji="👍")  # noqa: E731
     assert error_code(call) == "not_found"
+
+
+def test_a_reaction_to_a_message_of_another_room_is_not_found(course, student):
+    elsewhere = CourseFactory(owner=UserFactory())
+    message = create(elsewhere, elsewhere.owner)
+    call = lambda: message_react(actor=student, course=course, message_id=message.pk, emoji="👍")  # noqa: E731
+    assert error_code(call) == "not_found"
+
+
+def reaction(course, actor, message, emoji="👍") -> ReactionDraft:
+    return ReactionDraft(actor=actor, course_id=course.pk, message_id=message.pk, emoji=emoji)
+
+
+def test_a_batch_of_reactions_costs_the_same_queries_whatever_their_number(course, student):
+    messages = [create(course, student, f"m{n}") for n in range(10)]
+    members = [EnrollmentFactory(course=course).student for _ in range(3)]
+    with CaptureQueriesContext(connection) as one:
+        room_changes_store([], [reaction(course, members[0], messages[0], "🎉")])
+    many = [reaction(course, member, message) for member in members for message in messages]
+    with CaptureQueriesContext(connection) as thirty:
+        room_changes_store([], many)
+    assert len(thirty) == len(one)
+    assert Reaction.objects.count() == 31
+
+
+def test_each_message_a_batch_reacts_to_takes_one_rev(course, student, other):
+    first, second = create(course, student, "first"), create(course, student, "second")
+    _, reacted = room_changes_store(
+        [],
+        [
+            reaction(course, other, first),
+            reaction(course, student, first, "🎉"),
+            reaction(course, other, second),
+        ],
+    )
+    assert [message.rev for message in reacted] == [3, 3, 4]
+    assert last_rev(course) == 4
+    assert message_frame(reacted[1])["reactions"] == {
+        "👍": [other.username],
+        "🎉": [student.username],
+    }
+
+
+def test_a_reaction_toggled_twice_in_one_batch_is_off(course, student, other):
+    message = create(course, student)
+    _, (_, toggled_off) = room_changes_store([], [reaction(course, other, message)] * 2)
+    assert message_frame(toggled_off)["reactions"] == {}
+    assert not Reaction.objects.exists()
+    assert last_rev(course) == 2
+
+
+def test_a_batch_refuses_only_its_bad_reactions(course, student, other):
+    message = create(course, student)
+    bad_id = ReactionDraft(actor=other, course_id=course.pk, message_id="1", emoji="👍")
+    _, (refused, stored, no_such) = room_changes_store(
+        [],
+        [
+            bad_id,
+            reaction(course, other, message),
+            ReactionDraft(actor=other, course_id=course.pk, message_id=message.pk + 99, emoji="👍"),
+        ],
+    )
+    assert (refused.code, no_such.code) == ("invalid_frame", "not_found")
+    assert message_frame(stored)["reactions"] == {"👍": [other.username]}
+
+
+def test_a_batch_publishes_one_event_per_room_new_messages_first(
+    course, student, other, room_events, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier = create(course, student, "earlier")
+        room_changes_store(
+            [MessageDraft(author=other, course_id=course.pk, text="new")],
+            [reaction(course, other, earlier)],
+        )
+    _, event = room_events(2)
+    assert event["type"] == "chat.messages"
+    assert [(m["seq"], m["rev"], m["frame"]["type"]) for m in event["messages"]] == [
+        (2, 2, "message")
+    ]
+    assert [(u["seq"], u["rev"], u["frame"]["type"]) for u in event["updates"]] == [
+        (1, 3, "message.updated")
+    ]
+    assert event["updates"][0]["frame"]["reactions"] == {"👍": [other.username]}
 
 
 # --- pins -------------------------------------------------------------------------------------

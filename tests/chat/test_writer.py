@@ -1,4 +1,5 @@
-"""Group commit: the process's message writer stores concurrent messages a batch at a time."""
+"""Group commit: the process's message writer stores concurrent messages and reactions a batch
+at a time."""
 
 import asyncio
 import threading
@@ -8,11 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 
-from chat.models import Message
+from chat.models import Message, Reaction
 from chat.runtime.db import db
 from chat.runtime.shared_state import SharedState
 from chat.runtime.writer import MessageWriter
-from chat.services import MessageDraft
+from chat.services import MessageDraft, ReactionDraft
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,6 +85,36 @@ async def test_concurrent_messages_share_transactions_and_each_sender_gets_its_o
     assert sorted(message.seq for message, _ in results) == list(range(1, 31))
     assert writer.transactions < len(texts) / 2
     assert await stored_count(course) == 30
+    await writer.state.close()
+
+
+async def test_concurrent_reactions_share_transactions_with_messages(members, writer):
+    course, students = members
+    target, _ = await writer.write(course, students[0], "react to me")
+    transactions_before = writer.transactions
+    reactions = [
+        ReactionDraft(actor=student, course_id=course.pk, message_id=target.pk, emoji=emoji)
+        for student in students
+        for emoji in ("👍", "🎉")
+    ]
+    results = await asyncio.gather(
+        *(writer.writer.write(draft) for draft in reactions),
+        *(writer.write(course, student, f"{student.username} talks") for student in students),
+    )
+    assert writer.transactions - transactions_before < len(results) / 2
+    assert all(message.pk == target.pk for message in results[: len(reactions)])
+    assert await db(Reaction.objects.filter(message=target).count)() == len(reactions)
+    assert await stored_count(course) == 1 + len(students)
+    await writer.state.close()
+
+
+async def test_a_reaction_is_not_counted_against_the_rate_limit(members, writer, settings):
+    settings.CHAT_RATE_LIMIT = "1/10s"
+    course, (student, *_) = members
+    message, _ = await writer.write(course, student, "mine")
+    draft = ReactionDraft(actor=student, course_id=course.pk, message_id=message.pk, emoji="👍")
+    for _ in range(3):
+        assert (await writer.writer.write(draft)).pk == message.pk
     await writer.state.close()
 
 
