@@ -762,12 +762,15 @@ def _reactions_toggle(
         Message.objects.filter(room_id__in=rooms.keys(), pk__in=ids - invalid, deleted_at=None)
     ).select_related("user", "reply_to__user")
     messages = {message.pk: message for message in messages_with_attachments(list(live))}
-    # (message, user, emoji) -> the stored reaction's id, or None for one added in this batch.
-    present: dict[tuple[int, int, str], int | None] = {
-        (message_id, user_id, emoji): pk
-        for pk, message_id, user_id, emoji in Reaction.objects.filter(
-            message_id__in=messages, user_id__in={draft.actor.pk for _, draft in toggles}
-        ).values_list("pk", "message_id", "user_id", "emoji")
+    # Every reaction of those messages, first reaction first: (message, user, emoji) -> (the
+    # stored row's id, or None for one added in this batch; the user name).
+    rows: dict[tuple[int, int, str], tuple[int | None, str]] = {
+        (message_id, user_id, emoji): (pk, username)
+        for pk, message_id, user_id, emoji, username in Reaction.objects.filter(
+            message_id__in=messages
+        )
+        .order_by("pk")
+        .values_list("pk", "message_id", "user_id", "emoji", "user__username")
     }
     removed: list[int] = []
     changed: dict[int, Message] = {}
@@ -780,12 +783,13 @@ def _reactions_toggle(
             results[index] = ValidationError(MESSAGE_NOT_FOUND, code="not_found")
             continue
         key = (message.pk, draft.actor.pk, draft.emoji)
-        if key in present:
-            stored = present.pop(key)
+        if key in rows:
+            stored, _ = rows.pop(key)
             if stored is not None:
                 removed.append(stored)
         else:
-            present[key] = None
+            # Last in the dict: a new row's id follows every stored one, in toggle order.
+            rows[key] = (None, draft.actor.get_username())
         changed.setdefault(message.pk, message)
         results[index] = message
     if not changed:
@@ -793,15 +797,17 @@ def _reactions_toggle(
     Reaction.objects.filter(pk__in=removed).delete()
     Reaction.objects.bulk_create(
         Reaction(message_id=message_id, user_id=user_id, emoji=emoji)
-        for (message_id, user_id, emoji), pk in present.items()
+        for (message_id, user_id, emoji), (pk, _) in rows.items()
         if pk is None
     )
-    summaries = _reactions_summaries(list(changed))
+    summaries: dict[int, dict[str, list[str]]] = {}
+    for (message_id, _, emoji), (_, username) in rows.items():
+        summaries.setdefault(message_id, {}).setdefault(emoji, []).append(username)
     for message in changed.values():
         room = rooms[message.room_id]
         room.last_rev += 1
         message.rev = room.last_rev
-        message.reactions = summaries.get(message.pk, [])
+        message.reactions = [list(pair) for pair in summaries.get(message.pk, {}).items()]
     reactions = Message._meta.get_field("reactions")
     with connection.cursor() as cursor:
         cursor.executemany(
