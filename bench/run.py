@@ -435,11 +435,9 @@ def main() -> int:
     sockets = args.only in (None, "chat", "chat-features")
     pages = args.only in (None, "http")
     quiz_only = args.only == "quiz"
-    # chat-features: the features scenario and the throughput one it is compared with.
+    # chat-features: the chat scenarios without the memory ones.
     memory = args.only != "chat-features"
     sizes = CHAT_SMOKE if args.smoke else CHAT_FULL
-    if not memory:
-        sizes = [size for size in sizes if size[0] == "chat throughput"]
     features_size = CHAT_FEATURES_SMOKE if args.smoke else CHAT_FEATURES_FULL
     rooms = max(max(size[1] for size in sizes), features_size[0])
     students = max(max(size[2] for size in sizes), features_size[1])
@@ -500,7 +498,8 @@ def main() -> int:
                 idle, idle_rows = run_idle(daphne, idle_setup["rooms"], idle_size)
                 restart(daphne)
             chat, rows = run_chat(daphne.ws_url, bench_rooms, sizes, postgres.url)
-            restart(daphne)
+            # On the same, warm process as the throughput scenario (after the latency one): the
+            # two are compared, so neither pays a fresh process's first queries and imports.
             chat["chat features"], features_rows = run_chat_features(
                 daphne.ws_url, bench_rooms, features_size, postgres.url, chat["chat throughput"]
             )

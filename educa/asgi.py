@@ -6,6 +6,7 @@ an `Authorization: Token` header) to the routes of chat/routing.py.
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -31,6 +32,8 @@ from chat.runtime.hub import hub_drain  # noqa: E402
 logger = logging.getLogger(__name__)
 
 SERVER_CLOSE_CODES = frozenset({1011, 1012, 1013})
+# Young-generation allocations before a collection, then collections before an older one.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def _daphne_closes_with_a_code() -> None:
@@ -193,3 +196,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# The objects of start-up (Django, the apps, their modules) live as long as the process: frozen,
+# no collection walks them again. A busy room allocates quickly, and Python's default thresholds
+# (700, 10, 10) make collections frequent pauses in the tail of chat latency; these keep them
+# rare (bench/: the throughput scenario's p99 went from about 190 to about 90 ms).
+gc.freeze()
+gc.set_threshold(*GC_THRESHOLDS)
