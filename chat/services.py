@@ -705,8 +705,8 @@ def _answers_withdrawn(answer: Message) -> None:
 @transaction.atomic
 def message_edit(*, actor, course: Course, message_id, text) -> Message:
     """The author replaces their message's text within CHAT_EDIT_WINDOW seconds; the earlier
-    text is kept (MessageEdit). Raises ValidationError coded invalid_frame, empty, too_long,
-    not_found, forbidden, edit_window_closed or muted.
+    text is kept (MessageEdit) and its mentions follow the new text. Raises ValidationError
+    coded invalid_frame, empty, too_long, not_found, forbidden, edit_window_closed or muted.
     """
     text = message_text_clean(text)
     message, rev = _message_for_change(course_id=course.pk, message_id=message_id)
@@ -726,9 +726,22 @@ def message_edit(*, actor, course: Course, message_id, text) -> Message:
     message.text = text
     message.html = message_html(text)
     message.edited_at = now
+    _mentions_replace(message)
     _message_changed(message, rev=rev, fields=["text", "html", "edited_at"])
     _questions_shown_change(message)
     return message
+
+
+def _mentions_replace(message: Message) -> None:
+    """An edited message mentions whom its new text names: a member no longer named loses the
+    mention (and its notification), one named anew gets an unread one, the others keep theirs
+    as they are (read or not, e-mailed or not)."""
+    named = {mention.user_id: mention for mention in _mentions_for([message])}
+    Mention.objects.filter(message=message).exclude(user_id__in=named).delete()
+    kept = set(Mention.objects.filter(message=message).values_list("user_id", flat=True))
+    Mention.objects.bulk_create(
+        mention for user_id, mention in named.items() if user_id not in kept
+    )
 
 
 def message_react(*, actor, course: Course, message_id, emoji) -> Message:

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from chat.mentions import mention_candidates
 from chat.models import Mention
 from chat.selectors import message_frame, message_list_for_room
-from chat.services import MessageDraft, message_create_many, message_delete
+from chat.services import MessageDraft, message_create_many, message_delete, message_edit
 from courses.models import Course
 from students.selectors import course_members_named, course_membership_refusals
 from tests.chat.conftest import join, receive_type, say, send
@@ -67,6 +67,26 @@ def test_a_deleted_message_mentions_nobody(course, alice, bob):
     deleted, _ = message_delete(actor=course.owner, course=course, message_id=message.pk)
 
     assert message_frame(deleted)["mentions"] == []
+
+
+def test_an_edit_that_names_someone_new_mentions_them_and_unnames_the_other(course, alice, bob):
+    carol = EnrollmentFactory(course=course, student__username="carol").student
+    message = say(course, bob, "@alice look")
+
+    edited = message_edit(actor=bob, course=course, message_id=message.pk, text="@carol look")
+
+    assert message_frame(edited)["mentions"] == ["carol"]
+    assert list(Mention.objects.values_list("user_id", "read_at")) == [(carol.pk, None)]
+
+
+def test_an_edit_keeps_a_mention_still_named_as_it_was(course, alice, bob):
+    message = say(course, bob, "@alice look")
+    Mention.objects.update(read_at=message.created)
+
+    edited = message_edit(actor=bob, course=course, message_id=message.pk, text="@alice see")
+
+    assert message_frame(edited)["mentions"] == ["alice"]
+    assert Mention.objects.get().read_at == message.created
 
 
 def test_a_batch_resolves_members_once_and_inserts_mentions_once(course, alice, bob):
