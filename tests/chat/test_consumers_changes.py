@@ -1,11 +1,13 @@
 """Changes to sent messages over the socket: edit, react, pin frames, resume with rev, rev gaps."""
 
+import asyncio
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from chat.models import Message, Room
@@ -68,6 +70,40 @@ async def test_an_edit_after_the_window_is_refused_with_edit_window_closed(room)
     await send(author, type="edit", id=frame["id"], message="too late")
     assert (await receive_type(author, "error"))["code"] == "edit_window_closed"
     await author.disconnect()
+
+
+def room_row_held(course_id: int, release: threading.Event) -> threading.Event:
+    """Lock the room's row from another connection until `release`; set once it is held."""
+    held = threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            list(Room.objects.select_for_update().filter(pk=course_id))
+            held.set()
+            release.wait(timeout=5)
+        connection.close()
+
+    threading.Thread(target=hold, daemon=True).start()
+    return held
+
+
+async def test_a_reaction_waiting_for_its_commit_does_not_hold_up_the_sockets_next_frames(room):
+    course, _, students = room
+    reactor = await join(course, students[0])
+    frame = await sent(reactor, reactor)
+    release = threading.Event()
+    held = room_row_held(course.pk, release)
+    assert await asyncio.to_thread(held.wait, 5)
+    try:
+        await send(reactor, type="react", id=frame["id"], emoji="👍")
+        await send(reactor, type="ping")
+        # Answered while the reaction's transaction still waits for the room.
+        await receive_type(reactor, "pong", timeout=1)
+    finally:
+        release.set()
+    updated = await receive_type(reactor, "message.updated")
+    assert updated["reactions"] == {"👍": [students[0].username]}
+    await reactor.disconnect()
 
 
 async def test_a_reaction_shows_who_reacted_to_everyone(room):
