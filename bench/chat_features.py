@@ -20,7 +20,6 @@ compared with the database (the messages' rows and their Reaction rows).
         --database-url postgres://... --rooms 4 --clients 25 --messages 20 --interval 0.05
 """
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -29,9 +28,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from websockets.asyncio.client import connect
-
-from bench.chat_load import HANDSHAKES_AT_ONCE, LOCAL_TLS, latency_ms
+from bench.chat_load import (
+    HANDSHAKES_AT_ONCE,
+    deliveries_awaited,
+    latency_ms,
+    room_socket,
+    rooms_read,
+    scenario_arguments,
+)
 
 REPLY_EVERY = 4
 REACTION_EVERY = 10
@@ -214,14 +218,7 @@ async def _client(
 ) -> None:
     try:
         async with handshakes:
-            ws = await connect(
-                url,
-                additional_headers={"Authorization": f"Token {client.token}"},
-                max_size=2**20,
-                ssl=LOCAL_TLS if url.startswith("wss:") else None,
-            )
-            while json.loads(await ws.recv()).get("type") != "presence":
-                pass
+            ws = await room_socket(url, client.token)
     except Exception:
         run.connect_failures += 1
         await ready.abort()
@@ -247,12 +244,7 @@ async def _client(
             run.sent[client_id] = time.perf_counter()
             await ws.send(json.dumps(frame))
             await asyncio.sleep(interval)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), max(0.0, deadline - time.perf_counter()))
-        if not done.is_set() and not receiver.done():
-            client.on_time = len(client.received)
-            await asyncio.wait([receiver], timeout=grace)
-        receiver.cancel()
+        await deliveries_awaited(client, done, receiver, deadline=deadline, grace=grace)
 
 
 def database_state(database_url: str, room_ids: list[int], tag: str) -> dict[int, MessageView]:
@@ -425,18 +417,10 @@ def summary(name: str, result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="ws://127.0.0.1:8000")
-    parser.add_argument("--data", required=True, help="JSON file written by manage.py bench_setup")
+    parser = scenario_arguments(__doc__.splitlines()[0], messages=20, interval=0.05)
     parser.add_argument("--database-url", required=True, help="the server's database")
-    parser.add_argument("--rooms", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=25, help="clients per room")
-    parser.add_argument("--messages", type=int, default=20, help="messages per client")
-    parser.add_argument("--interval", type=float, default=0.05, help="seconds between messages")
-    parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
-    with open(args.data) as data:
-        rooms = json.load(data)["rooms"][: args.rooms]
+    rooms = rooms_read(args)
     result = asyncio.run(
         chat_features_scenario(
             url=args.url,

@@ -80,6 +80,49 @@ def latency_ms(seconds: list[float], percentiles=PERCENTILES) -> dict[str, float
     return result
 
 
+async def room_socket(url: str, token: str):
+    """A token-authenticated socket in a room, once its `presence` frame has arrived."""
+    ws = await connect(
+        url,
+        additional_headers={"Authorization": f"Token {token}"},
+        max_size=2**20,
+        ssl=LOCAL_TLS if url.startswith("wss:") else None,
+    )
+    while json.loads(await ws.recv()).get("type") != "presence":
+        pass
+    return ws
+
+
+async def deliveries_awaited(client, done, receiver, *, deadline: float, grace: float) -> None:
+    """Wait for a client's deliveries (`done`) until the scenario's deadline; past it, what still
+    arrives within `grace` seconds is late (`client.on_time` counts those in time), not lost."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), max(0.0, deadline - time.perf_counter()))
+    if not done.is_set() and not receiver.done():
+        client.on_time = len(client.received)
+        await asyncio.wait([receiver], timeout=grace)
+    receiver.cancel()
+
+
+def scenario_arguments(description: str, *, messages: int, interval: float):
+    """The command line of a chat scenario: server, rooms file and sizes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--url", default="ws://127.0.0.1:8000")
+    parser.add_argument("--data", required=True, help="JSON file written by manage.py bench_setup")
+    parser.add_argument("--rooms", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=25, help="clients per room")
+    parser.add_argument("--messages", type=int, default=messages, help="messages per client")
+    parser.add_argument("--interval", type=float, default=interval, help="seconds between messages")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    return parser
+
+
+def rooms_read(args) -> list[dict]:
+    """The first --rooms rooms of the --data file."""
+    with open(args.data) as data:
+        return json.load(data)["rooms"][: args.rooms]
+
+
 async def _receive(ws, client: Client, run: Run, done: asyncio.Event) -> None:
     async for frame in ws:
         now = time.perf_counter()
@@ -120,14 +163,7 @@ async def _client(
 ) -> None:
     try:
         async with handshakes:
-            ws = await connect(
-                url,
-                additional_headers={"Authorization": f"Token {client.token}"},
-                max_size=2**20,
-                ssl=LOCAL_TLS if url.startswith("wss:") else None,
-            )
-            while json.loads(await ws.recv()).get("type") != "presence":
-                pass
+            ws = await room_socket(url, client.token)
     except Exception:
         run.connect_failures += 1
         await ready.abort()
@@ -144,13 +180,7 @@ async def _client(
                 json.dumps({"type": "message", "message": client_id, "client_id": client_id})
             )
             await asyncio.sleep(interval)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), max(0.0, deadline - time.perf_counter()))
-        if not done.is_set() and not receiver.done():
-            # Past the timeout: what still arrives within the grace period is late, not lost.
-            client.on_time = len(client.received)
-            await asyncio.wait([receiver], timeout=grace)
-        receiver.cancel()
+        await deliveries_awaited(client, done, receiver, deadline=deadline, grace=grace)
 
 
 async def chat_scenario(
@@ -241,17 +271,8 @@ def summary(name: str, result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="ws://127.0.0.1:8000")
-    parser.add_argument("--data", required=True, help="JSON file written by manage.py bench_setup")
-    parser.add_argument("--rooms", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=25, help="clients per room")
-    parser.add_argument("--messages", type=int, default=10, help="messages per client")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between messages")
-    parser.add_argument("--timeout", type=float, default=120.0)
-    args = parser.parse_args()
-    with open(args.data) as data:
-        rooms = json.load(data)["rooms"][: args.rooms]
+    args = scenario_arguments(__doc__.splitlines()[0], messages=10, interval=0.5).parse_args()
+    rooms = rooms_read(args)
     result = asyncio.run(
         chat_scenario(
             url=args.url,

@@ -813,14 +813,14 @@ def _reactions_toggle(
         for (message_id, user_id, emoji), (pk, _) in rows.items()
         if pk is None
     )
-    summaries: dict[int, dict[str, list[str]]] = {}
-    for (message_id, _, emoji), (_, username) in rows.items():
-        summaries.setdefault(message_id, {}).setdefault(emoji, []).append(username)
+    summaries = _reactions_summaries(
+        (message_id, emoji, username) for (message_id, _, emoji), (_, username) in rows.items()
+    )
     for message in changed.values():
         room = rooms[message.room_id]
         room.last_rev += 1
         message.rev = room.last_rev
-        message.reactions = [list(pair) for pair in summaries.get(message.pk, {}).items()]
+        message.reactions = summaries.get(message.pk, [])
     reactions = Message._meta.get_field("reactions")
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -841,7 +841,11 @@ def reactions_remove_for_user(*, user) -> None:
     if not message_ids:
         return
     Reaction.objects.filter(user=user).delete()
-    summaries = _reactions_summaries(message_ids)
+    summaries = _reactions_summaries(
+        Reaction.objects.filter(message_id__in=message_ids)
+        .order_by("id")
+        .values_list("message_id", "emoji", "user__username")
+    )
     # Room by room in id order, as room_changes_store locks them: no deadlock.
     messages = Message.objects.filter(pk__in=message_ids).select_related("user", "reply_to__user")
     for message in messages.order_by("room_id", "seq"):
@@ -850,12 +854,11 @@ def reactions_remove_for_user(*, user) -> None:
         _message_changed(message, rev=rev, fields=["reactions"])
 
 
-def _reactions_summaries(message_ids) -> dict[int, list]:
-    """The messages' reactions as Message.reactions stores them, by message id:
-    [[emoji, [username, ...]], ...], first reaction first. One query."""
+def _reactions_summaries(reactions) -> dict[int, list]:
+    """Message.reactions of each message from its reactions, (message id, emoji, user name) in
+    the order they were made: [[emoji, [username, ...]], ...], first reaction first."""
     summaries: dict[int, dict[str, list[str]]] = {}
-    rows = Reaction.objects.filter(message_id__in=message_ids).order_by("id")
-    for message_id, emoji, username in rows.values_list("message_id", "emoji", "user__username"):
+    for message_id, emoji, username in reactions:
         summaries.setdefault(message_id, {}).setdefault(emoji, []).append(username)
     return {
         message_id: [[emoji, names] for emoji, names in by_emoji.items()]

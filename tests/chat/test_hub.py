@@ -122,6 +122,20 @@ def fills_counted(monkeypatch) -> list:
     return started
 
 
+async def message_and_reaction_committed(monkeypatch, course, author, reactor):
+    """Two transactions committed, a message and then a reaction to it, with their events
+    kept back instead of published: (the message's event, the reaction's)."""
+    committed = []
+    monkeypatch.setattr(events, "events_publish_now", committed.extend)
+
+    def commit_both():
+        message, _ = message_create(author=author, course=course, text="hello")
+        message_react(actor=reactor, course=course, message_id=message.pk, emoji="👍")
+
+    await database_sync_to_async(commit_both)()
+    return committed
+
+
 async def test_changes_published_out_of_order_reach_every_socket_in_rev_order_once(
     room, settings, monkeypatch
 ):
@@ -130,17 +144,10 @@ async def test_changes_published_out_of_order_reach_every_socket_in_rev_order_on
     course, owner, students = room
     readers = [await join(course, owner), await join(course, students[1])]
     fills = fills_counted(monkeypatch)
-    # Two transactions commit (a message, then a reaction to it); their events are published
-    # after the commits, the reaction's first, as two threads may.
-    committed = []
-    monkeypatch.setattr(events, "events_publish_now", committed.extend)
-
-    def commit_both():
-        message, _ = message_create(author=owner, course=course, text="hello")
-        message_react(actor=students[0], course=course, message_id=message.pk, emoji="👍")
-
-    await database_sync_to_async(commit_both)()
-    message_event, reaction_event = committed
+    message_event, reaction_event = await message_and_reaction_committed(
+        monkeypatch, course, owner, students[0]
+    )
+    # Published the reaction's first, as two processes' writers may.
     await events.event_publish(*reaction_event)
     await asyncio.sleep(0.05)
     await events.event_publish(*message_event)
@@ -165,15 +172,9 @@ async def test_a_change_never_published_is_filled_once_the_grace_is_over(
     course, owner, students = room
     reader = await join(course, owner)
     fills = fills_counted(monkeypatch)
-    committed = []
-    monkeypatch.setattr(events, "events_publish_now", committed.extend)
-
-    def commit_both():
-        message, _ = message_create(author=owner, course=course, text="hello")
-        message_react(actor=students[0], course=course, message_id=message.pk, emoji="👍")
-
-    await database_sync_to_async(commit_both)()
-    _, reaction_event = committed
+    _, reaction_event = await message_and_reaction_committed(
+        monkeypatch, course, owner, students[0]
+    )
     await events.event_publish(*reaction_event)
 
     frame = await receive_type(reader, "message")
