@@ -497,10 +497,11 @@ def room_last_seqs(*, course_ids) -> dict[int, int]:
 
 def mutes_active(*, course_ids, user_ids) -> dict[tuple[int, int], Mute]:
     """The mutes that have not run out yet among these rooms and users, by (room, user)."""
-    mutes = Mute.objects.filter(
-        room_id__in=list(course_ids), user_id__in=list(user_ids), until__gt=timezone.now()
-    )
-    return {(mute.room_id, mute.user_id): mute for mute in mutes}
+    # A room has few running mutes: reading them all is cheaper than a filter on the users (a
+    # parameter each, a hundred for the writer's batch).
+    user_ids = set(user_ids)
+    mutes = Mute.objects.filter(room_id__in=list(course_ids), until__gt=timezone.now())
+    return {(mute.room_id, mute.user_id): mute for mute in mutes if mute.user_id in user_ids}
 
 
 def mutes_for_room(*, course_id: int) -> dict[str, str]:

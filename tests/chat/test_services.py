@@ -22,6 +22,7 @@ from chat.services import (
     message_tombstone,
     read_marker_update,
 )
+from educa.db import rows_insert
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 
@@ -160,6 +161,35 @@ def test_a_client_id_repeated_in_one_batch_stores_one_message(course, student):
     assert first[1] is True
     assert again == (first[0], False)
     assert Message.objects.filter(room_id=course.pk).count() == 1
+
+
+def test_a_batch_finds_its_resends_through_the_client_id_index_however_long_the_room(
+    course, student
+):
+    create(course, student, client_id="c-0")
+    # A long history: reading all of it would cost the planner more than the index's probes.
+    stored = [
+        (course.pk, seq, seq, student.pk, "old", f"c-{seq}", timezone.now(), "[]", False, "")
+        for seq in range(2, 30_002)
+    ]
+    columns = ["room", "seq", "rev", "user", "text", "client_id", "created", "reactions",
+               "has_attachments", "about_title"]  # fmt: skip
+    rows_insert(Message, columns, stored)
+    Room.objects.filter(pk=course.pk).update(last_seq=30_001, last_rev=30_001)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE chat_message")
+    drafts = [draft(course, student, "again", f"c-{n}") for n in range(50)]
+
+    with CaptureQueriesContext(connection) as captured:
+        message_create_many([*drafts, draft(course, course.owner, "new", "c-1")])
+
+    # The batch's first read of messages is the lookup (the resends found are read after it).
+    lookup = next(q["sql"] for q in captured if q["sql"].startswith('SELECT "id" FROM'))
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {lookup}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "chat_message_client_id_unique" in plan
+    assert "Seq Scan on chat_message" not in plan
 
 
 # --- formatting and replies -------------------------------------------------------------------

@@ -1,38 +1,78 @@
-"""`make run` works on SQLite: every migration applies there, the demo data loads, and the demo
+"""`make run` works on SQLite: every migration applies there, the demo data loads, the demo
 student holding a certificate can open their courses (SQLite reads raw datetimes and uuids as
-text)."""
+text), and the chat's writer stores its batches (its statements have a SQLite form)."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
+# The demo's student2 holds a certificate, so is enrolled in that course.
+DEMO_MEMBERS = (
+    "from students.models import Certificate; "
+    "certificate = Certificate.objects.select_related('course__owner', 'student')"
+    ".get(student__username='student2'); "
+    "course, student, owner = certificate.course, certificate.student, certificate.course.owner; "
+)
 
-def test_every_migration_and_the_demo_data_apply_on_sqlite(tmp_path):
+
+def manage(env: dict, *arguments: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def sqlite_env(tmp_path_factory):
+    """The demo site on a SQLite database of its own, migrated and loaded once."""
+    folder = tmp_path_factory.mktemp("sqlite")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "educa.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        "DJANGO_MEDIA_ROOT": str(folder / "media"),
     }
-    pages = (
-        "from django.test import Client; from django.contrib.auth.models import User; "
-        "from students.models import Certificate; c = Client(); "
-        "certificate = Certificate.objects.get(student__username='student2'); "
-        "c.force_login(certificate.student); "
-        "paths = ['/students/courses/', f'/students/course/{certificate.course_id}/']; "
+    manage(env, "migrate", "--no-input")
+    manage(env, "loaddemo")
+    return env
+
+
+def test_the_demo_student_opens_their_courses_on_sqlite(sqlite_env):
+    pages = DEMO_MEMBERS + (
+        "from django.test import Client; c = Client(); c.force_login(student); "
+        "paths = ['/students/courses/', f'/students/course/{course.pk}/']; "
         "codes = [c.get(path, HTTP_HOST='127.0.0.1').status_code for path in paths]; "
         "assert codes == [200, 200], codes"
     )
-    for command in (["migrate", "--no-input"], ["loaddemo"], ["shell", "-c", pages]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
+    manage(sqlite_env, "shell", "-c", pages)
+
+
+def test_the_chat_writer_stores_messages_mentions_resends_and_reactions_on_sqlite(sqlite_env):
+    batches = DEMO_MEMBERS + (
+        "from chat.models import Mention, Reaction; "
+        "from chat.services import MessageDraft, ReactionDraft, room_changes_store; "
+        "[(first, created), (second, _)] = room_changes_store(["
+        " MessageDraft(author=student, course_id=course.pk, text=f'hi @{owner.username}',"
+        "  client_id='a'),"
+        " MessageDraft(author=owner, course_id=course.pk, text='hello', client_id='b')], [])[0]; "
+        "[(again, created_again)] = room_changes_store("
+        " [MessageDraft(author=student, course_id=course.pk, text='hi', client_id='a')], [])[0]; "
+        "[reacted] = room_changes_store([], [ReactionDraft("
+        " actor=owner, course_id=course.pk, message_id=first.pk, emoji='👍')])[1]; "
+        "assert (created, created_again, again.pk) == (True, False, first.pk); "
+        "assert (first.seq, second.seq, second.pk > first.pk) == (1, 2, True); "
+        "assert Mention.objects.filter(message=first, user=owner).exists(); "
+        "assert reacted.reactions == [['👍', [owner.username]]], reacted.reactions; "
+        "assert Reaction.objects.filter(message=first, user=owner, emoji='👍').exists()"
+    )
+    manage(sqlite_env, "shell", "-c", batches)
