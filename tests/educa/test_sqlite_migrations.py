@@ -3,13 +3,10 @@ student holding a certificate can open their courses (SQLite reads raw datetimes
 text), and the chat's writer stores its batches (its statements have a SQLite form)."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.commands import manage
 
 # The demo's student2 holds a certificate, so is enrolled in that course.
 DEMO_MEMBERS = (
@@ -18,18 +15,6 @@ DEMO_MEMBERS = (
     ".get(student__username='student2'); "
     "course, student, owner = certificate.course, certificate.student, certificate.course.owner; "
 )
-
-
-def manage(env: dict, *arguments: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,8 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,8 +17,8 @@ import redis
 from websockets.asyncio.client import connect
 
 from deploy.processes import AsgiServer, PostgresServer
+from tests.commands import manage
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # An answer slower than this while the database is down counts as a hang.
 QUICK = 5.0
 TIMEOUT = 10
@@ -44,20 +41,6 @@ print(json.dumps({
     "other_token": Token.objects.create(user=other).key,
 }))
 """
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        env=env,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
