@@ -12,6 +12,15 @@ def test_rows_insert_stores_the_rows_and_gives_their_ids_in_order(db):
     assert [stored[pk] for pk in ids] == ["maths", "art"]
 
 
+def test_rows_insert_stores_texts_that_mean_something_in_sql_or_in_an_array_as_they_are(db):
+    # Each column travels as one array: its elements must not be read as NULL, nested arrays,
+    # separators or quotes.
+    titles = ["NULL", "{a,b}", 'say "hi"', "back\\slash", "it's", "a, b", "line\nbreak", "👍", ""]
+    rows_insert(Subject, ["title", "slug"], [(title, f"s-{n}") for n, title in enumerate(titles)])
+
+    assert list(Subject.objects.order_by("slug").values_list("title", flat=True)) == titles
+
+
 def test_rows_insert_of_no_rows_stores_nothing(db):
     assert rows_insert(Subject, ["title", "slug"], []) == []
     assert not Subject.objects.exists()
