@@ -10,6 +10,7 @@ exists.
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -33,10 +34,43 @@ class ProcessError(RuntimeError):
 # ---------------------------------------------------------------- ports
 
 
+# Ports below the kernel's ephemeral range are never the local end of an outgoing connection,
+# which could take a port of that range between its choice and the server's bind.
+PORTS_LOWEST = 10_000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_lowest() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def free_ports(count: int, bind: str = LOOPBACK) -> list[int]:
+    """`count` distinct ports nothing listens on, below the ephemeral range; each is held until
+    all are found, so that one call never gives the same port twice."""
+    candidates = random.sample(range(PORTS_LOWEST, _ephemeral_lowest()), k=count * 20)
+    held: list[socket.socket] = []
+    try:
+        for port in candidates:
+            sock = socket.socket()
+            try:
+                sock.bind((bind, port))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+            if len(held) == count:
+                return [sock.getsockname()[1] for sock in held]
+        raise ProcessError(f"{count} free ports not found on {bind}")
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def free_port(bind: str = LOOPBACK) -> int:
-    with socket.socket() as sock:
-        sock.bind((bind, 0))
-        return sock.getsockname()[1]
+    return free_ports(1, bind)[0]
 
 
 def port_open(port: int, bind: str = LOOPBACK) -> bool:

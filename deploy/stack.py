@@ -19,7 +19,7 @@ from deploy.processes import (
     ROOT,
     START_TIMEOUT,
     PostgresCluster,
-    free_port,
+    free_ports,
     is_running,
     memcached_command,
     nginx_command,
@@ -86,17 +86,19 @@ class Stack:
         # Two of each application server, so that each can be restarted while the other serves.
         uwsgi_count = int(os.environ.get("PROD_UWSGI_COUNT", "2"))
         daphne_count = int(os.environ.get("PROD_DAPHNE_COUNT", "2"))
+        database_url = os.environ.get("DATABASE_URL", "")
+        # One call: every server of the stack gets a port of its own.
+        chosen = free_ports(3 + uwsgi_count + daphne_count, bind)
         ports = {
             "http": int(os.environ.get("PROD_HTTP_PORT", "8080")),
             "https": int(os.environ.get("PROD_HTTPS_PORT", "8443")),
-            "redis": free_port(bind),
-            "memcached": free_port(bind),
-            "uwsgi": [free_port(bind) for _ in range(uwsgi_count)],
-            "daphne": [free_port(bind) for _ in range(daphne_count)],
+            "redis": chosen.pop(),
+            "memcached": chosen.pop(),
+            "uwsgi": [chosen.pop() for _ in range(uwsgi_count)],
+            "daphne": [chosen.pop() for _ in range(daphne_count)],
         }
-        database_url = os.environ.get("DATABASE_URL", "")
         if not database_url:
-            ports["postgres"] = free_port(bind)
+            ports["postgres"] = chosen.pop()
             password = self.state.get("postgres_password") or secrets.token_urlsafe(24)
             self.state["postgres_password"] = password
             database_url = f"postgres://educa:{password}@{bind}:{ports['postgres']}/educa"

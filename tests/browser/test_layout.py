@@ -611,6 +611,31 @@ def test_chat_input_is_in_view_on_a_phone(session, world, daphne, height):
     page.context.close()
 
 
+# The width a text input's placeholder needs, in its own font (plus its padding).
+PLACEHOLDER_WIDTH = """input => {
+    const style = getComputedStyle(input);
+    const context = document.createElement("canvas").getContext("2d");
+    context.font = style.font;
+    return context.measureText(input.placeholder).width
+        + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+}"""
+
+
+@in_chromium
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONES[1]], ids=["desktop", "phone-360"])
+def test_the_room_search_box_shows_its_whole_placeholder_beside_a_long_title(
+    session, world, daphne, viewport
+):
+    url = reverse("chat_room", args=[world.course.pk])
+    page = open_page(session, world, url, "student", viewport, daphne=daphne)
+    search = page.locator("#chat-search-input")
+
+    needed = search.evaluate(PLACEHOLDER_WIDTH)
+
+    assert search.bounding_box()["width"] >= needed
+    page.context.close()
+
+
 @in_chromium
 def test_the_online_list_opens_behind_its_toggle_on_a_phone(session, world, daphne):
     url = reverse("chat_room", args=[world.course.pk])

@@ -20,7 +20,7 @@ import pytest
 from ruamel.yaml import YAML
 from websockets.asyncio.client import connect
 
-from deploy.processes import free_port
+from deploy.processes import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "nginx" / "educa.conf.template"
@@ -228,10 +228,11 @@ def stack():
         for key, value in os.environ.items()
         if not key.startswith(LEAKY_PREFIXES) and key not in LEAKY_NAMES
     }
+    http_port, https_port = free_ports(2)
     env.update(
         {
-            "PROD_HTTP_PORT": str(free_port()),
-            "PROD_HTTPS_PORT": str(free_port()),
+            "PROD_HTTP_PORT": str(http_port),
+            "PROD_HTTPS_PORT": str(https_port),
             "PROD_CERT_DIR": str(directory / "certs"),
             "UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
             "WEB_PROCESSES": "2",
