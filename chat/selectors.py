@@ -286,6 +286,14 @@ def _messages(*, course_id: int) -> QuerySet[Message]:
     )
 
 
+def messages_for_frames(messages: QuerySet[Message]) -> list[Message]:
+    """The messages with all their frames read: authors, the messages they reply to with their
+    authors and the names they mention in one query, their attachments in one more (if any)."""
+    return messages_with_attachments(
+        list(messages_with_mentions(messages.select_related("user", "reply_to__user")))
+    )
+
+
 def messages_with_attachments(messages: list[Message]) -> list[Message]:
     """The messages, each with its attachments loaded for message_frame: one query, and none
     when no live message among them has any."""

@@ -47,8 +47,7 @@ from .selectors import (
     message_deleted_frame,
     message_frame,
     message_updated_frame,
-    messages_with_attachments,
-    messages_with_mentions,
+    messages_for_frames,
     mute_frame,
     mutes_active,
     questions_version_bump,
@@ -238,12 +237,9 @@ def _messages_stored(drafts: list[MessageDraft]) -> dict[tuple, Message]:
     if not ids:
         # Resends are rare: the plain lookup costs the batch far less than a full one.
         return {}
-    stored = messages_with_mentions(Message.objects.filter(pk__in=ids)).select_related(
-        "user", "reply_to__user"
-    )
     return {
         (message.room_id, message.user_id, message.client_id): message
-        for message in messages_with_attachments(list(stored))
+        for message in messages_for_frames(Message.objects.filter(pk__in=ids))
     }
 
 
@@ -797,10 +793,8 @@ def _reactions_toggle(
         return []
     ids = {draft.message_id for _, draft in toggles}
     invalid = {pk for pk in ids if isinstance(pk, bool) or not isinstance(pk, int)}
-    live = messages_with_mentions(
-        Message.objects.filter(room_id__in=rooms.keys(), pk__in=ids - invalid, deleted_at=None)
-    ).select_related("user", "reply_to__user")
-    messages = {message.pk: message for message in messages_with_attachments(list(live))}
+    live = Message.objects.filter(room_id__in=rooms.keys(), pk__in=ids - invalid, deleted_at=None)
+    messages = {message.pk: message for message in messages_for_frames(live)}
     # Every reaction of those messages, first reaction first: (message, user, emoji) -> (the
     # stored row's id, or None for one added in this batch; the user name).
     rows: dict[tuple[int, int, str], tuple[int | None, str]] = {
@@ -848,12 +842,11 @@ def _reactions_toggle(
         room.last_rev += 1
         message.rev = room.last_rev
         message.reactions = summaries.get(message.pk, [])
-    reactions = Message._meta.get_field("reactions")
     with connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE chat_message SET reactions = %s, rev = %s WHERE id = %s",
             [
-                (reactions.get_db_prep_save(message.reactions, connection), message.rev, message.pk)
+                (value_for_db(Message, "reactions", message.reactions), message.rev, message.pk)
                 for message in changed.values()
             ],
         )

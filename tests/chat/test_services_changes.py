@@ -309,6 +309,22 @@ def test_a_batch_refuses_only_its_bad_reactions(course, student, other):
     assert message_frame(stored)["reactions"] == {"👍": [other.username]}
 
 
+def test_a_reaction_to_an_id_no_bigint_holds_is_not_found_and_the_batch_is_stored(
+    course, student, other
+):
+    message = create(course, student)
+    huge = ReactionDraft(actor=other, course_id=course.pk, message_id=2**63, emoji="👍")
+
+    (stored,), (no_such, reacted) = room_changes_store(
+        [MessageDraft(author=other, course_id=course.pk, text="kept")],
+        [huge, reaction(course, other, message)],
+    )
+
+    assert no_such.code == "not_found"
+    assert stored[0].text == "kept"
+    assert message_frame(reacted)["reactions"] == {"👍": [other.username]}
+
+
 def test_a_batch_publishes_one_event_per_room_new_messages_first(
     course, student, other, room_events, django_capture_on_commit_callbacks
 ):
